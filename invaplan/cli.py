@@ -1,0 +1,121 @@
+"""The ``invaplan`` command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from geo._validate import SchemaError
+
+app = typer.Typer(help="Accessibility gaps, adaptation planning and invataxi dispatch for Almaty.", no_args_is_help=True)
+data_app = typer.Typer(help="Build and inspect the Almaty dataset.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+console = Console()
+
+DataDirOption = typer.Option(None, "--data-dir", help="Generated data directory (default: $INVAPLAN_DATA_DIR or data/generated).")
+
+
+@contextmanager
+def steps(total: int) -> Iterator:
+    """A rich progress bar advanced by calling the yielded function with a step label."""
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        task = progress.add_task("starting", total=total)
+        started = False
+
+        def advance(label: str) -> None:
+            nonlocal started
+            progress.update(task, description=label, advance=1 if started else 0)
+            started = True
+
+        yield advance
+        progress.update(task, description="done", completed=total)
+
+
+@data_app.command("build")
+def data_build(
+    data_dir: Path = DataDirOption,
+    seed: int = typer.Option(2025, help="Random seed; the same seed writes the same data."),
+    date: str = typer.Option("2026-03-02", help="Service day of the generated trip requests (YYYY-MM-DD)."),
+) -> None:
+    """Write the default dataset (registry, households, fleet, trips) deterministically."""
+    from invaplan.dataset import build_dataset
+
+    day = _parse_date(date)
+    with steps(4) as advance:
+        out = build_dataset(data_dir, seed=seed, date=day, on_step=advance)
+    console.print(f"dataset written to [bold]{out}[/bold]")
+
+
+@data_app.command("info")
+def data_info(data_dir: Path = DataDirOption, as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
+    """Counts per category, district and operator; households and people."""
+    from invaplan.dataset import dataset_info
+
+    info = dataset_info(data_dir)
+    if as_json:
+        typer.echo(json.dumps(info, ensure_ascii=False))
+        return
+    for title, key in (("Objects by category", "objects_by_category"), ("Objects by district", "objects_by_district"),
+                       ("Vehicles by operator", "vehicles_by_operator"), ("Households by district", "households_by_district"),
+                       ("People by disability group", "people_by_group")):
+        table = Table(title=title)
+        table.add_column("name")
+        table.add_column("count", justify="right")
+        for name, count in info[key].items():
+            table.add_row(str(name), f"{count:,}")
+        console.print(table)
+    console.print(f"objects {info['objects']:,} · vehicles {info['vehicles']} · households {info['households']:,} "
+                  f"· people {info['people']:,} · invataxi users {info['invataxi_users']:,} · trips {info['trips']:,}")
+
+
+@data_app.command("import-osm")
+def data_import_osm(
+    source: Path = typer.Option(..., help="Folder with the raw Almaty OSM extracts (see data/SOURCES.md)."),
+    out: Path = typer.Option(Path("data"), help="Shipped data folder to write."),
+) -> None:
+    """Developer step: rebuild the shipped network and POI files from the raw OSM extracts."""
+    from geo.osm_import import import_osm
+
+    with console.status("reading and merging the OSM extracts"):
+        counts = import_osm(source, out)
+    console.print(counts)
+
+
+@app.command()
+def demo(out: Path = typer.Option(Path("out"), help="Output folder."), data_dir: Path = DataDirOption) -> None:
+    """Run everything end to end on the shipped Almaty data and write the outputs to OUT."""
+    from invaplan.dataset import dataset_info, ensure_dataset
+
+    out.mkdir(parents=True, exist_ok=True)
+    with steps(4) as advance:
+        directory = ensure_dataset(data_dir, on_step=advance)
+    info = dataset_info(directory)
+    (out / "data_info.json").write_text(json.dumps(info, ensure_ascii=False, indent=2))
+    console.print(f"dataset: {info['objects']:,} objects, {info['vehicles']} vehicles, "
+                  f"{info['households']:,} households ({info['people']:,} people)")
+    console.print(f"outputs written to [bold]{out}[/bold]")
+
+
+def _parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def main() -> None:
+    """Entry point that turns schema errors into a one-line message and exit code 2."""
+    try:
+        app()
+    except (SchemaError, FileNotFoundError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise SystemExit(2) from None
