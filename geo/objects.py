@@ -18,9 +18,9 @@ passport fields        ``passport.PASSPORT_FIELDS`` (nullable booleans)
 ``status_<group>``     accessible / partly / not_accessible per group
 =====================  =====================================================
 
-Real OSM objects of a category are used first (up to the category's count);
-the remainder are generated beside streets, split across districts by
-population. Passport fields are generated for all objects, except that a real
+Each category's count is split across districts by population; in each
+district real OSM objects of the category fill its share first and the
+remainder are generated beside the district's streets. Passport fields are generated for all objects, except that a real
 OSM ``wheelchair=yes/limited/no`` tag fixes the entrance fields.
 """
 
@@ -238,11 +238,14 @@ def build_objects(seed: int = 2025) -> gpd.GeoDataFrame:
     parts = [_generated("state_sport_admin", offices, rng, service_share=1.0)]
     for category, spec in CATEGORIES.items():
         quota = spec.count - (sum(offices.values()) if category == "state_sport_admin" else 0)
-        mine = real[real["category"] == category].sort_values("osm_id").head(quota).assign(source="osm")
-        parts.append(mine)
-        if quota > len(mine):
-            by_district = split_by_weight(quota - len(mine), district_population())
-            parts.append(_generated(category, by_district, rng))
+        quota_by_district = split_by_weight(quota, district_population())
+        mine = real[real["category"] == category].sort_values("osm_id")
+        mine = mine[mine.groupby("district").cumcount() < mine["district"].map(quota_by_district).astype("int64")]
+        parts.append(mine.assign(source="osm"))
+        have = mine["district"].value_counts()
+        missing = {d: q - int(have.get(d, 0)) for d, q in quota_by_district.items()}
+        if sum(missing.values()):
+            parts.append(_generated(category, missing, rng))
     objects = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=UTM43N)
     generated = objects["source"].isna().to_numpy()
     objects.loc[generated, "source"] = "generated"

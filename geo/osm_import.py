@@ -204,9 +204,10 @@ def _build_graph(node_lonlat: dict, segments: list, network: str) -> nx.MultiDiG
             G.add_edge(u, v, oneway=direction == 1, reversed=False, **attrs)
         if direction <= 0:
             G.add_edge(v, u, oneway=direction == -1, reversed=direction == 0, **attrs)
+    G = ox.distance.add_edge_lengths(G)  # great-circle metres per raw segment; summed when simplifying
     G = ox.simplify_graph(G, edge_attrs_differ=list(EDGE_TAGS_DIFFER))
+    G.remove_edges_from(list(nx.selfloop_edges(G)))  # closed service loops: useless for routing
     G = ox.truncate.largest_component(G, strongly=False)
-    G = ox.distance.add_edge_lengths(G)
     return ox.project_graph(G, to_crs=UTM43N)
 
 
