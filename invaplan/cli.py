@@ -91,6 +91,19 @@ def data_import_osm(
 
 
 @app.command()
+def gaps(
+    profile: str = typer.Option("auto", help="Travel profile for every group (wheelchair, walk, drive) or 'auto' (by group)."),
+    out: Path = typer.Option(Path("out/gaps"), help="Output folder."),
+    max_snap_m: float = typer.Option(500.0, help="Flag points farther than this from the network (metres)."),
+    data_dir: Path = DataDirOption,
+) -> None:
+    """Accessibility gaps: who cannot reach an accessible essential service in time."""
+    from invaplan.gap_report import run_gaps
+
+    run_gaps(data_dir, out, None if profile == "auto" else profile, max_snap_m, console)
+
+
+@app.command()
 def demo(out: Path = typer.Option(Path("out"), help="Output folder."), data_dir: Path = DataDirOption) -> None:
     """Run everything end to end on the shipped Almaty data and write the outputs to OUT."""
     from invaplan.dataset import dataset_info, ensure_dataset
@@ -102,6 +115,9 @@ def demo(out: Path = typer.Option(Path("out"), help="Output folder."), data_dir:
     (out / "data_info.json").write_text(json.dumps(info, ensure_ascii=False, indent=2))
     console.print(f"dataset: {info['objects']:,} objects, {info['vehicles']} vehicles, "
                   f"{info['households']:,} households ({info['people']:,} people)")
+    from invaplan.gap_report import run_gaps
+
+    run_gaps(directory, out / "gaps", None, 500.0, console)
     console.print(f"outputs written to [bold]{out}[/bold]")
 
 

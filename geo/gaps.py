@@ -1,0 +1,339 @@
+"""Accessibility gap analysis: who cannot reach an accessible essential service in time.
+
+For each essential service (``passport.SERVICES``) and disability group, the
+travel time from every household to the nearest object of that service whose
+passport status is *accessible* for the household's group is computed in one
+multi-source Dijkstra pass on the group's travel profile
+(``profiles.GROUP_PROFILE``, or one forced profile). A household has a gap
+when that time exceeds the service's threshold (``GAP_THRESHOLD_MIN``).
+
+Households and objects farther than ``max_snap_m`` from the profile's
+network are flagged (``snap_too_far``) instead of being silently snapped: their
+times are NaN and their gap flags missing, and such objects are not used.
+
+The result (:class:`GapAnalysis`) keeps what the what-if functions need to
+recompute gaps when objects are adapted (made accessible for every group).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+
+from geo._validate import TableSchema, validate_frame
+from geo.crs import WGS84
+from geo.passport import GROUPS, SERVICES, STATUSES
+from geo.profiles import GROUP_PROFILE, get_profile
+from geo.shortest_paths import ProfileGraph, profile_graph, snap, times_to_nearest, times_within
+
+# Travel-time thresholds in minutes per essential service (planning defaults:
+# daily needs within a 15-minute trip, periodic services within 30 minutes).
+GAP_THRESHOLD_MIN: dict[str, float] = {
+    "pharmacy": 15.0,
+    "grocery": 15.0,
+    "stop": 15.0,
+    "medical": 30.0,
+    "school": 30.0,
+    "bank": 30.0,
+    "social_services": 30.0,
+}
+MAX_SNAP_M: float = 500.0  # farther from the network than this: flagged, not snapped
+H3_RESOLUTION: int = 8
+MIN_HOUSEHOLDS_PER_CELL: int = 5  # smaller H3 cells are published without shares (privacy)
+
+GAP_HOUSEHOLDS_SCHEMA = TableSchema(
+    name="households",
+    id_column="household_id",
+    required=("group", "people"),
+    enums={"group": GROUPS},
+    numeric=("people",),
+)
+GAP_OBJECTS_SCHEMA = TableSchema(
+    name="objects",
+    id_column="object_id",
+    required=("service", *[f"status_{g}" for g in GROUPS]),
+    enums={"service": SERVICES, **{f"status_{g}": STATUSES for g in GROUPS}},
+    nullable=("service",),
+)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class GapAnalysis:
+    """The result of :func:`compute_gaps`.
+
+    Attributes
+    ----------
+    households
+        One row per household: ``household_id``, ``district``, ``h3``, ``group``,
+        ``people``, ``welfare_level`` (when given), ``profile``, ``snap_m``,
+        ``snap_too_far``, ``time_<service>_s`` (seconds; NaN if not snapped,
+        inf if unreachable) and ``gap_<service>`` (nullable boolean), geometry.
+    objects
+        The service objects with ``object_id``, ``service``, statuses,
+        ``snap_m``, ``snap_too_far`` and per profile ``pos_<profile>`` /
+        ``access_<profile>_s`` (matrix position and access leg in seconds).
+    thresholds_s
+        Threshold per service in seconds.
+    """
+
+    households: gpd.GeoDataFrame
+    objects: pd.DataFrame
+    thresholds_s: dict[str, float]
+
+    @property
+    def services(self) -> list[str]:
+        """The services analysed."""
+        return list(self.thresholds_s)
+
+
+def _thresholds_s(thresholds_min: Mapping[str, float] | None) -> dict[str, float]:
+    chosen = dict(GAP_THRESHOLD_MIN if thresholds_min is None else thresholds_min)
+    unknown = set(chosen) - set(SERVICES)
+    if unknown:
+        raise ValueError(f"unknown service(s) {sorted(unknown)}; expected some of {list(SERVICES)}")
+    bad = {s: t for s, t in chosen.items() if not (np.isfinite(t) and t > 0)}
+    if bad:
+        raise ValueError(f"thresholds must be positive minutes, got {bad}")
+    return {s: float(t) * 60.0 for s, t in chosen.items()}
+
+
+def _group_profiles(groups: Iterable[str], profile: str | None) -> dict[str, str]:
+    if profile is not None:
+        get_profile(profile)
+        return {g: profile for g in groups}
+    return {g: GROUP_PROFILE[g] for g in groups}
+
+
+def _snap_columns(graph: ProfileGraph, points: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Matrix positions, snap distances (m) and access legs (s) of points on ``graph``."""
+    positions, distance_m = snap(graph, points.x.to_numpy(), points.y.to_numpy())
+    return positions, distance_m, distance_m / graph.profile.access_speed_mps
+
+
+def h3_cells(points: gpd.GeoSeries, resolution: int = H3_RESOLUTION) -> np.ndarray:
+    """H3 cell id of each point at ``resolution``."""
+    lonlat = points.to_crs(WGS84)
+    return np.array([h3.latlng_to_cell(lat, lon, resolution) for lon, lat in zip(lonlat.x, lonlat.y)], dtype=object)
+
+
+def compute_gaps(
+    households: gpd.GeoDataFrame,
+    objects: gpd.GeoDataFrame,
+    profile: str | None = None,
+    thresholds_min: Mapping[str, float] | None = None,
+    max_snap_m: float = MAX_SNAP_M,
+    on_pass: Progress | None = None,
+) -> GapAnalysis:
+    """Travel time from each household to the nearest accessible object of each service.
+
+    Parameters
+    ----------
+    households
+        Points with ``household_id``, ``group`` and ``people`` (``district`` and
+        ``welfare_level`` are carried through when present).
+    objects
+        The passport registry (``object_id``, ``service``, ``status_<group>``).
+    profile
+        Force one travel profile for every group; None uses ``GROUP_PROFILE``.
+    thresholds_min
+        Threshold in minutes per service (default ``GAP_THRESHOLD_MIN``); only
+        the services given are analysed.
+    max_snap_m
+        Points farther than this many metres from the network are flagged.
+    on_pass
+        Called with a label before each shortest-path pass (progress bars).
+
+    Returns
+    -------
+    GapAnalysis
+    """
+    thresholds_s = _thresholds_s(thresholds_min)
+    if not max_snap_m > 0:
+        raise ValueError(f"max_snap_m must be positive metres, got {max_snap_m}")
+    households = validate_frame(households, GAP_HOUSEHOLDS_SCHEMA).reset_index(drop=True)
+    objects = validate_frame(objects, GAP_OBJECTS_SCHEMA)
+    objects = objects[objects["service"].isin(list(thresholds_s))]
+    group_profile = _group_profiles(sorted(set(households["group"])), profile)
+    step = on_pass or (lambda label: None)
+
+    out = households[[c for c in ("household_id", "district", "group", "people", "welfare_level") if c in households]].copy()
+    out.insert(2, "h3", h3_cells(households.geometry))
+    out["profile"] = households["group"].map(group_profile)
+    out["snap_m"] = np.nan
+    service_objects = pd.DataFrame(objects.drop(columns="geometry"))
+    service_objects["snap_m"] = np.inf
+    positions = np.zeros(len(out), dtype=np.int64)
+    access_s = np.zeros(len(out))
+    for name in sorted(set(group_profile.values())):
+        graph = profile_graph(name)
+        mine = (out["profile"] == name).to_numpy()
+        positions[mine], out.loc[mine, "snap_m"], access_s[mine] = _snap_columns(graph, households.geometry[mine])
+        pos, dist, acc = _snap_columns(graph, objects.geometry)
+        service_objects[f"pos_{name}"], service_objects[f"access_{name}_s"] = pos, acc
+        service_objects["snap_m"] = np.minimum(service_objects["snap_m"], dist)
+    out["snap_too_far"] = out["snap_m"] > max_snap_m
+    service_objects["snap_too_far"] = service_objects["snap_m"] > max_snap_m
+    usable = service_objects[~service_objects["snap_too_far"]]
+
+    for service, threshold_s in thresholds_s.items():
+        times = np.full(len(out), np.nan)
+        for group, name in group_profile.items():
+            step(f"{service} · {group} · {name}")
+            sources = usable[(usable["service"] == service) & (usable[f"status_{group}"] == "accessible")]
+            to_nearest = times_to_nearest(profile_graph(name), sources[f"pos_{name}"].to_numpy(), sources[f"access_{name}_s"].to_numpy())
+            mine = (out["group"] == group).to_numpy()
+            times[mine] = access_s[mine] + to_nearest[positions[mine]]
+        times[out["snap_too_far"].to_numpy()] = np.nan
+        out[f"time_{service}_s"] = times
+        out[f"gap_{service}"] = pd.array(np.where(np.isnan(times), None, times > threshold_s), dtype="boolean")
+    out["_pos"], out["_access_s"] = positions, access_s
+    result = gpd.GeoDataFrame(out, geometry=households.geometry, crs=households.crs)
+    return GapAnalysis(result, service_objects, thresholds_s)
+
+
+def public_households(analysis: GapAnalysis) -> gpd.GeoDataFrame:
+    """The per-household table without the internal snapping columns."""
+    return analysis.households.drop(columns=["_pos", "_access_s"])
+
+
+def summarise(analysis: GapAnalysis, by: str) -> pd.DataFrame:
+    """Households, people and the share with a gap per service, grouped by ``by``.
+
+    Parameters
+    ----------
+    analysis
+        A gap analysis.
+    by
+        ``"district"`` or ``"h3"``.
+
+    Returns
+    -------
+    DataFrame
+        ``by``, ``households``, ``people``, ``households_flagged`` (not snapped),
+        ``share_gap_<service>`` (fraction of snapped households with a gap),
+        and ``people_gap_<service>``. For H3 cells with fewer than
+        ``MIN_HOUSEHOLDS_PER_CELL`` households the shares are withheld (NaN).
+    """
+    table = analysis.households
+    if by not in ("district", "h3") or by not in table:
+        raise ValueError(f"cannot summarise by {by!r}; expected 'district' or 'h3'")
+    grouped = table.groupby(by, sort=True)
+    summary = pd.DataFrame({"households": grouped.size(), "people": grouped["people"].sum(),
+                            "households_flagged": grouped["snap_too_far"].sum()})
+    for service in analysis.services:
+        gap = table[f"gap_{service}"]
+        summary[f"share_gap_{service}"] = gap.astype("Float64").groupby(table[by]).mean().astype(float)
+        summary[f"people_gap_{service}"] = (table["people"] * gap.fillna(False).astype(int)).groupby(table[by]).sum()
+    if by == "h3":
+        small = summary["households"] < MIN_HOUSEHOLDS_PER_CELL
+        share_columns = [c for c in summary if c.startswith(("share_gap_", "people_gap_"))]
+        summary.loc[small, share_columns] = np.nan
+    return summary.reset_index()
+
+
+def hex_polygons(summary: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Attach the H3 cell polygons (WGS 84) to a per-cell summary."""
+    from shapely.geometry import Polygon
+
+    polygons = [Polygon([(lon, lat) for lat, lon in h3.cell_to_boundary(cell)]) for cell in summary["h3"]]
+    return gpd.GeoDataFrame(summary, geometry=polygons, crs=WGS84)
+
+
+def what_if(analysis: GapAnalysis, adapted_object_ids: Iterable[str]) -> pd.DataFrame:
+    """Exactly recompute gaps after adapting objects (accessible for every group).
+
+    Parameters
+    ----------
+    analysis
+        The baseline analysis.
+    adapted_object_ids
+        Objects made accessible; they must be service objects of the analysis.
+
+    Returns
+    -------
+    DataFrame
+        One row per household and service whose gap closes: ``household_id``,
+        ``service``, ``group``, ``people``, ``time_before_s``, ``time_after_s``.
+    """
+    adapted = _lookup(analysis, adapted_object_ids)
+    table = analysis.households
+    usable = analysis.objects[~analysis.objects["snap_too_far"]]
+    rows = []
+    for service in sorted(set(adapted["service"]) & set(analysis.services)):
+        for (group, name), households in table.groupby(["group", "profile"]):
+            current = usable[(usable["service"] == service) & (usable[f"status_{group}"] == "accessible")]
+            new = adapted[adapted["service"] == service]
+            sources = pd.concat([current, new])
+            to_nearest = times_to_nearest(profile_graph(name), sources[f"pos_{name}"].to_numpy(), sources[f"access_{name}_s"].to_numpy())
+            after = households["_access_s"].to_numpy() + to_nearest[households["_pos"].to_numpy()]
+            before = households[f"time_{service}_s"].to_numpy()
+            closes = households[f"gap_{service}"].fillna(False).to_numpy(dtype=bool) & (after <= analysis.thresholds_s[service])
+            rows.append(pd.DataFrame({"household_id": households["household_id"].to_numpy()[closes], "service": service,
+                                      "group": group, "people": households["people"].to_numpy()[closes],
+                                      "time_before_s": before[closes], "time_after_s": after[closes]}))
+    columns = ["household_id", "service", "group", "people", "time_before_s", "time_after_s"]
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
+
+
+def _lookup(analysis: GapAnalysis, object_ids: Iterable[str]) -> pd.DataFrame:
+    """Rows of ``analysis.objects`` for ``object_ids``; a clear error for unknown or unusable ids."""
+    ids = pd.Index(list(object_ids))
+    indexed = analysis.objects.set_index("object_id", drop=False)
+    unknown = ids.difference(indexed.index)
+    if len(unknown):
+        raise ValueError(f"object(s) {list(unknown[:5])} are not service objects of this analysis")
+    chosen = indexed.loc[ids]
+    flagged = chosen.loc[chosen["snap_too_far"], "object_id"]
+    if len(flagged):
+        raise ValueError(f"object(s) {list(flagged[:5])} lie farther than the snap limit from the network")
+    return chosen.reset_index(drop=True)
+
+
+def coverage(analysis: GapAnalysis, candidate_ids: Iterable[str], chunk: int = 256) -> pd.DataFrame:
+    """Which gaps each candidate would close if it alone were adapted (sparse, long format).
+
+    One bounded Dijkstra per candidate and profile (limited to the largest
+    threshold), batched in chunks of ``chunk`` candidates.
+
+    Returns
+    -------
+    DataFrame
+        ``object_id``, ``household_id``, ``service``, ``group``, ``people``,
+        ``time_after_s`` for every (candidate, household) pair where the
+        household has a gap for the candidate's service and the candidate
+        would bring it within the threshold.
+    """
+    candidates = _lookup(analysis, candidate_ids)
+    candidates = candidates[candidates["service"].isin(analysis.services)]
+    table = analysis.households
+    services = analysis.services
+    gap_matrix = np.column_stack([table[f"gap_{s}"].fillna(False).to_numpy(dtype=bool) for s in services])
+    threshold_of = np.array([analysis.thresholds_s[s] for s in services])
+    service_index = candidates["service"].map({s: i for i, s in enumerate(services)}).to_numpy(dtype=np.int64)
+    limit = max(analysis.thresholds_s.values())
+    frames = []
+    for name, households in table.groupby("profile"):
+        graph = profile_graph(name)
+        rows = households.index.to_numpy()
+        node_of, access = households["_pos"].to_numpy(), households["_access_s"].to_numpy()
+        for start in range(0, len(candidates), chunk):
+            part = candidates.iloc[start : start + chunk]
+            part_service = service_index[start : start + chunk]
+            reach = times_within(graph, part[f"pos_{name}"].to_numpy(), limit).tocsc()[:, node_of].tocoo()
+            k, h = reach.row, reach.col  # candidate within part, household within `households`
+            total = reach.data + access[h] + part[f"access_{name}_s"].to_numpy()[k]
+            ok = gap_matrix[rows[h], part_service[k]] & (total <= threshold_of[part_service[k]])
+            frames.append(pd.DataFrame({"object_id": part["object_id"].to_numpy()[k[ok]],
+                                        "household_id": households["household_id"].to_numpy()[h[ok]],
+                                        "service": np.asarray(services, dtype=object)[part_service[k[ok]]],
+                                        "group": households["group"].to_numpy()[h[ok]],
+                                        "people": households["people"].to_numpy()[h[ok]], "time_after_s": total[ok]}))
+    columns = ["object_id", "household_id", "service", "group", "people", "time_after_s"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)

@@ -1,0 +1,177 @@
+"""Vectorised snapping and multi-source shortest paths on a profile's network.
+
+A :class:`ProfileGraph` holds one travel profile's network as a scipy CSR
+matrix of edge travel times (seconds), restricted to its largest strongly
+connected component so every snapped point can reach every other. Points are
+snapped with a KD-tree in UTM 43N metres; the straight leg from a point to its
+node is travelled at the profile's access speed.
+
+Times "to the nearest source" are computed in one Dijkstra pass over the
+reversed graph from a virtual super-source joined to every source node by an
+edge weighing that source's access leg, so the result is exact:
+``min over sources s of (access_s + time(node -> node_s))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.spatial import cKDTree
+
+from geo.network import load_network_frames
+from geo.profiles import TravelProfile, edge_travel_time_s, get_profile
+
+ZERO_EDGE_S: float = 1e-9  # stands in for a zero-time edge (sparse matrices drop zeros)
+
+
+@dataclass(frozen=True)
+class ProfileGraph:
+    """One profile's routable network.
+
+    Attributes
+    ----------
+    profile
+        The travel profile.
+    node_ids
+        OSM node id of each matrix position.
+    xy
+        Node coordinates (n x 2), metres, UTM 43N.
+    forward
+        CSR matrix, ``forward[i, j]`` = travel time in seconds of the fastest edge i -> j.
+    reverse
+        The transpose of ``forward`` (CSR), for times *to* a set of nodes.
+    tree
+        KD-tree over ``xy`` for snapping.
+    """
+
+    profile: TravelProfile
+    node_ids: np.ndarray
+    xy: np.ndarray
+    forward: csr_matrix
+    reverse: csr_matrix
+    tree: cKDTree
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of routable nodes."""
+        return len(self.node_ids)
+
+
+def _fastest_edges(u: np.ndarray, v: np.ndarray, time_s: np.ndarray, n: int) -> csr_matrix:
+    """CSR matrix keeping, for parallel edges, the fastest one (csr would sum them)."""
+    frame = pd.DataFrame({"u": u, "v": v, "t": np.maximum(time_s, ZERO_EDGE_S)})
+    fastest = frame.groupby(["u", "v"], sort=False)["t"].min().reset_index()
+    return csr_matrix((fastest["t"].to_numpy(), (fastest["u"].to_numpy(), fastest["v"].to_numpy())), shape=(n, n))
+
+
+def graph_from_frames(profile: TravelProfile, nodes: pd.DataFrame, edges: pd.DataFrame) -> ProfileGraph:
+    """Build the routable graph of ``profile`` from node and edge tables.
+
+    Parameters
+    ----------
+    profile
+        The travel profile (decides edge times and barriers).
+    nodes
+        Indexed by node id, with ``x`` and ``y`` in metres.
+    edges
+        Indexed by ``(u, v, key)`` with ``length`` (metres), ``highway`` and the
+        tags the profile reads.
+
+    Edges the profile cannot use are removed, then the graph is reduced to its
+    largest strongly connected component.
+    """
+    time_s = edge_travel_time_s(profile, edges)
+    usable = np.isfinite(time_s)
+    position = pd.Series(np.arange(len(nodes)), index=nodes.index)
+    u = position.loc[edges.index.get_level_values("u")[usable]].to_numpy()
+    v = position.loc[edges.index.get_level_values("v")[usable]].to_numpy()
+    full = _fastest_edges(u, v, time_s[usable], len(nodes))
+    _, labels = connected_components(full, directed=True, connection="strong")
+    keep = np.flatnonzero(labels == np.bincount(labels).argmax())
+    forward = full[keep][:, keep].tocsr()
+    xy = nodes[["x", "y"]].to_numpy(dtype="float64")[keep]
+    return ProfileGraph(profile, nodes.index.to_numpy()[keep], xy, forward, forward.T.tocsr(), cKDTree(xy))
+
+
+@lru_cache(maxsize=4)
+def profile_graph(name: str) -> ProfileGraph:
+    """The cached :class:`ProfileGraph` of the named profile on the shipped Almaty network."""
+    profile = get_profile(name)
+    return graph_from_frames(profile, *load_network_frames(profile.network))  # type: ignore[arg-type]
+
+
+def snap(graph: ProfileGraph, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest routable node of each point.
+
+    Parameters
+    ----------
+    graph
+        The profile graph.
+    x, y
+        Point coordinates in metres (UTM 43N).
+
+    Returns
+    -------
+    positions, distances_m
+        Matrix position of the nearest node and the straight-line distance to it in metres.
+    """
+    distance_m, position = graph.tree.query(np.column_stack([x, y]))
+    return position.astype(np.int64), distance_m
+
+
+def times_to_nearest(graph: ProfileGraph, source_positions: np.ndarray, source_access_s: np.ndarray) -> np.ndarray:
+    """Travel time in seconds from every node to its nearest source (``inf`` if none is reachable).
+
+    Parameters
+    ----------
+    graph
+        The profile graph.
+    source_positions
+        Matrix positions of the source nodes (may repeat).
+    source_access_s
+        Access leg of each source in seconds, added to the network time.
+
+    Returns
+    -------
+    ndarray
+        ``min_s (source_access_s[s] + time(node -> source_positions[s]))`` per node.
+    """
+    n = graph.n_nodes
+    if len(source_positions) == 0:
+        return np.full(n, np.inf)
+    reverse = graph.reverse
+    extra = _fastest_edges(
+        np.full(len(source_positions), n), np.asarray(source_positions), np.asarray(source_access_s, float), n + 1
+    )
+    augmented = csr_matrix(
+        (
+            np.concatenate([reverse.data, extra.data]),
+            np.concatenate([reverse.indices, extra.indices]),
+            np.concatenate([reverse.indptr, [reverse.indptr[-1] + extra.nnz]]),
+        ),
+        shape=(n + 1, n + 1),
+    )
+    return dijkstra(augmented, directed=True, indices=n)[:n]
+
+
+def times_within(graph: ProfileGraph, positions: np.ndarray, limit_s: float) -> csr_matrix:
+    """Sparse travel times from every node to each of ``positions`` up to ``limit_s`` seconds.
+
+    Returns
+    -------
+    csr_matrix
+        Shape ``(len(positions), n_nodes)``; entry ``[k, j]`` is the time in
+        seconds from node ``j`` to ``positions[k]`` where it is at most
+        ``limit_s`` (stored as ``ZERO_EDGE_S`` for the node itself).
+    """
+    if len(positions) == 0:
+        return csr_matrix((0, graph.n_nodes))
+    dense = dijkstra(graph.reverse, directed=True, indices=np.asarray(positions), limit=limit_s)
+    dense[dense == 0] = ZERO_EDGE_S
+    dense[~np.isfinite(dense)] = 0.0
+    return csr_matrix(dense)
