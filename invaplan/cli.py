@@ -129,9 +129,9 @@ def _parse_date(text: str) -> dt.date:
 
 
 def main() -> None:
-    """Entry point that turns schema errors into a one-line message and exit code 2."""
+    """Entry point that turns input errors into a one-line message and exit code 2."""
     try:
         app()
-    except (SchemaError, FileNotFoundError) as error:
+    except (SchemaError, FileNotFoundError, ValueError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise SystemExit(2) from None

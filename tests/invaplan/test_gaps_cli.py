@@ -1,0 +1,33 @@
+"""`invaplan gaps` writes the per-household and aggregated outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from typer.testing import CliRunner
+
+from invaplan.cli import app
+
+
+def test_gaps_command_writes_outputs(dataset_dir: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["gaps", "--profile", "wheelchair", "--out", str(tmp_path), "--data-dir", str(dataset_dir)])
+    assert result.exit_code == 0, result.output
+    households = gpd.read_parquet(tmp_path / "gaps.parquet")
+    assert {"household_id", "h3", "gap_pharmacy", "time_stop_s", "snap_too_far"} <= set(households.columns)
+    assert set(households["profile"]) == {"wheelchair"}
+    by_district = pd.read_csv(tmp_path / "gaps_by_district.csv")
+    assert len(by_district) == 8 and by_district["people"].sum() == households["people"].sum()
+    assert by_district["share_gap_pharmacy"].between(0, 1).all()
+    by_hex = gpd.read_parquet(tmp_path / "gaps_by_hex.parquet")
+    assert by_hex["households"].sum() == len(households)
+    assert "geometry" in by_hex and "household_id" not in by_hex  # aggregated only
+    small = by_hex["households"] < 5
+    assert by_hex.loc[small, "share_gap_pharmacy"].isna().all()
+
+
+def test_gaps_command_rejects_unknown_profile(dataset_dir: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["gaps", "--profile", "rocket", "--out", str(tmp_path), "--data-dir", str(dataset_dir)])
+    assert result.exit_code != 0
+    assert "unknown travel profile 'rocket'" in str(result.exception)
