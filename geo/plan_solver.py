@@ -138,6 +138,33 @@ def _cheapest_sum(by_cost: list[tuple[float, int]], year_index: np.ndarray, k: i
     return total
 
 
+def drop_idle(instance: PlanInstance, year_index: np.ndarray) -> np.ndarray:
+    """Un-adapt chosen objects that close no gap first and that no count target or mandate needs.
+
+    The objective is unchanged; the plan stops spending on objects that the
+    solver picked only because they cost nothing in the objective.
+    """
+    year_index = year_index.copy()
+    own = instance.candidates["own_weight"].to_numpy()
+    mandatory = instance.candidates["mandatory"].to_numpy()
+    covers_of: list[list[int]] = [[] for _ in range(len(own))]
+    for e, cover in enumerate(instance.element_cover):
+        for c in cover:
+            covers_of[c].append(e)
+    counts = np.bincount(year_index[year_index >= 0], minlength=len(instance.years))
+    for c in np.argsort(-instance.candidates["cost_tg"].to_numpy(), kind="stable"):
+        t = year_index[c]
+        if t < 0 or own[c] > 0 or mandatory[c] or counts[t] <= instance.min_count[t]:
+            continue
+        needed = any(
+            not any(year_index[o] >= 0 and year_index[o] <= t and o != c for o in instance.element_cover[e]) for e in covers_of[c]
+        )
+        if not needed:
+            year_index[c] = -1
+            counts[t] -= 1
+    return year_index
+
+
 def solve(instance: PlanInstance, time_limit_s: float = 60.0, hint: PlanSolution | None = None) -> PlanSolution:
     """Solve the plan as a MIP with SCIP (OR-Tools ``linear_solver``) within ``time_limit_s`` seconds.
 
@@ -198,6 +225,7 @@ def solve(instance: PlanInstance, time_limit_s: float = 60.0, hint: PlanSolution
     for (c, t), var in x.items():
         if var.solution_value() > 0.5:
             year_index[c] = t
+    year_index = drop_idle(instance, year_index)
     value = plan_value(instance, year_index)
     if value < hint.objective and not plan_violations(instance, hint.year_index):
         year_index, value = hint.year_index, hint.objective

@@ -104,6 +104,37 @@ def gaps(
 
 
 @app.command()
+def plan(
+    start: int = typer.Option(2026, help="First plan year."),
+    end: int = typer.Option(2030, help="Last plan year."),
+    budget: float = typer.Option(2.8e9, help="Budget per year in tenge (ignored with --budget-file)."),
+    budget_file: Path = typer.Option(None, help="CSV with year,budget_tg[,min_objects]."),
+    count_target: list[str] = typer.Option(["2026:1800"], help="Minimum objects adapted in a year, YEAR:N (repeatable)."),
+    time_limit: float = typer.Option(60.0, help="Solver time limit in seconds."),
+    out: Path = typer.Option(Path("out/plan"), help="Output folder."),
+    data_dir: Path = DataDirOption,
+) -> None:
+    """Five-year adaptation plan: which objects to adapt each year under the budget."""
+    from invaplan.plan_report import read_budget_file, run_plan
+
+    if end < start:
+        raise typer.BadParameter(f"--end {end} is before --start {start}")
+    years = range(start, end + 1)
+    budgets, counts = read_budget_file(budget_file) if budget_file else ({y: budget for y in years}, {})
+    if not budget_file:
+        counts = {y: n for y, n in (_year_count(t) for t in count_target) if y in years}
+    run_plan(data_dir, out, years, budgets, counts, time_limit, console)
+
+
+def _year_count(text: str) -> tuple[int, int]:
+    try:
+        year, count = text.split(":")
+        return int(year), int(count)
+    except ValueError:
+        raise typer.BadParameter(f"count target {text!r} is not YEAR:N") from None
+
+
+@app.command()
 def demo(out: Path = typer.Option(Path("out"), help="Output folder."), data_dir: Path = DataDirOption) -> None:
     """Run everything end to end on the shipped Almaty data and write the outputs to OUT."""
     from invaplan.dataset import dataset_info, ensure_dataset
@@ -118,6 +149,10 @@ def demo(out: Path = typer.Option(Path("out"), help="Output folder."), data_dir:
     from invaplan.gap_report import run_gaps
 
     run_gaps(directory, out / "gaps", None, 500.0, console)
+    from invaplan.plan_report import run_plan
+
+    years = range(2026, 2031)
+    run_plan(directory, out / "plan", years, {y: 2.8e9 for y in years}, {2026: 1800}, 60.0, console)
     console.print(f"outputs written to [bold]{out}[/bold]")
 
 
