@@ -74,7 +74,8 @@ def element_weights(pairs: pd.DataFrame) -> np.ndarray:
     return pairs["people"].to_numpy(dtype=float) * welfare * group
 
 
-def _check_budgets(years: tuple[int, ...], budget_tg: Mapping[int, float], min_count: Mapping[int, int]) -> None:
+def check_budgets(years: tuple[int, ...], budget_tg: Mapping[int, float], min_count: Mapping[int, int]) -> None:
+    """Raise ValueError for budgets or count targets that are missing, negative, NaN or for unknown years."""
     for label, table in (("budget", budget_tg), ("count target", min_count)):
         unknown = sorted(set(table) - set(years))
         if unknown:
@@ -141,7 +142,7 @@ def build_instance(
         raise ValueError(f"plan years must be consecutive and non-empty, got {years}")
     min_count = dict(min_count or {})
     mandatory = set(mandatory)
-    _check_budgets(years, budget_tg, min_count)
+    check_budgets(years, budget_tg, min_count)
     _check_candidates(candidates, mandatory)
     candidates = candidates[candidates["start_year"] <= years[-1]].reset_index(drop=True)
     pairs = pairs[pairs["object_id"].isin(candidates["object_id"])]

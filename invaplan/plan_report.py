@@ -16,7 +16,7 @@ from rich.table import Table  # noqa: E402
 
 from geo.adaptation_plan import AdaptationPlan, first_closers, plan_adaptation  # noqa: E402
 from geo.gaps import compute_gaps  # noqa: E402
-from geo.plan_instance import PlanInstance  # noqa: E402
+from geo.plan_instance import PlanInstance, check_budgets  # noqa: E402
 from geo.plan_solver import PlanSolution  # noqa: E402
 from invaplan.dataset import load_households, load_objects  # noqa: E402
 
@@ -114,6 +114,7 @@ def run_plan(
     console: Console,
 ) -> AdaptationPlan:
     """Gap analysis, then the plan with progress messages; write the outputs and print a table."""
+    check_budgets(tuple(years), budget_tg, min_count)  # fail fast, before the network work
     with console.status("gap analysis on the Almaty network"):
         households, objects = load_households(data_dir), load_objects(data_dir)
         analysis = compute_gaps(households, objects)
