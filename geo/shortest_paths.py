@@ -45,6 +45,8 @@ class ProfileGraph:
         CSR matrix, ``forward[i, j]`` = travel time in seconds of the fastest edge i -> j.
     reverse
         The transpose of ``forward`` (CSR), for times *to* a set of nodes.
+    length
+        CSR matrix, ``length[i, j]`` = length in metres of the shortest edge i -> j.
     tree
         KD-tree over ``xy`` for snapping.
     """
@@ -54,6 +56,7 @@ class ProfileGraph:
     xy: np.ndarray
     forward: csr_matrix
     reverse: csr_matrix
+    length: csr_matrix
     tree: cKDTree
 
     @property
@@ -63,7 +66,7 @@ class ProfileGraph:
 
 
 def _fastest_edges(u: np.ndarray, v: np.ndarray, time_s: np.ndarray, n: int) -> csr_matrix:
-    """CSR matrix keeping, for parallel edges, the fastest one (csr would sum them)."""
+    """CSR matrix keeping, for parallel edges, the smallest weight (csr would sum them)."""
     frame = pd.DataFrame({"u": u, "v": v, "t": np.maximum(time_s, ZERO_EDGE_S)})
     fastest = frame.groupby(["u", "v"], sort=False)["t"].min().reset_index()
     return csr_matrix((fastest["t"].to_numpy(), (fastest["u"].to_numpy(), fastest["v"].to_numpy())), shape=(n, n))
@@ -94,8 +97,9 @@ def graph_from_frames(profile: TravelProfile, nodes: pd.DataFrame, edges: pd.Dat
     _, labels = connected_components(full, directed=True, connection="strong")
     keep = np.flatnonzero(labels == np.bincount(labels).argmax())
     forward = full[keep][:, keep].tocsr()
+    length = _fastest_edges(u, v, edges["length"].to_numpy(dtype=float)[usable], len(nodes))[keep][:, keep].tocsr()
     xy = nodes[["x", "y"]].to_numpy(dtype="float64")[keep]
-    return ProfileGraph(profile, nodes.index.to_numpy()[keep], xy, forward, forward.T.tocsr(), cKDTree(xy))
+    return ProfileGraph(profile, nodes.index.to_numpy()[keep], xy, forward, forward.T.tocsr(), length, cKDTree(xy))
 
 
 @lru_cache(maxsize=4)
