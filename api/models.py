@@ -1,0 +1,99 @@
+"""Database tables (SQLAlchemy 2.x ORM). Schema changes go through Alembic migrations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    """The current time in UTC (timezone-aware)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of all tables."""
+
+
+class ApiKey(Base):
+    """A bearer API key, stored as a SHA-256 hash; role admin / planner / dispatcher."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    role: Mapped[str] = mapped_column(String(16))
+    operator: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    label: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Trip(Base):
+    """A trip request and its current assignment. Times are seconds after midnight of ``service_date``."""
+
+    __tablename__ = "trips"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    service_date: Mapped[str] = mapped_column(String(10), index=True)
+    operator: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # assigned / unserved / cancelled
+    user_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pickup_lon: Mapped[float] = mapped_column(Float)
+    pickup_lat: Mapped[float] = mapped_column(Float)
+    dropoff_lon: Mapped[float] = mapped_column(Float)
+    dropoff_lat: Mapped[float] = mapped_column(Float)
+    earliest_pickup_s: Mapped[int] = mapped_column(Integer)
+    latest_pickup_s: Mapped[int] = mapped_column(Integer)
+    latest_dropoff_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    wheelchair: Mapped[bool] = mapped_column(Boolean)
+    companions: Mapped[int] = mapped_column(Integer, default=0)
+    vehicle_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    pickup_eta_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    dropoff_eta_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class TripEvent(Base):
+    """Append-only history of a trip: created, assigned, reassigned, cancelled, unserved."""
+
+    __tablename__ = "trip_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    trip_id: Mapped[str] = mapped_column(ForeignKey("trips.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))
+    vehicle_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class IdempotencyRecord(Base):
+    """The stored answer to a request carrying an ``Idempotency-Key``, per caller."""
+
+    __tablename__ = "idempotency"
+    __table_args__ = (UniqueConstraint("api_key_id", "key", name="uq_idempotency_caller_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    key: Mapped[str] = mapped_column(String(128))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(255))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Job(Base):
+    """A background job (batch re-optimisation of a day)."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    service_date: Mapped[str] = mapped_column(String(10))
+    operator: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued / running / done / failed
+    result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -1,0 +1,158 @@
+"""All database access of the API: keys, trips and their history, idempotency records, jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.models import ApiKey, IdempotencyRecord, Job, Trip, TripEvent, utcnow
+
+ROLES: tuple[str, ...] = ("admin", "planner", "dispatcher")
+KEY_PREFIX: str = "ivp_"
+
+
+def hash_key(raw_key: str) -> str:
+    """SHA-256 hex digest of a raw API key (keys are high-entropy: no salt needed)."""
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def create_key(session: Session, role: str, operator: str | None, label: str | None, operators: set[str]) -> tuple[ApiKey, str]:
+    """Create an API key; returns the stored row and the raw key (shown once, never stored).
+
+    Raises
+    ------
+    ValueError
+        Unknown role; a dispatcher key without a known operator; an operator on another role.
+    """
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
+    if role == "dispatcher" and operator not in operators:
+        raise ValueError(f"a dispatcher key needs one of the operators {sorted(operators)}, got {operator!r}")
+    if role != "dispatcher" and operator is not None:
+        raise ValueError(f"only dispatcher keys are bound to an operator (role {role!r})")
+    raw = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(key_hash=hash_key(raw), prefix=raw[:10], role=role, operator=operator, label=label)
+    session.add(row)
+    session.commit()
+    return row, raw
+
+
+def find_key(session: Session, raw_key: str) -> ApiKey | None:
+    """The active key matching ``raw_key``, or None."""
+    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(raw_key)))
+    return row if row is not None and not row.revoked else None
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    """All keys (hashes are never returned by the API)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke_key(session: Session, key_id: int) -> bool:
+    """Revoke a key; False if it does not exist."""
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        return False
+    row.revoked = True
+    session.commit()
+    return True
+
+
+def new_trip_id() -> str:
+    """A fresh, unguessable trip id."""
+    return "TRP-" + uuid.uuid4().hex[:16]
+
+
+def add_trip(session: Session, trip: Trip, detail: dict | None = None) -> Trip:
+    """Store a new trip and its first history events (created, then assigned or unserved); no commit."""
+    session.add(trip)
+    session.flush()
+    session.add(TripEvent(trip_id=trip.id, kind="created", detail=detail))
+    session.add(TripEvent(trip_id=trip.id, kind=trip.status, vehicle_id=trip.vehicle_id, detail={"reason": trip.reason}))
+    return trip
+
+
+def get_trip(session: Session, trip_id: str) -> Trip | None:
+    """The trip with ``trip_id`` or None."""
+    return session.get(Trip, trip_id)
+
+
+def list_trips(session: Session, service_date: str | None, status: str | None, operator: str | None,
+               limit: int, offset: int) -> list[Trip]:
+    """Trips filtered by date, status and operator, newest first."""
+    query = select(Trip)
+    if service_date:
+        query = query.where(Trip.service_date == service_date)
+    if status:
+        query = query.where(Trip.status == status)
+    if operator:
+        query = query.where(Trip.operator == operator)
+    return list(session.scalars(query.order_by(Trip.created_at.desc(), Trip.id).limit(limit).offset(offset)))
+
+
+def trip_events(session: Session, trip_id: str) -> list[TripEvent]:
+    """A trip's history, oldest first."""
+    return list(session.scalars(select(TripEvent).where(TripEvent.trip_id == trip_id).order_by(TripEvent.id)))
+
+
+def set_assignment(session: Session, trip: Trip, vehicle_id: str | None, operator: str | None,
+                   pickup_eta_s: float | None, dropoff_eta_s: float | None, kind: str) -> None:
+    """Record a (re)assignment of ``trip`` with a history event; no commit."""
+    trip.vehicle_id, trip.operator = vehicle_id, operator
+    trip.pickup_eta_s, trip.dropoff_eta_s = pickup_eta_s, dropoff_eta_s
+    trip.updated_at = utcnow()
+    session.add(TripEvent(trip_id=trip.id, kind=kind, vehicle_id=vehicle_id,
+                          detail={"pickup_eta_s": pickup_eta_s, "dropoff_eta_s": dropoff_eta_s}))
+
+
+def cancel_trip(session: Session, trip: Trip) -> None:
+    """Mark ``trip`` cancelled with a history event; no commit."""
+    trip.status = "cancelled"
+    trip.updated_at = utcnow()
+    session.add(TripEvent(trip_id=trip.id, kind="cancelled", vehicle_id=trip.vehicle_id))
+
+
+def find_idempotent(session: Session, api_key_id: int, key: str) -> IdempotencyRecord | None:
+    """The stored answer for this caller's idempotency key, or None."""
+    return session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.api_key_id == api_key_id,
+                                                          IdempotencyRecord.key == key))
+
+
+def remember_idempotent(session: Session, api_key_id: int, key: str, method: str, path: str,
+                        status_code: int, body: dict) -> None:
+    """Store the answer for an idempotency key in the caller's transaction; no commit."""
+    session.add(IdempotencyRecord(api_key_id=api_key_id, key=key, method=method, path=path,
+                                  status_code=status_code, body=body))
+
+
+def is_duplicate(error: IntegrityError) -> bool:
+    """Whether an IntegrityError is the idempotency uniqueness constraint."""
+    text = str(error.orig).lower()
+    return "uq_idempotency_caller_key" in text or "idempotency.api_key_id" in text
+
+
+def create_job(session: Session, kind: str, service_date: str, operator: str | None) -> Job:
+    """Queue a job and commit."""
+    job = Job(id=str(uuid.uuid4()), kind=kind, service_date=service_date, operator=operator, status="queued")
+    session.add(job)
+    session.commit()
+    return job
+
+
+def finish_job(session: Session, job_id: str, status: str, result: dict) -> None:
+    """Record a job's outcome and commit."""
+    job = session.get(Job, job_id)
+    if job is not None:
+        job.status, job.result, job.finished_at = status, result, dt.datetime.now(dt.UTC)
+        session.commit()
+
+
+def get_job(session: Session, job_id: str) -> Job | None:
+    """The job or None."""
+    return session.get(Job, job_id)
