@@ -1,0 +1,86 @@
+"""Parsers for the routing benchmarks of the literature (formats in ``shared/bench/FORMATS.md``).
+
+* Cordeau (2006) dial-a-ride "a"/"b" instances: ``K n T Q L`` header, then
+  2n+2 node lines ``id x y s q e l`` (pickup i pairs with drop-off i+n).
+* Li & Lim (2001) PDPTW instances: ``K Q speed`` header, then node lines
+  ``id x y demand e l s p d`` (pairs given by the p / d fields).
+
+Both become :class:`routing.problem.ProblemData` with Euclidean matrices
+(speed 1: time units equal distance units).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from routing.problem import ProblemData, TripRequest, Vehicle
+
+BENCH_OPERATOR: str = "bench"
+NO_WINDOW: float = 1440.0  # Cordeau's "no constraint" upper bound
+
+
+def _euclidean(xy: np.ndarray) -> np.ndarray:
+    return np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+
+
+def _numbers(path: Path) -> list[list[float]]:
+    rows = [line.split() for line in Path(path).read_text().splitlines() if line.strip()]
+    try:
+        return [[float(v) for v in row] for row in rows]
+    except ValueError as error:
+        raise ValueError(f"{path}: not a numeric benchmark file ({error})") from None
+
+
+def read_cordeau(path: str | Path) -> ProblemData:
+    """A Cordeau DARP instance: K vehicles of capacity Q (seats), route duration T, max ride L."""
+    rows = _numbers(Path(path))
+    k, n, horizon, capacity, max_ride = rows[0][:5]
+    n, k = int(n), int(k)
+    nodes = np.array(rows[1:], dtype=float)
+    if len(nodes) == 2 * n + 1:  # some copies omit the destination depot
+        nodes = np.vstack([nodes, nodes[0]])
+    if len(nodes) != 2 * n + 2:
+        raise ValueError(f"{path}: expected {2 * n + 2} node lines, found {len(nodes)}")
+    matrix = _euclidean(nodes[:, 1:3])
+    requests = []
+    for i in range(1, n + 1):
+        pick, drop = nodes[i], nodes[i + n]
+        requests.append(TripRequest(
+            id=str(i), pickup=i, dropoff=i + n,
+            earliest_pickup_s=pick[5], latest_pickup_s=min(pick[6], horizon),
+            earliest_dropoff_s=drop[5], latest_dropoff_s=min(drop[6], horizon) if drop[6] < NO_WINDOW else None,
+            companions=int(pick[4]) - 1, service_pickup_s=pick[3], service_dropoff_s=drop[3], max_ride_s=max_ride,
+        ))
+    vehicles = [Vehicle(f"v{j}", BENCH_OPERATOR, 0, 0.0, horizon, 0, int(capacity)) for j in range(k)]
+    return ProblemData(tuple(vehicles), tuple(requests), matrix, matrix, max_route_duration_s=horizon)
+
+
+def read_lilim(path: str | Path) -> ProblemData:
+    """A Li & Lim PDPTW instance: up to K vehicles of capacity Q; no ride-time limit."""
+    rows = _numbers(Path(path))
+    k, capacity = int(rows[0][0]), int(rows[0][1])
+    nodes = np.array(rows[1:], dtype=float)
+    matrix = _euclidean(nodes[:, 1:3])
+    horizon = nodes[0, 5]
+    requests = []
+    for row in nodes[1:]:
+        if row[7] == 0 and row[8] > 0:  # a pickup: p field 0, d field its delivery
+            drop = nodes[int(row[8])]
+            requests.append(TripRequest(
+                id=str(int(row[0])), pickup=int(row[0]), dropoff=int(row[8]),
+                earliest_pickup_s=row[4], latest_pickup_s=row[5],
+                earliest_dropoff_s=drop[4], latest_dropoff_s=drop[5],
+                companions=int(row[3]) - 1, service_pickup_s=row[6], service_dropoff_s=drop[6], max_ride_s=horizon,
+            ))
+    vehicles = [Vehicle(f"v{j}", BENCH_OPERATOR, 0, float(nodes[0, 4]), horizon, 0, capacity) for j in range(k)]
+    return ProblemData(tuple(vehicles), tuple(requests), matrix, matrix)
+
+
+def read_bks(path: str | Path) -> pd.DataFrame:
+    """A best-known-solutions table (``bks.csv``) indexed by instance name."""
+    table = pd.read_csv(path)
+    table.columns = [c.strip().lower() for c in table.columns]
+    return table.set_index(table.columns[0])

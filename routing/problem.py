@@ -1,0 +1,247 @@
+"""The dial-a-ride problem data: vehicles, trip requests and the travel matrix.
+
+One explicit, immutable object (:class:`ProblemData`) validated on
+construction: structurally broken data raise ``ValueError`` naming the
+vehicle or request and the field. Requests that are well-formed but cannot be
+served (a window already past, more passengers than any vehicle holds, a
+drop-off deadline that even a direct ride misses) are not errors: the solver
+reports them unserved with the reason (:func:`unservable_reasons`).
+
+Units: times in seconds (after midnight of the service day, or benchmark
+units), distances in metres (or benchmark units). A wheelchair passenger
+takes one wheelchair place, a walking passenger one seat, companions seats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DEFAULT_MAX_RIDE_FACTOR: float = 1.5  # maximum ride = factor x direct time + slack
+DEFAULT_MAX_RIDE_SLACK_S: float = 600.0
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    """One vehicle: depot is an index into the matrices; shift in seconds."""
+
+    id: str
+    operator: str
+    depot: int
+    shift_start_s: float
+    shift_end_s: float
+    wheelchair_places: int
+    seats: int
+
+
+@dataclass(frozen=True)
+class TripRequest:
+    """One passenger trip (with companions).
+
+    Attributes
+    ----------
+    pickup, dropoff
+        Indices into the matrices.
+    earliest_pickup_s, latest_pickup_s
+        Window for the start of pickup service.
+    latest_dropoff_s, earliest_dropoff_s
+        Optional window for the start of drop-off service.
+    wheelchair
+        The passenger travels in a wheelchair (needs a wheelchair place).
+    companions
+        Companions travelling along (seats).
+    service_pickup_s, service_dropoff_s
+        Boarding and alighting time.
+    max_ride_s
+        Maximum ride time (drop-off start minus pickup end); None: the
+        problem's default (factor x direct time + slack).
+    operator
+        Only vehicles of this operator may serve it (None: any).
+    """
+
+    id: str
+    pickup: int
+    dropoff: int
+    earliest_pickup_s: float
+    latest_pickup_s: float
+    latest_dropoff_s: float | None = None
+    earliest_dropoff_s: float | None = None
+    wheelchair: bool = False
+    companions: int = 0
+    service_pickup_s: float = 0.0
+    service_dropoff_s: float = 0.0
+    max_ride_s: float | None = None
+    operator: str | None = None
+
+    @property
+    def wheelchair_load(self) -> int:
+        """Wheelchair places taken on board."""
+        return 1 if self.wheelchair else 0
+
+    @property
+    def seat_load(self) -> int:
+        """Seats taken on board."""
+        return self.companions + (0 if self.wheelchair else 1)
+
+
+@dataclass(frozen=True)
+class ProblemData:
+    """Vehicles, requests and the travel matrices, validated on construction.
+
+    Attributes
+    ----------
+    vehicles, requests
+        The fleet and the trip requests (ids unique).
+    duration_s
+        ``duration_s[i, j]`` travel time from point i to point j (seconds).
+    distance_m
+        ``distance_m[i, j]`` travel distance (metres).
+    operators
+        Known operators (default: those of the vehicles).
+    max_ride_factor, max_ride_slack_s
+        Default maximum ride time = factor x direct time + slack.
+    max_route_duration_s
+        Optional limit on a vehicle's time from leaving to returning to its depot.
+    """
+
+    vehicles: tuple[Vehicle, ...]
+    requests: tuple[TripRequest, ...]
+    duration_s: np.ndarray
+    distance_m: np.ndarray
+    operators: frozenset[str] = field(default_factory=frozenset)
+    max_ride_factor: float = DEFAULT_MAX_RIDE_FACTOR
+    max_ride_slack_s: float = DEFAULT_MAX_RIDE_SLACK_S
+    max_route_duration_s: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "vehicles", tuple(self.vehicles))
+        object.__setattr__(self, "requests", tuple(self.requests))
+        if not self.operators:
+            object.__setattr__(self, "operators", frozenset(v.operator for v in self.vehicles))
+        duration = np.asarray(self.duration_s, dtype=float)
+        distance = np.asarray(self.distance_m, dtype=float)
+        object.__setattr__(self, "duration_s", duration)
+        object.__setattr__(self, "distance_m", distance)
+        self._validate_matrices(duration, distance)
+        n = len(duration)
+        self._validate_vehicles(n)
+        self._validate_requests(n)
+
+    @staticmethod
+    def _validate_matrices(duration: np.ndarray, distance: np.ndarray) -> None:
+        for name, matrix in (("duration_s", duration), ("distance_m", distance)):
+            if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+                raise ValueError(f"{name} must be a square matrix, got shape {matrix.shape}")
+            if np.isnan(matrix).any() or (matrix < 0).any():
+                raise ValueError(f"{name} has negative or NaN entries")
+        if duration.shape != distance.shape:
+            raise ValueError(f"duration_s {duration.shape} and distance_m {distance.shape} differ in shape")
+
+    def _validate_vehicles(self, n: int) -> None:
+        seen: set[str] = set()
+        for v in self.vehicles:
+            where = f"vehicle {v.id!r}"
+            if v.id in seen:
+                raise ValueError(f"{where}: duplicate id")
+            seen.add(v.id)
+            if v.operator not in self.operators:
+                raise ValueError(f"{where}: unknown operator {v.operator!r}")
+            if not 0 <= v.depot < n:
+                raise ValueError(f"{where}: depot index {v.depot} outside the matrix (size {n})")
+            if not v.shift_end_s > v.shift_start_s:
+                raise ValueError(f"{where}: shift_end_s {v.shift_end_s} is not after shift_start_s {v.shift_start_s}")
+            if v.wheelchair_places < 0 or v.seats < 0:
+                raise ValueError(f"{where}: negative capacity")
+
+    def _validate_requests(self, n: int) -> None:
+        seen: set[str] = set()
+        for r in self.requests:
+            where = f"request {r.id!r}"
+            if r.id in seen:
+                raise ValueError(f"{where}: duplicate id")
+            seen.add(r.id)
+            for name in ("pickup", "dropoff"):
+                if not 0 <= getattr(r, name) < n:
+                    raise ValueError(f"{where}: {name} index {getattr(r, name)} outside the matrix (size {n})")
+            if not np.isfinite([r.earliest_pickup_s, r.latest_pickup_s]).all():
+                raise ValueError(f"{where}: pickup window must be finite")
+            if r.latest_pickup_s < r.earliest_pickup_s:
+                raise ValueError(f"{where}: latest_pickup_s {r.latest_pickup_s} is before earliest_pickup_s {r.earliest_pickup_s} (inverted window)")
+            if r.latest_dropoff_s is not None and r.earliest_dropoff_s is not None and r.latest_dropoff_s < r.earliest_dropoff_s:
+                raise ValueError(f"{where}: drop-off window is inverted")
+            if r.latest_dropoff_s is not None and r.latest_dropoff_s <= r.earliest_pickup_s:
+                raise ValueError(f"{where}: latest_dropoff_s {r.latest_dropoff_s} is not after earliest_pickup_s (drop-off before pickup)")
+            if r.companions < 0 or r.service_pickup_s < 0 or r.service_dropoff_s < 0:
+                raise ValueError(f"{where}: companions and service times must be non-negative")
+            if r.operator is not None and r.operator not in self.operators:
+                raise ValueError(f"{where}: unknown operator {r.operator!r}")
+
+    def direct_s(self, request: TripRequest) -> float:
+        """Direct travel time from the request's pickup to its drop-off."""
+        return float(self.duration_s[request.pickup, request.dropoff])
+
+    def max_ride(self, request: TripRequest) -> float:
+        """Maximum ride time of ``request`` in seconds."""
+        if request.max_ride_s is not None:
+            return request.max_ride_s
+        return self.max_ride_factor * self.direct_s(request) + self.max_ride_slack_s
+
+    def request_index(self) -> dict[str, TripRequest]:
+        """Requests by id."""
+        return {r.id: r for r in self.requests}
+
+    def vehicle_index(self) -> dict[str, Vehicle]:
+        """Vehicles by id."""
+        return {v.id: v for v in self.vehicles}
+
+
+def fits(vehicle: Vehicle, request: TripRequest) -> bool:
+    """Whether the vehicle could carry the request at all (capacity and operator)."""
+    return (
+        vehicle.wheelchair_places >= request.wheelchair_load
+        and vehicle.seats >= request.seat_load
+        and (request.operator is None or request.operator == vehicle.operator)
+    )
+
+
+def unservable_reasons(data: ProblemData, now_s: float | None = None) -> dict[str, str]:
+    """Requests that no plan can serve, with the reason.
+
+    Parameters
+    ----------
+    data
+        The problem.
+    now_s
+        Current time; windows that close before it are in the past.
+    """
+    reasons: dict[str, str] = {}
+    for r in data.requests:
+        direct = data.direct_s(r)
+        candidates = [v for v in data.vehicles if fits(v, r)]
+        if now_s is not None and r.latest_pickup_s < now_s:
+            reasons[r.id] = "pickup window is in the past"
+        elif not np.isfinite(direct):
+            reasons[r.id] = "drop-off cannot be reached from the pickup on the network"
+        elif not candidates:
+            reasons[r.id] = (f"needs {r.wheelchair_load} wheelchair place(s) and {r.seat_load} seat(s)"
+                             f"{' with ' + r.operator if r.operator else ''}: more than any vehicle holds")
+        elif r.latest_dropoff_s is not None and r.earliest_pickup_s + r.service_pickup_s + direct > r.latest_dropoff_s:
+            reasons[r.id] = "even a direct ride misses the latest drop-off"
+        elif direct > data.max_ride(r):
+            reasons[r.id] = "the direct ride is longer than the maximum ride time"
+        elif not any(_shift_admits(data, v, r, direct) for v in candidates):
+            reasons[r.id] = "no vehicle shift covers the trip (depot to pickup to drop-off to depot)"
+    return reasons
+
+
+def _shift_admits(data: ProblemData, vehicle: Vehicle, request: TripRequest, direct: float) -> bool:
+    to_pickup = data.duration_s[vehicle.depot, request.pickup]
+    back = data.duration_s[request.dropoff, vehicle.depot]
+    start = max(vehicle.shift_start_s + to_pickup, request.earliest_pickup_s)
+    if start > request.latest_pickup_s:
+        return False
+    drop = start + request.service_pickup_s + direct
+    if request.earliest_dropoff_s is not None:
+        drop = max(drop, request.earliest_dropoff_s)
+    return drop + request.service_dropoff_s + back <= vehicle.shift_end_s
