@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from routing.insertion import LivePlan
 from routing.problem import ProblemData, TripRequest, fits, unservable_reasons
 from routing.schedule import schedule
 from routing.solution import Route, Solution
@@ -64,7 +65,7 @@ class SolveParams:
     scale: float = 100.0
     unserved_penalty: float | None = None
     vehicle_fixed_cost: float = 0.0
-    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    first_solution: str = "LOCAL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     balance_weight: float = 0.0
     now_s: float | None = None
@@ -160,7 +161,7 @@ def solve(data: ProblemData, params: SolveParams | None = None) -> SolveResult:
             count_dim.SetCumulVarSoftUpperBound(model.End(i), share, int(round(params.balance_weight * scale)))
     penalty = params.unserved_penalty
     if penalty is None:  # serving must always beat dropping: more than any detour plus a vehicle
-        penalty = params.vehicle_fixed_cost + 4 * float(arc[arc < 1e9 * scale].max(initial=0)) / scale + 1
+        penalty = params.vehicle_fixed_cost + 100 * float(arc[arc < 1e9 * scale].max(initial=0)) / scale + 1
     solver = model.solver()
     for k, r in enumerate(requests):
         p = manager.NodeToIndex(2 * n_vehicles + 2 * k)
@@ -205,7 +206,23 @@ def solve(data: ProblemData, params: SolveParams | None = None) -> SolveResult:
         routes.append(route)
     served = {s.request_id for route in routes for s in route.stops}
     unserved.update({r.id: NOT_FITTED_REASON for r in requests if r.id not in served and r.id not in unserved})
-    return SolveResult(Solution(tuple(routes), unserved), assignment.ObjectiveValue(), time.perf_counter() - started, status_name)
+    solution = _repair(data, Solution(tuple(routes), unserved), params.now_s)
+    return SolveResult(solution, assignment.ObjectiveValue(), time.perf_counter() - started, status_name)
+
+
+def _repair(data: ProblemData, solution: Solution, now_s: float | None) -> Solution:
+    """Try the exact cheapest insertion for every request the search left out."""
+    left_out = [r for r in data.requests if solution.unserved.get(r.id) == NOT_FITTED_REASON]
+    if not left_out:
+        return solution
+    plan = LivePlan(data, solution)
+    start = -np.inf if now_s is None else now_s
+    for request in left_out:
+        insertion = plan.best_insertion(request, start)
+        if insertion is not None:
+            plan.routes[insertion.vehicle_id] = insertion.route
+            del plan.unserved[request.id]
+    return plan.solution()
 
 
 def _set_window(var, earliest: float | None, latest: float | None, scale: float, horizon: int) -> None:  # noqa: ANN001
