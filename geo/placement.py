@@ -17,6 +17,7 @@ import shapely
 from geo.crs import UTM43N
 from geo.districts import assign_district
 from geo.network import load_network_frames
+from geo.shortest_paths import profile_graph
 
 # Distance (metres) of a generated building from its street's centre line.
 SETBACK_MIN_M: float = 8.0
@@ -25,9 +26,17 @@ SETBACK_MAX_M: float = 30.0
 
 @lru_cache(maxsize=1)
 def street_edges() -> gpd.GeoDataFrame:
-    """Walk-network edges (one per street direction pair) with their district, UTM 43N."""
+    """Walk-network edges (one per direction pair) a taxi can reach, with their district, UTM 43N.
+
+    Only edges whose two end nodes belong to the drive network's largest
+    strongly connected component are kept, so every generated building can be
+    reached (and left) by car as well as on foot.
+    """
     _, edges = load_network_frames("walk")
-    edges = edges[~edges["reversed"]].reset_index(drop=True)[["highway", "name", "length", "geometry"]]
+    drivable = set(profile_graph("drive").node_ids.tolist())
+    u, v = edges.index.get_level_values("u"), edges.index.get_level_values("v")
+    edges = edges[~edges["reversed"].to_numpy() & u.isin(drivable) & v.isin(drivable)]
+    edges = edges.reset_index(drop=True)[["highway", "name", "length", "geometry"]]
     midpoints = edges.geometry.interpolate(0.5, normalized=True)
     edges = edges.assign(district=assign_district(midpoints, max_distance_m=1e-6))
     return edges[edges["district"].notna()].reset_index(drop=True)

@@ -1,0 +1,123 @@
+"""Almaty dispatch problems: fleet + trip requests + the drive-network matrix -> ProblemData.
+
+Points are the operators' depots followed by every request's pickup and
+drop-off (WGS 84 in the trips table, snapped on the drive network). Requests
+with a point farther than ``MAX_SNAP_M`` from any drivable road are kept out
+of the problem and reported unserved with that reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.crs import UTM43N, WGS84
+from routing.fleet import OPERATORS
+from routing.problem import ProblemData, TripRequest, Vehicle
+from routing.travel_matrix import MAX_SNAP_M, TravelMatrix, travel_matrix
+
+
+@dataclass(frozen=True)
+class AlmatyProblem:
+    """A dispatch problem on the Almaty network.
+
+    Attributes
+    ----------
+    data
+        The problem (times in seconds after midnight of ``date``).
+    date
+        The service day.
+    points
+        One row per matrix point: ``kind`` (depot / pickup / dropoff),
+        ``ref`` (depot id or request id), ``lon``, ``lat``, ``node`` (drive-graph position).
+    off_network
+        Request id -> reason, for requests kept out because a point is off the network.
+    matrix
+        The travel matrix.
+    """
+
+    data: ProblemData
+    date: dt.date
+    points: pd.DataFrame
+    off_network: dict[str, str]
+    matrix: TravelMatrix
+
+
+def seconds_after_midnight(times: pd.Series, date: dt.date) -> np.ndarray:
+    """Seconds after midnight of ``date`` for each timestamp (NaT -> NaN)."""
+    return ((pd.to_datetime(times) - pd.Timestamp(date)).dt.total_seconds()).to_numpy(dtype=float)
+
+
+def vehicles_from_fleet(fleet: pd.DataFrame, depot_index: dict[str, int]) -> tuple[Vehicle, ...]:
+    """Vehicles of a fleet table (``routing.fleet`` schema) with depots as matrix indices."""
+    return tuple(
+        Vehicle(row.vehicle_id, row.operator, depot_index[row.depot_id], float(row.shift_start_s), float(row.shift_end_s),
+                int(row.wheelchair_places), int(row.seats))
+        for row in fleet.itertuples()
+    )
+
+
+def build_problem(trips: pd.DataFrame, fleet: gpd.GeoDataFrame, date: dt.date, cache_dir: Path | None = None,
+                  max_ride_factor: float | None = None, max_ride_slack_s: float | None = None) -> AlmatyProblem:
+    """Build the dispatch problem of ``date`` from validated trips and the fleet.
+
+    Parameters
+    ----------
+    trips
+        Validated trips (``routing.trips.read_trips``); only those whose
+        earliest pickup falls on ``date`` are used.
+    fleet
+        The vehicles (``routing.fleet`` schema), depots in UTM 43N.
+    date
+        The service day.
+    cache_dir
+        Travel-matrix cache folder.
+    max_ride_factor, max_ride_slack_s
+        Override the default maximum ride time (factor x direct + slack seconds).
+
+    Raises
+    ------
+    ValueError
+        No trip on ``date``.
+    """
+    trips = trips[pd.to_datetime(trips["earliest_pickup"]).dt.date == date].reset_index(drop=True)
+    if trips.empty:
+        raise ValueError(f"no trip request on {date.isoformat()}")
+    depots = fleet.drop_duplicates("depot_id")[["depot_id", "geometry"]].reset_index(drop=True)
+    depot_ll = depots.geometry.to_crs(WGS84)
+    n = len(trips)
+    lon = np.concatenate([depot_ll.x, trips["pickup_lon"], trips["dropoff_lon"]])
+    lat = np.concatenate([depot_ll.y, trips["pickup_lat"], trips["dropoff_lat"]])
+    utm = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=WGS84).to_crs(UTM43N)
+    matrix = travel_matrix(utm.x.to_numpy(), utm.y.to_numpy(), cache_dir)
+    n_depots = len(depots)
+    points = pd.DataFrame({"kind": ["depot"] * n_depots + ["pickup"] * n + ["dropoff"] * n,
+                           "ref": [*depots["depot_id"], *trips["request_id"], *trips["request_id"]],
+                           "lon": lon, "lat": lat, "node": matrix.nodes, "snap_m": matrix.snap_m})
+    off = matrix.off_network()
+    off_network: dict[str, str] = {}
+    for k, row in trips.iterrows():
+        for end, index in (("pickup", n_depots + k), ("dropoff", n_depots + n + k)):
+            if off[index] and row["request_id"] not in off_network:
+                off_network[row["request_id"]] = (f"{end} lies {matrix.snap_m[index]:.0f} m from the nearest drivable road "
+                                                  f"(limit {MAX_SNAP_M:.0f} m)")
+    earliest = seconds_after_midnight(trips["earliest_pickup"], date)
+    latest = seconds_after_midnight(trips["latest_pickup"], date)
+    latest_drop = seconds_after_midnight(trips["latest_dropoff"], date)
+    requests = tuple(
+        TripRequest(row.request_id, n_depots + k, n_depots + n + k, earliest[k], latest[k],
+                    None if np.isnan(latest_drop[k]) else latest_drop[k], None, bool(row.wheelchair), int(row.companions),
+                    float(row.service_pickup_s), float(row.service_dropoff_s),
+                    operator=getattr(row, "operator", None) if isinstance(getattr(row, "operator", None), str) else None)
+        for k, row in enumerate(trips.itertuples()) if row.request_id not in off_network
+    )
+    depot_index = {d: i for i, d in enumerate(depots["depot_id"])}
+    options = {k: v for k, v in (("max_ride_factor", max_ride_factor), ("max_ride_slack_s", max_ride_slack_s)) if v is not None}
+    data = ProblemData(vehicles_from_fleet(fleet, depot_index), requests, matrix.duration_s, matrix.distance_m,
+                       operators=frozenset(OPERATORS), **options)
+    return AlmatyProblem(data, date, points, off_network, matrix)
