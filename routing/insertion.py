@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import lru_cache
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -56,10 +57,16 @@ class LivePlan:
     def __init__(self, data: ProblemData, solution: Solution) -> None:
         self.data = data
         self.lock = threading.RLock()
+        self.requests: dict[str, TripRequest] = data.request_index()
         self.routes: dict[str, Route] = {r.vehicle_id: r for r in solution.routes}
         for vehicle in data.vehicles:
             self.routes.setdefault(vehicle.id, Route(vehicle.id, vehicle.shift_start_s, vehicle.shift_start_s, ()))
         self.unserved: dict[str, str] = dict(solution.unserved)
+
+    def set_route(self, route: Route) -> None:
+        """Replace a vehicle's route."""
+        with self.lock:
+            self.routes[route.vehicle_id] = route
 
     # ----------------------------------------------------------------- state
     def solution(self) -> Solution:
@@ -70,8 +77,7 @@ class LivePlan:
 
     def sequence(self, vehicle_id: str) -> Sequence:
         """The ordered (request, kind) stops of a vehicle."""
-        requests = self.data.request_index()
-        return [(requests[s.request_id], s.kind) for s in self.routes[vehicle_id].stops]
+        return [(self.requests[s.request_id], s.kind) for s in self.routes[vehicle_id].stops]
 
     def locked_count(self, vehicle_id: str, now_s: float) -> int:
         """Number of leading stops already performed or under way at ``now_s``."""
@@ -100,29 +106,53 @@ class LivePlan:
 
     # ------------------------------------------------------------- insertion
     def _candidates(self, request: TripRequest, vehicle: Vehicle, now_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Added driving time, pickup position and drop-off position of every window-filtered insertion.
+        """Added driving time, pickup position and drop-off position of the insertions that pass cheap bounds.
 
         Position i means "before stop i" (i == number of stops: at the end).
+        The bounds only use lower bounds on times, so they never discard a
+        feasible insertion: pickup and drop-off windows, the maximum ride time,
+        and the latest start of the stop that follows each inserted stop.
         """
         route = self.routes[vehicle.id]
         seq = self.sequence(vehicle.id)
         m = len(seq)
         first = self.locked_count(vehicle.id, now_s)
-        points = np.array([vehicle.depot, *[r.pickup if k == "pickup" else r.dropoff for r, k in seq], vehicle.depot])
         duration = self.data.duration_s
+        points = np.array([vehicle.depot, *[r.pickup if k == "pickup" else r.dropoff for r, k in seq], vehicle.depot])
+        services = np.array([_service(r, k) for r, k in seq])
+        # when the vehicle can leave each stop at the earliest (times only grow when a stop is added)
+        ends = np.concatenate([[vehicle.shift_start_s], np.array([s.time_s for s in route.stops]) + services])
+        latest = np.empty(m + 1)  # latest start of stop k (index m: depot return) keeping the rest feasible
+        latest[m] = vehicle.shift_end_s
+        for k in range(m - 1, -1, -1):
+            window = _latest(*seq[k])
+            latest[k] = min(window, latest[k + 1] - services[k] - duration[points[k + 1], points[k + 2]])
         p, d = request.pickup, request.dropoff
         positions = np.arange(first, m + 1)
         before, after = points[positions], points[positions + 1]
-        base = duration[before, after]
-        ends = np.array([route.start_s] + [s.time_s + _service(*seq[k]) for k, s in enumerate(route.stops)])
         ready = np.maximum(ends[positions], max(now_s, vehicle.shift_start_s))
-        usable = np.maximum(ready + duration[before, p], request.earliest_pickup_s) <= request.latest_pickup_s
+        start_p = np.maximum(ready + duration[before, p], request.earliest_pickup_s)
+        drop_low = request.earliest_dropoff_s if request.earliest_dropoff_s is not None else -np.inf
+        drop_high = request.latest_dropoff_s if request.latest_dropoff_s is not None else np.inf
+        max_ride = self.data.max_ride(request)
+        base = duration[before, after]
+        a, b = _pairs(len(positions))  # b >= a
+        keep = start_p[a] <= request.latest_pickup_s
+        # adjacent: pickup then drop-off right after it
+        start_d_adj = np.maximum(start_p + request.service_pickup_s + duration[p, d], drop_low)
+        ok_adj = (start_d_adj <= drop_high) & (start_d_adj + request.service_dropoff_s + duration[d, after] <= latest[positions])
+        # apart: the stop after the pickup is pushed, the drop-off starts no earlier than its slot allows
+        ok_pick = start_p + request.service_pickup_s + duration[p, after] <= latest[positions]
+        start_d = np.maximum(ready + duration[before, d], drop_low)
+        apart = a != b
+        ride_low = np.maximum(start_d[b], start_p[a] + request.service_pickup_s + duration[p, d]) - start_p[a] - request.service_pickup_s
+        ok_apart = (ok_pick[a] & (start_d[b] <= drop_high) & (ride_low <= max_ride)
+                    & (start_d[b] + request.service_dropoff_s + duration[d, after[b]] <= latest[positions[b]]))
+        keep &= np.where(apart, ok_apart, ok_adj[a])
+        a, b = a[keep], b[keep]
         pick_detour = duration[before, p] + duration[p, after] - base
         drop_detour = duration[before, d] + duration[d, after] - base
         adjacent = duration[before, p] + duration[p, d] + duration[d, after] - base
-        a, b = np.triu_indices(len(positions))  # b >= a
-        keep = usable[a]
-        a, b = a[keep], b[keep]
         cost = np.where(a == b, adjacent[a], pick_detour[a] + drop_detour[b])
         return cost, positions[a], positions[b]
 
@@ -171,9 +201,10 @@ class LivePlan:
     def add_request(self, request: TripRequest, now_s: float) -> Insertion | str:
         """Add ``request`` to the problem and insert it; returns the insertion or the reason it is unserved."""
         with self.lock:
-            if request.id in self.data.request_index():
+            if request.id in self.requests:
                 raise ValueError(f"request {request.id!r} already exists")
             self.data = replace(self.data, requests=(*self.data.requests, request))
+            self.requests[request.id] = request
             reason = unservable_reasons(replace(self.data, requests=(request,)), now_s).get(request.id)
             insertion = None if reason else self.best_insertion(request, now_s)
             if insertion is None:
@@ -193,7 +224,7 @@ class LivePlan:
             The passenger is already on board (or was dropped off).
         """
         with self.lock:
-            if request_id not in self.data.request_index():
+            if request_id not in self.requests:
                 raise KeyError(request_id)
             if request_id in self.unserved:
                 self.unserved[request_id] = CANCELLED_REASON
@@ -225,7 +256,7 @@ class LivePlan:
         """
         started = time.perf_counter()
         moved = newly_served = 0
-        requests = self.data.request_index()
+        requests = self.requests
         for request_id in [r for r, why in self.unserved.items() if why != CANCELLED_REASON]:
             if time.perf_counter() - started > time_limit_s:
                 break
@@ -266,6 +297,18 @@ class LivePlan:
 
 def _service(request: TripRequest, kind: StopKind) -> float:
     return request.service_pickup_s if kind == "pickup" else request.service_dropoff_s
+
+
+def _latest(request: TripRequest, kind: StopKind) -> float:
+    if kind == "pickup":
+        return request.latest_pickup_s
+    return request.latest_dropoff_s if request.latest_dropoff_s is not None else np.inf
+
+
+@lru_cache(maxsize=256)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """All (a, b) with 0 <= a <= b < n (cached: insertion asks for the same sizes often)."""
+    return np.triu_indices(n)
 
 
 def _route_points(plan: LivePlan, vehicle_id: str) -> list[int]:

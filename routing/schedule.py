@@ -75,44 +75,42 @@ def schedule(
     m = len(sequence)
     n = m + 3  # 0 depot departure, 1..m stops, m+1 depot return, m+2 time origin
     origin = m + 2
+    fields = [_stop_fields(r, k) for r, k in sequence]
+    points = np.array([vehicle.depot, *[f[0] for f in fields], vehicle.depot])
+    services = np.array([0.0, *[f[3] for f in fields]])
+    low = np.array([f[1] for f in fields], dtype=float)
+    high = np.array([f[2] for f in fields], dtype=float)
+    if not_before_s is not None:
+        low = np.maximum(low, not_before_s)
+    for k, fixed in (locked or {}).items():
+        low[k] = high[k] = fixed
+    # weight[a, b] = c encodes t_b - t_a <= c
     weight = np.full((n, n), np.inf)
     np.fill_diagonal(weight, 0.0)
-
-    def at_most(a: int, b: int, c: float) -> None:  # t_b - t_a <= c
-        weight[a, b] = min(weight[a, b], c)
-
-    fields = [_stop_fields(r, k) for r, k in sequence]
-    points = [vehicle.depot, *[f[0] for f in fields], vehicle.depot]
-    services = [0.0, *[f[3] for f in fields]]
-    at_most(origin, 0, np.inf)
-    at_most(0, origin, -vehicle.shift_start_s)
-    at_most(origin, m + 1, vehicle.shift_end_s)
-    for k, (_, earliest, latest, _) in enumerate(fields, start=1):
-        low = earliest if not_before_s is None else max(earliest, not_before_s)
-        if locked and (k - 1) in locked:
-            low = latest = locked[k - 1]
-        if np.isfinite(latest):
-            at_most(origin, k, latest)
-        if np.isfinite(low):
-            at_most(k, origin, -low)
-    for k in range(m + 1):
-        at_most(k + 1, k, -(services[k] + data.duration_s[points[k], points[k + 1]]))
+    inner = np.arange(1, m + 1)
+    weight[origin, inner] = high
+    weight[inner, origin] = -low
+    weight[0, origin] = -vehicle.shift_start_s
+    weight[origin, m + 1] = vehicle.shift_end_s
+    steps = np.arange(m + 1)
+    weight[steps + 1, steps] = -(services + data.duration_s[points[:-1], points[1:]])
     pickup_at: dict[str, int] = {}
     for k, (request, kind) in enumerate(sequence, start=1):
         if kind == "pickup":
             pickup_at[request.id] = k
         elif request.id in pickup_at:
-            at_most(pickup_at[request.id], k, request.service_pickup_s + data.max_ride(request))
+            p = pickup_at[request.id]
+            weight[p, k] = min(weight[p, k], request.service_pickup_s + data.max_ride(request))
         else:
             return None  # drop-off before its pickup
     if data.max_route_duration_s is not None:
-        at_most(0, m + 1, data.max_route_duration_s)
+        weight[0, m + 1] = min(weight[0, m + 1], data.max_route_duration_s)
     for k in range(n):
         weight = np.minimum(weight, weight[:, k : k + 1] + weight[k : k + 1, :])
     if (np.diag(weight) < -TOLERANCE).any():
         return None
     times = -weight[:, origin]
     if m:
-        times[0] = max(times[0], times[1] - services[0] - data.duration_s[points[0], points[1]])
+        times[0] = max(times[0], times[1] - data.duration_s[points[0], points[1]])
     stops = tuple(Stop(r.id, k, float(times[i])) for i, (r, k) in enumerate(sequence, start=1))
     return Route(vehicle.id, float(times[0]), float(times[m + 1]), stops)

@@ -30,6 +30,7 @@ from routing.schedule import schedule
 from routing.solution import Route, Solution
 
 NOT_FITTED_REASON: str = "no vehicle had room for it within the time limit (all vehicles busy in its window)"
+INSERTION_FROM_REQUESTS: int = 200  # "auto" construction: OR-Tools' own below, exact insertion above
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ class SolveParams:
         Cost of using a vehicle, in matrix units (minimise vehicles first when large).
     first_solution, metaheuristic
         OR-Tools strategy names.
+    construction
+        First solution: "ortools" (its ``first_solution`` strategy),
+        "insertion" (exact sequential cheapest insertion, then OR-Tools
+        improves it), or "auto" (insertion above ``INSERTION_FROM_REQUESTS`` requests).
     balance_weight
         Operator balancing: cost (matrix units) per request a vehicle serves
         above an even share (requests / vehicles), so that each operator's
@@ -67,6 +72,7 @@ class SolveParams:
     vehicle_fixed_cost: float = 0.0
     first_solution: str = "LOCAL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    construction: Literal["auto", "ortools", "insertion"] = "auto"
     balance_weight: float = 0.0
     now_s: float | None = None
     log: bool = False
@@ -183,12 +189,29 @@ def solve(data: ProblemData, params: SolveParams | None = None) -> SolveResult:
     search = pywrapcp.DefaultRoutingSearchParameters()
     search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, params.first_solution)
     search.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic)
-    search.time_limit.FromMilliseconds(int(max(0.1, params.time_limit_s - (time.perf_counter() - started)) * 1000))
     search.log_search = params.log
-    assignment = model.SolveWithParameters(search)
+    search.time_limit.FromMilliseconds(int(params.time_limit_s * 1000))
+    constructed = None
+    if params.construction == "insertion" or (params.construction == "auto" and len(requests) > INSERTION_FROM_REQUESTS):
+        constructed = construct(data, requests, params.now_s)
+        model.CloseModelWithParameters(search)
+        order = {r.id: k for k, r in enumerate(requests)}
+        by_vehicle = {route.vehicle_id: route for route in constructed.routes}
+        initial_routes = [[manager.NodeToIndex(2 * n_vehicles + 2 * order[stop.request_id] + (stop.kind == "dropoff"))
+                           for stop in by_vehicle[v.id].stops] for v in vehicles]
+        initial = model.ReadAssignmentFromRoutes(initial_routes, True)
+    # keep a margin for reading the answer and timing the routes exactly
+    remaining_ms = int(max(0.1, 0.9 * params.time_limit_s - (time.perf_counter() - started) - 1.0) * 1000)
+    search.time_limit.FromMilliseconds(remaining_ms)
+    if constructed is None:
+        assignment = model.SolveWithParameters(search)
+    else:
+        assignment = model.SolveFromAssignmentWithParameters(initial, search) if initial is not None else None
     status = model.status()
     status_name = {v: k for k, v in vars(routing_enums_pb2.RoutingSearchStatus).items() if k.startswith("ROUTING_")}.get(status, str(status))
     if assignment is None:
+        if constructed is not None:
+            return SolveResult(_with_unserved(constructed, unserved), 0, time.perf_counter() - started, "CONSTRUCTED")
         routes = tuple(Route(v.id, v.shift_start_s, v.shift_start_s, ()) for v in vehicles)
         return SolveResult(Solution(routes, {**unserved, **{r.id: NOT_FITTED_REASON for r in requests}}), 0,
                            time.perf_counter() - started, status_name)
@@ -207,7 +230,26 @@ def solve(data: ProblemData, params: SolveParams | None = None) -> SolveResult:
     served = {s.request_id for route in routes for s in route.stops}
     unserved.update({r.id: NOT_FITTED_REASON for r in requests if r.id not in served and r.id not in unserved})
     solution = _repair(data, Solution(tuple(routes), unserved), params.now_s)
+    if constructed is not None and len(constructed.served_ids()) > len(solution.served_ids()):
+        solution, status_name = _with_unserved(constructed, unserved), "CONSTRUCTED"
     return SolveResult(solution, assignment.ObjectiveValue(), time.perf_counter() - started, status_name)
+
+
+def construct(data: ProblemData, requests: list[TripRequest], now_s: float | None) -> Solution:
+    """Sequential exact cheapest insertion of ``requests`` in order of earliest pickup."""
+    plan = LivePlan(data, Solution((), {}))
+    start = -np.inf if now_s is None else now_s
+    for request in sorted(requests, key=lambda r: (r.earliest_pickup_s, r.id)):
+        insertion = plan.best_insertion(request, start)
+        if insertion is None:
+            plan.unserved[request.id] = NOT_FITTED_REASON
+        else:
+            plan.set_route(insertion.route)
+    return plan.solution()
+
+
+def _with_unserved(solution: Solution, screened: dict[str, str]) -> Solution:
+    return Solution(solution.routes, {**solution.unserved, **screened})
 
 
 def _repair(data: ProblemData, solution: Solution, now_s: float | None) -> Solution:
@@ -220,7 +262,7 @@ def _repair(data: ProblemData, solution: Solution, now_s: float | None) -> Solut
     for request in left_out:
         insertion = plan.best_insertion(request, start)
         if insertion is not None:
-            plan.routes[insertion.vehicle_id] = insertion.route
+            plan.set_route(insertion.route)
             del plan.unserved[request.id]
     return plan.solution()
 
