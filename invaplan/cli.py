@@ -126,6 +126,22 @@ def plan(
     run_plan(data_dir, out, years, budgets, counts, time_limit, console)
 
 
+@app.command()
+def dispatch(
+    requests: Path = typer.Option(None, "--requests", help="Trips CSV (default: the dataset's generated busy day)."),
+    date: str = typer.Option("2026-03-02", help="Service day (YYYY-MM-DD); only its trips are planned."),
+    time_limit: float = typer.Option(60.0, help="Solver time limit in seconds."),
+    out: Path = typer.Option(Path("out/dispatch"), help="Output folder."),
+    data_dir: Path = DataDirOption,
+) -> None:
+    """Assign the invataxi fleet to a day's trip requests and order each vehicle's stops."""
+    from invaplan.dataset import FILES, ensure_dataset
+    from invaplan.dispatch_report import run_dispatch
+
+    directory = ensure_dataset(data_dir)
+    run_dispatch(requests or directory / FILES["trips"], _parse_date(date), time_limit, out, directory, console)
+
+
 def _year_count(text: str) -> tuple[int, int]:
     try:
         year, count = text.split(":")
@@ -153,6 +169,10 @@ def demo(out: Path = typer.Option(Path("out"), help="Output folder."), data_dir:
 
     years = range(2026, 2031)
     run_plan(directory, out / "plan", years, {y: 2.8e9 for y in years}, {2026: 1800}, 60.0, console)
+    from invaplan.dataset import FILES
+    from invaplan.dispatch_report import run_dispatch
+
+    run_dispatch(directory / FILES["trips"], dt.date(2026, 3, 2), 60.0, out / "dispatch", directory, console)
     console.print(f"outputs written to [bold]{out}[/bold]")
 
 

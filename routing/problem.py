@@ -15,8 +15,11 @@ takes one wheelchair place, a walking passenger one seat, companions seats.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
+
+StopKind = Literal["pickup", "dropoff"]
 
 DEFAULT_MAX_RIDE_FACTOR: float = 1.5  # maximum ride = factor x direct time + slack
 DEFAULT_MAX_RIDE_SLACK_S: float = 600.0
@@ -74,6 +77,21 @@ class TripRequest:
     max_ride_s: float | None = None
     operator: str | None = None
 
+    def point(self, kind: StopKind) -> int:
+        """Matrix index of the pickup or the drop-off."""
+        return self.pickup if kind == "pickup" else self.dropoff
+
+    def window(self, kind: StopKind) -> tuple[float, float]:
+        """Earliest and latest start of service (seconds) at the pickup or drop-off; open ends are -inf / inf."""
+        if kind == "pickup":
+            return self.earliest_pickup_s, self.latest_pickup_s
+        return (-np.inf if self.earliest_dropoff_s is None else self.earliest_dropoff_s,
+                np.inf if self.latest_dropoff_s is None else self.latest_dropoff_s)
+
+    def service_s(self, kind: StopKind) -> float:
+        """Boarding (pickup) or alighting (drop-off) time in seconds."""
+        return self.service_pickup_s if kind == "pickup" else self.service_dropoff_s
+
     @property
     def wheelchair_load(self) -> int:
         """Wheelchair places taken on board."""
@@ -119,11 +137,14 @@ class ProblemData:
         object.__setattr__(self, "requests", tuple(self.requests))
         if not self.operators:
             object.__setattr__(self, "operators", frozenset(v.operator for v in self.vehicles))
-        duration = np.asarray(self.duration_s, dtype=float)
-        distance = np.asarray(self.distance_m, dtype=float)
+        duration, distance = _frozen(self.duration_s), _frozen(self.distance_m)
         object.__setattr__(self, "duration_s", duration)
         object.__setattr__(self, "distance_m", distance)
         self._validate_matrices(duration, distance)
+        if self.max_route_duration_s is not None and not self.max_route_duration_s > 0:
+            raise ValueError(f"max_route_duration_s {self.max_route_duration_s} must be positive")
+        if not (self.max_ride_factor >= 0 and self.max_ride_slack_s >= 0):
+            raise ValueError("max_ride_factor and max_ride_slack_s must be non-negative")
         n = len(duration)
         self._validate_vehicles(n)
         self._validate_requests(n)
@@ -149,6 +170,8 @@ class ProblemData:
                 raise ValueError(f"{where}: unknown operator {v.operator!r}")
             if not 0 <= v.depot < n:
                 raise ValueError(f"{where}: depot index {v.depot} outside the matrix (size {n})")
+            if not np.isfinite([v.shift_start_s, v.shift_end_s]).all():
+                raise ValueError(f"{where}: shift_start_s and shift_end_s must be finite")
             if not v.shift_end_s > v.shift_start_s:
                 raise ValueError(f"{where}: shift_end_s {v.shift_end_s} is not after shift_start_s {v.shift_start_s}")
             if v.wheelchair_places < 0 or v.seats < 0:
@@ -172,8 +195,13 @@ class ProblemData:
                 raise ValueError(f"{where}: drop-off window is inverted")
             if r.latest_dropoff_s is not None and r.latest_dropoff_s <= r.earliest_pickup_s:
                 raise ValueError(f"{where}: latest_dropoff_s {r.latest_dropoff_s} is not after earliest_pickup_s (drop-off before pickup)")
-            if r.companions < 0 or r.service_pickup_s < 0 or r.service_dropoff_s < 0:
-                raise ValueError(f"{where}: companions and service times must be non-negative")
+            if r.companions < 0:
+                raise ValueError(f"{where}: companions {r.companions} is negative")
+            for name in ("service_pickup_s", "service_dropoff_s"):
+                if not 0 <= getattr(r, name) < np.inf:
+                    raise ValueError(f"{where}: {name} {getattr(r, name)} must be finite and non-negative")
+            if r.max_ride_s is not None and not r.max_ride_s >= 0:
+                raise ValueError(f"{where}: max_ride_s {r.max_ride_s} must be non-negative")
             if r.operator is not None and r.operator not in self.operators:
                 raise ValueError(f"{where}: unknown operator {r.operator!r}")
 
@@ -196,6 +224,15 @@ class ProblemData:
         return {v.id: v for v in self.vehicles}
 
 
+def _frozen(matrix: np.ndarray) -> np.ndarray:
+    """A read-only float array (the input itself when it already is one, else a copy)."""
+    if isinstance(matrix, np.ndarray) and matrix.dtype == np.float64 and not matrix.flags.writeable:
+        return matrix
+    frozen = np.array(matrix, dtype=np.float64)
+    frozen.setflags(write=False)
+    return frozen
+
+
 def fits(vehicle: Vehicle, request: TripRequest) -> bool:
     """Whether the vehicle could carry the request at all (capacity and operator)."""
     return (
@@ -206,42 +243,55 @@ def fits(vehicle: Vehicle, request: TripRequest) -> bool:
 
 
 def unservable_reasons(data: ProblemData, now_s: float | None = None) -> dict[str, str]:
-    """Requests that no plan can serve, with the reason.
+    """Requests that no plan can serve, by id, with the reason (see :func:`unservable_reason`)."""
+    reasons = {r.id: unservable_reason(data, r, now_s) for r in data.requests}
+    return {k: v for k, v in reasons.items() if v is not None}
+
+
+def unservable_reason(data: ProblemData, request: TripRequest, now_s: float | None = None) -> str | None:
+    """Why no plan can serve ``request`` (None: some plan might).
 
     Parameters
     ----------
     data
-        The problem.
+        The problem (matrices, fleet, maximum ride times); ``request`` need
+        not be one of its requests.
+    request
+        The request.
     now_s
-        Current time; windows that close before it are in the past.
+        Current time in seconds; a pickup window that closed before it is in the past.
     """
-    reasons: dict[str, str] = {}
-    for r in data.requests:
-        direct = data.direct_s(r)
-        candidates = [v for v in data.vehicles if fits(v, r)]
-        if now_s is not None and r.latest_pickup_s < now_s:
-            reasons[r.id] = "pickup window is in the past"
-        elif not np.isfinite(direct):
-            reasons[r.id] = "drop-off cannot be reached from the pickup on the network"
-        elif not candidates:
-            reasons[r.id] = (f"needs {r.wheelchair_load} wheelchair place(s) and {r.seat_load} seat(s)"
-                             f"{' with ' + r.operator if r.operator else ''}: more than any vehicle holds")
-        elif r.latest_dropoff_s is not None and r.earliest_pickup_s + r.service_pickup_s + direct > r.latest_dropoff_s:
-            reasons[r.id] = "even a direct ride misses the latest drop-off"
-        elif direct > data.max_ride(r):
-            reasons[r.id] = "the direct ride is longer than the maximum ride time"
-        elif not any(_shift_admits(data, v, r, direct) for v in candidates):
-            reasons[r.id] = "no vehicle shift covers the trip (depot to pickup to drop-off to depot)"
-    return reasons
+    r = request
+    direct = data.direct_s(r)
+    candidates = [v for v in data.vehicles if fits(v, r)]
+    if now_s is not None and r.latest_pickup_s < now_s:
+        return "pickup window is in the past"
+    if not np.isfinite(direct):
+        return "drop-off cannot be reached from the pickup on the network"
+    if not candidates:
+        return (f"needs {r.wheelchair_load} wheelchair place(s) and {r.seat_load} seat(s)"
+                f"{' with ' + r.operator if r.operator else ''}: more than any vehicle holds")
+    if r.latest_dropoff_s is not None and r.earliest_pickup_s + r.service_pickup_s + direct > r.latest_dropoff_s:
+        return "even a direct ride misses the latest drop-off"
+    if direct > data.max_ride(r):
+        return "the direct ride is longer than the maximum ride time"
+    if not any(_shift_admits(data, v, r, direct) for v in candidates):
+        return "no vehicle shift covers the trip (depot to pickup to drop-off to depot)"
+    return None
 
 
 def _shift_admits(data: ProblemData, vehicle: Vehicle, request: TripRequest, direct: float) -> bool:
+    """Whether the vehicle could serve the request alone (depot, pickup, drop-off, depot) in its shift.
+
+    Necessary conditions only: earliest possible times against the windows
+    and the shift, and the shortest possible tour against the route duration.
+    """
     to_pickup = data.duration_s[vehicle.depot, request.pickup]
     back = data.duration_s[request.dropoff, vehicle.depot]
     start = max(vehicle.shift_start_s + to_pickup, request.earliest_pickup_s)
-    if start > request.latest_pickup_s:
-        return False
-    drop = start + request.service_pickup_s + direct
-    if request.earliest_dropoff_s is not None:
-        drop = max(drop, request.earliest_dropoff_s)
-    return drop + request.service_dropoff_s + back <= vehicle.shift_end_s
+    earliest_drop, latest_drop = request.window("dropoff")
+    drop = max(start + request.service_pickup_s + direct, earliest_drop)
+    shortest = to_pickup + request.service_pickup_s + direct + request.service_dropoff_s + back
+    return (start <= request.latest_pickup_s and drop <= latest_drop
+            and drop + request.service_dropoff_s + back <= vehicle.shift_end_s
+            and (data.max_route_duration_s is None or shortest <= data.max_route_duration_s))

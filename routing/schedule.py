@@ -6,7 +6,10 @@ consecutive stops, maximum ride time per passenger, shift and route duration,
 and fixed times for locked stops. Feasibility is the absence of a negative
 cycle in the constraint graph; the earliest times are the shortest distances
 to a time origin (Floyd-Warshall, vectorised). The depot departure is then
-delayed to just in time for the first stop.
+delayed to just in time for the first stop, unless it is fixed.
+
+Earliest times satisfy every maximum ride time by construction (the ride
+limits are constraints of the network), so no separate ride-time repair is needed.
 """
 
 from __future__ import annotations
@@ -15,28 +18,29 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from routing.problem import ProblemData, TripRequest, Vehicle
-from routing.solution import Route, Stop, StopKind
+from routing.problem import ProblemData, StopKind, TripRequest, Vehicle
+from routing.solution import Route, Stop
 
-TOLERANCE: float = 1e-7
+TOLERANCE_S: float = 1e-7  # negative-cycle tolerance in seconds (float round-off)
 
-
-def _stop_fields(request: TripRequest, kind: StopKind) -> tuple[int, float, float, float]:
-    """Matrix point, window (earliest, latest) and service time of a stop."""
-    if kind == "pickup":
-        return request.pickup, request.earliest_pickup_s, request.latest_pickup_s, request.service_pickup_s
-    earliest = request.earliest_dropoff_s if request.earliest_dropoff_s is not None else -np.inf
-    latest = request.latest_dropoff_s if request.latest_dropoff_s is not None else np.inf
-    return request.dropoff, earliest, latest, request.service_dropoff_s
+StopSequence = Sequence[tuple[TripRequest, StopKind]]
 
 
-def capacity_ok(vehicle: Vehicle, sequence: Sequence[tuple[TripRequest, StopKind]]) -> bool:
-    """Whether wheelchair places and seats suffice after every stop."""
+def capacity_ok(vehicle: Vehicle, sequence: StopSequence) -> bool:
+    """Whether wheelchair places and seats suffice after every stop, and every drop-off follows its pickup."""
     wheelchairs = seats = 0
+    on_board: set[str] = set()
     for request, kind in sequence:
-        sign = 1 if kind == "pickup" else -1
-        wheelchairs += sign * request.wheelchair_load
-        seats += sign * request.seat_load
+        if kind == "pickup":
+            on_board.add(request.id)
+            wheelchairs += request.wheelchair_load
+            seats += request.seat_load
+        elif request.id in on_board:
+            on_board.remove(request.id)
+            wheelchairs -= request.wheelchair_load
+            seats -= request.seat_load
+        else:
+            return False
         if wheelchairs > vehicle.wheelchair_places or seats > vehicle.seats:
             return False
     return True
@@ -45,9 +49,10 @@ def capacity_ok(vehicle: Vehicle, sequence: Sequence[tuple[TripRequest, StopKind
 def schedule(
     data: ProblemData,
     vehicle: Vehicle,
-    sequence: Sequence[tuple[TripRequest, StopKind]],
+    sequence: StopSequence,
     locked: Mapping[int, float] | None = None,
     not_before_s: float | None = None,
+    fixed_start_s: float | None = None,
 ) -> Route | None:
     """Earliest feasible times for ``sequence`` on ``vehicle``, or None if none exist.
 
@@ -58,28 +63,30 @@ def schedule(
     vehicle
         The vehicle (depot, shift).
     sequence
-        Ordered (request, "pickup" | "dropoff") stops; every drop-off's pickup
-        must come earlier in the sequence.
+        Ordered (request, "pickup" | "dropoff") stops.
     locked
-        Stop position -> fixed service-start time (stops already performed or under way).
+        Stop position (0-based) -> fixed service-start time in seconds (stops
+        already performed or under way).
     not_before_s
         Stops that are not locked cannot start before this time (the present).
+    fixed_start_s
+        Fixed depot departure in seconds (the vehicle already left); None: free.
 
     Returns
     -------
     Route or None
-        The timed route (capacity is checked too), None if infeasible.
+        The timed route (capacities and pickup-before-drop-off are checked
+        too), None if infeasible.
     """
     if not capacity_ok(vehicle, sequence):
         return None
     m = len(sequence)
     n = m + 3  # 0 depot departure, 1..m stops, m+1 depot return, m+2 time origin
     origin = m + 2
-    fields = [_stop_fields(r, k) for r, k in sequence]
-    points = np.array([vehicle.depot, *[f[0] for f in fields], vehicle.depot])
-    services = np.array([0.0, *[f[3] for f in fields]])
-    low = np.array([f[1] for f in fields], dtype=float)
-    high = np.array([f[2] for f in fields], dtype=float)
+    points = np.array([vehicle.depot, *[r.point(k) for r, k in sequence], vehicle.depot])
+    services = np.array([0.0, *[r.service_s(k) for r, k in sequence]])
+    windows = np.array([r.window(k) for r, k in sequence], dtype=float).reshape(m, 2)
+    low, high = windows[:, 0], windows[:, 1]
     if not_before_s is not None:
         low = np.maximum(low, not_before_s)
     for k, fixed in (locked or {}).items():
@@ -90,7 +97,9 @@ def schedule(
     inner = np.arange(1, m + 1)
     weight[origin, inner] = high
     weight[inner, origin] = -low
-    weight[0, origin] = -vehicle.shift_start_s
+    weight[0, origin] = -vehicle.shift_start_s if fixed_start_s is None else -fixed_start_s
+    if fixed_start_s is not None:
+        weight[origin, 0] = fixed_start_s
     weight[origin, m + 1] = vehicle.shift_end_s
     steps = np.arange(m + 1)
     weight[steps + 1, steps] = -(services + data.duration_s[points[:-1], points[1:]])
@@ -98,19 +107,17 @@ def schedule(
     for k, (request, kind) in enumerate(sequence, start=1):
         if kind == "pickup":
             pickup_at[request.id] = k
-        elif request.id in pickup_at:
+        else:
             p = pickup_at[request.id]
             weight[p, k] = min(weight[p, k], request.service_pickup_s + data.max_ride(request))
-        else:
-            return None  # drop-off before its pickup
     if data.max_route_duration_s is not None:
         weight[0, m + 1] = min(weight[0, m + 1], data.max_route_duration_s)
     for k in range(n):
-        weight = np.minimum(weight, weight[:, k : k + 1] + weight[k : k + 1, :])
-    if (np.diag(weight) < -TOLERANCE).any():
+        np.minimum(weight, weight[:, k : k + 1] + weight[k : k + 1, :], out=weight)
+    if (np.diag(weight) < -TOLERANCE_S).any():
         return None
     times = -weight[:, origin]
-    if m:
+    if m and fixed_start_s is None:
         times[0] = max(times[0], times[1] - data.duration_s[points[0], points[1]])
     stops = tuple(Stop(r.id, k, float(times[i])) for i, (r, k) in enumerate(sequence, start=1))
     return Route(vehicle.id, float(times[0]), float(times[m + 1]), stops)

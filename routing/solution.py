@@ -1,14 +1,12 @@
-"""Dispatch solutions: per vehicle an ordered list of timed stops, plus unserved requests."""
+"""Dispatch solutions: per vehicle an ordered list of timed stops, plus unserved requests; their cost."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
+from routing.problem import ProblemData, StopKind
 
-from routing.problem import ProblemData
-
-StopKind = Literal["pickup", "dropoff"]
+__all__ = ["Route", "Solution", "Stop", "StopKind", "route_distance", "solution_cost", "stop_points"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,7 @@ class Route:
 
 @dataclass(frozen=True)
 class Solution:
-    """Routes of the used vehicles and the unserved requests with their reasons."""
+    """Routes of the vehicles and the unserved requests (id -> reason)."""
 
     routes: tuple[Route, ...]
     unserved: dict[str, str] = field(default_factory=dict)
@@ -46,25 +44,32 @@ def stop_points(data: ProblemData, route: Route) -> list[int]:
     """Matrix indices visited by a route: depot, stops, depot."""
     requests = data.request_index()
     depot = data.vehicle_index()[route.vehicle_id].depot
-    inner = [requests[s.request_id].pickup if s.kind == "pickup" else requests[s.request_id].dropoff for s in route.stops]
-    return [depot, *inner, depot]
+    return [depot, *[requests[s.request_id].point(s.kind) for s in route.stops], depot]
 
 
 def route_distance(data: ProblemData, route: Route) -> float:
-    """Distance driven on a route (matrix units, metres for Almaty)."""
+    """Distance driven on a route in metres (0 for an unused vehicle)."""
+    if not route.stops:
+        return 0.0
     points = stop_points(data, route)
-    return float(sum(data.distance_m[a, b] for a, b in zip(points[:-1], points[1:])))
+    return float(data.distance_m[points[:-1], points[1:]].sum())
 
 
 def solution_cost(data: ProblemData, solution: Solution) -> dict[str, float]:
-    """Total distance, total driving time and vehicle time (leave depot to return) of a solution."""
-    distance = sum(route_distance(data, r) for r in solution.routes if r.stops)
+    """What a solution costs, computed from the matrices alone.
+
+    Returns
+    -------
+    dict
+        ``distance`` (metres driven), ``driving_time`` (seconds driven),
+        ``vehicle_time`` (seconds from leaving the depot to returning, summed
+        over used vehicles), ``vehicles_used`` and ``served`` (counts).
+    """
+    used = [r for r in solution.routes if r.stops]
     driving = 0.0
-    for route in solution.routes:
+    for route in used:
         points = stop_points(data, route)
-        driving += float(sum(data.duration_s[a, b] for a, b in zip(points[:-1], points[1:])))
-    vehicle_time = float(sum(r.end_s - r.start_s for r in solution.routes if r.stops))
-    return {"distance": float(distance), "driving_time": driving, "vehicle_time": vehicle_time,
-            "vehicles_used": float(sum(1 for r in solution.routes if r.stops)), "served": float(len(solution.served_ids()))}
-
-
+        driving += float(data.duration_s[points[:-1], points[1:]].sum())
+    return {"distance": sum(route_distance(data, r) for r in used), "driving_time": driving,
+            "vehicle_time": float(sum(r.end_s - r.start_s for r in used)),
+            "vehicles_used": float(len(used)), "served": float(len(solution.served_ids()))}

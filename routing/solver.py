@@ -183,9 +183,9 @@ def solve(data: ProblemData, params: SolveParams | None = None) -> SolveResult:
         ride = int(np.floor((r.service_pickup_s + data.max_ride(r)) * scale))
         solver.Add(time_dim.CumulVar(d) - time_dim.CumulVar(p) <= ride)
         allowed = [i for i, v in enumerate(vehicles) if fits(v, r)]
-        if len(allowed) < n_vehicles:
-            model.SetAllowedVehiclesForIndex(allowed, p)
-            model.SetAllowedVehiclesForIndex(allowed, d)
+        if len(allowed) < n_vehicles:  # -1: the request may stay unperformed
+            model.VehicleVar(p).SetValues([-1, *allowed])
+            model.VehicleVar(d).SetValues([-1, *allowed])
     search = pywrapcp.DefaultRoutingSearchParameters()
     search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, params.first_solution)
     search.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic)
@@ -208,7 +208,7 @@ def solve(data: ProblemData, params: SolveParams | None = None) -> SolveResult:
     else:
         assignment = model.SolveFromAssignmentWithParameters(initial, search) if initial is not None else None
     status = model.status()
-    status_name = {v: k for k, v in vars(routing_enums_pb2.RoutingSearchStatus).items() if k.startswith("ROUTING_")}.get(status, str(status))
+    status_name = routing_enums_pb2.RoutingSearchStatus.Value.Name(status)
     if assignment is None:
         if constructed is not None:
             return SolveResult(_with_unserved(constructed, unserved), 0, time.perf_counter() - started, "CONSTRUCTED")
