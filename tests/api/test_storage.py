@@ -1,0 +1,92 @@
+"""Storage on SQLite (WAL) and on a real PostgreSQL: migrations, keys, trips and history, idempotency."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from api.db import make_engine, migrate, session_factory
+from api.models import ApiKey, Trip
+from api.storage import (
+    add_trip,
+    cancel_trip,
+    create_key,
+    find_idempotent,
+    find_key,
+    is_duplicate,
+    list_trips,
+    new_trip_id,
+    remember_idempotent,
+    revoke_key,
+    trip_events,
+)
+
+OPERATORS = {"INCLUSION.KZ", "SPO-GROUP"}
+
+
+@pytest.fixture
+def sessions(database_url: str):
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def trip(operator: str = "SPO-GROUP", status: str = "assigned", date: str = "2026-03-02") -> Trip:
+    return Trip(id=new_trip_id(), service_date=date, operator=operator, status=status, pickup_lon=76.93, pickup_lat=43.24,
+                dropoff_lon=76.95, dropoff_lat=43.25, earliest_pickup_s=30_000, latest_pickup_s=31_800, wheelchair=True,
+                companions=0, vehicle_id="SPO-001" if status == "assigned" else None)
+
+
+def test_migrations_create_the_schema_and_are_idempotent(database_url: str) -> None:
+    engine = make_engine(database_url)
+    migrate(engine)
+    migrate(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {"api_keys", "trips", "trip_events", "idempotency", "jobs", "alembic_version"} <= tables
+    if database_url.startswith("sqlite"):
+        with engine.connect() as connection:
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    engine.dispose()
+
+
+def test_keys_are_stored_hashed_and_can_be_revoked(sessions) -> None:
+    with sessions() as session:
+        row, raw = create_key(session, "dispatcher", "SPO-GROUP", "desk 1", OPERATORS)
+        stored = session.scalars(select(ApiKey)).all()
+        assert all(raw not in (k.key_hash, k.prefix) for k in stored)
+        assert find_key(session, raw).operator == "SPO-GROUP"
+        assert find_key(session, raw + "x") is None
+        assert revoke_key(session, row.id)
+        assert find_key(session, raw) is None
+        with pytest.raises(ValueError, match="needs one of the operators"):
+            create_key(session, "dispatcher", "NOBODY", None, OPERATORS)
+        with pytest.raises(ValueError, match="unknown role"):
+            create_key(session, "root", None, None, OPERATORS)
+
+
+def test_trips_keep_their_history_and_filter(sessions) -> None:
+    with sessions() as session:
+        first, second, third = trip(), trip("INCLUSION.KZ"), trip(status="unserved", date="2026-03-03")
+        for t in (first, second, third):
+            add_trip(session, t)
+        session.commit()
+        cancel_trip(session, first)
+        session.commit()
+        assert [e.kind for e in trip_events(session, first.id)] == ["created", "assigned", "cancelled"]
+        assert {t.id for t in list_trips(session, "2026-03-02", None, "SPO-GROUP", 50, 0)} == {first.id}
+        assert {t.id for t in list_trips(session, None, "unserved", None, 50, 0)} == {third.id}
+        assert len(list_trips(session, "2026-03-02", None, None, 1, 0)) == 1
+
+
+def test_idempotency_key_is_unique_per_caller(sessions) -> None:
+    with sessions() as session:
+        key, _ = create_key(session, "admin", None, None, OPERATORS)
+        remember_idempotent(session, key.id, "abc", "POST", "/v1/trips", 201, {"id": "T1"})
+        session.commit()
+        assert find_idempotent(session, key.id, "abc").body == {"id": "T1"}
+        remember_idempotent(session, key.id, "abc", "POST", "/v1/trips", 201, {"id": "T2"})
+        with pytest.raises(IntegrityError) as error:
+            session.commit()
+        assert is_duplicate(error.value)
