@@ -18,6 +18,8 @@ from geo._validate import SchemaError
 app = typer.Typer(help="Accessibility gaps, adaptation planning and invataxi dispatch for Almaty.", no_args_is_help=True)
 data_app = typer.Typer(help="Build and inspect the Almaty dataset.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+keys_app = typer.Typer(help="API keys of the dispatcher service (admin).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 console = Console()
 
 DataDirOption = typer.Option(None, "--data-dir", help="Generated data directory (default: $INVAPLAN_DATA_DIR or data/generated).")
@@ -140,6 +142,36 @@ def dispatch(
 
     directory = ensure_dataset(data_dir)
     run_dispatch(requests or directory / FILES["trips"], _parse_date(date), time_limit, out, directory, console)
+
+
+@keys_app.command("create")
+def keys_create(
+    role: str = typer.Option(..., help="admin, planner or dispatcher."),
+    operator: str = typer.Option(None, help="The operator a dispatcher key is bound to."),
+    label: str = typer.Option(None, help="A note on who holds the key."),
+) -> None:
+    """Create an API key in the service's database and print it (shown once)."""
+    from api.db import make_engine, migrate, session_factory
+    from api.settings import Settings
+    from api.storage import create_key
+    from routing.fleet import OPERATORS
+
+    engine = make_engine(Settings().resolved_database_url())
+    migrate(engine)
+    with session_factory(engine)() as session:
+        row, raw = create_key(session, role, operator, label, set(OPERATORS))
+    typer.echo(raw)
+    typer.echo(f"key #{row.id} ({role}{' / ' + operator if operator else ''}) created; store it now, it is not shown again", err=True)
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000)) -> None:
+    """Run the dispatcher API (loads the Almaty data and network once; SQLite by default)."""
+    import uvicorn
+
+    from api.main import create_app
+
+    uvicorn.run(create_app(), host=host, port=port)
 
 
 def _year_count(text: str) -> tuple[int, int]:
