@@ -12,9 +12,10 @@ not applicable (missing value, e.g. a toilet at a bus stop). A derived element
 ``entrance`` is present when the object has an entrance ramp or a lift /
 step-free entrance.
 
-* ``accessible``: every required element is present;
-* ``partly``: some required or supporting element is present, but not all required;
-* ``not_accessible``: none is present.
+* ``accessible``: every required element is present (or not applicable);
+* ``partly``: not all required, but some required or supporting element is
+  actually present (a not-applicable element does not count here);
+* ``not_accessible``: otherwise.
 """
 
 from __future__ import annotations
@@ -139,9 +140,9 @@ def generate_passport_fields(categories: pd.Series, rng: np.random.Generator) ->
     return pd.DataFrame(fields, index=categories.index)
 
 
-def _elements(passport: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Present-or-not-applicable flag of every element, including ``entrance``."""
-    present = {name: passport[name].fillna(True).to_numpy(dtype=bool) for name in PASSPORT_FIELDS}
+def _elements(passport: pd.DataFrame, not_applicable: bool) -> dict[str, np.ndarray]:
+    """Flag of every element (including ``entrance``); NA fields count as ``not_applicable``."""
+    present = {name: passport[name].fillna(not_applicable).to_numpy(dtype=bool) for name in PASSPORT_FIELDS}
     present["entrance"] = present["ramp"] | present["step_free"]
     return present
 
@@ -159,11 +160,11 @@ def accessibility_status(passport: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         Columns ``status_<group>`` for each of ``GROUPS`` with values in ``STATUSES``.
     """
-    present = _elements(passport)
+    satisfied, actual = _elements(passport, True), _elements(passport, False)
     out = {}
     for group, (required, supporting) in GROUP_ELEMENTS.items():
-        all_required = np.logical_and.reduce([present[e] for e in required])
-        any_element = np.logical_or.reduce([present[e] for e in (*required, *supporting)])
+        all_required = np.logical_and.reduce([satisfied[e] for e in required])
+        any_element = np.logical_or.reduce([actual[e] for e in (*required, *supporting)])
         status = np.where(all_required, "accessible", np.where(any_element, "partly", "not_accessible"))
         out[f"status_{group}"] = status
     return pd.DataFrame(out, index=passport.index)

@@ -34,6 +34,11 @@ def test_not_applicable_fields_count_as_present() -> None:
     assert accessibility_status(stop).iloc[0]["status_wheelchair"] == "accessible"
 
 
+def test_not_applicable_fields_alone_do_not_make_partly() -> None:
+    housing = passport(accessible_toilet=None, accessible_parking=None)
+    assert accessibility_status(housing).iloc[0]["status_wheelchair"] == "not_accessible"
+
+
 def test_hearing_and_intellectual() -> None:
     status = accessibility_status(passport(visual_info=True)).iloc[0]
     assert status["status_hearing"] == "accessible"

@@ -1,0 +1,176 @@
+"""The gap map: share of households with no accessible service in reach, by H3 cell and district.
+
+Only aggregates are drawn (H3 res-8 cells and districts), never households.
+One service at a time colours both layers; a select in the legend switches it.
+Feature properties: ``n`` (cell id or district name), ``h`` (households),
+``p`` (people), ``s`` (share with a gap per service, ``null`` where withheld
+or unknown).
+"""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from folium import MacroElement
+from folium.template import Template
+
+from geo.gaps import MIN_HOUSEHOLDS_PER_CELL, hex_polygons
+from geo.passport import SERVICES
+from maps.base import base_map, district_outlines
+from maps.geojson import GeoJsonLayer, feature_collection
+from maps.legend import Legend
+
+SHARE_COLUMNS: tuple[str, ...] = tuple(f"share_gap_{s}" for s in SERVICES)
+SERVICE_LABEL: dict[str, str] = {s: s.replace("_", " ").capitalize() for s in SERVICES}
+GAP_BINS: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75)  # upper bounds of all but the last colour class
+GAP_COLOURS: tuple[str, ...] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+NO_DATA_COLOUR: str = "#bdbdbd"
+HEX_LAYER: str = "Share by H3 cell"
+DISTRICT_LAYER: str = "Share by district"
+HEX_STYLE: dict[str, float | str] = {"color": "#ffffff", "weight": 0.5, "fillOpacity": 0.75}
+DISTRICT_STYLE: dict[str, float | str] = {"color": "#37474f", "weight": 1, "fillOpacity": 0.6}
+SHARE_DECIMALS: int = 3
+
+
+class GapScale(MacroElement):
+    """The shared JavaScript of the gap layers: the chosen service, the colour scale, styles, tooltips.
+
+    Defines ``<name>.hexStyle`` and ``<name>.districtStyle`` (GeoJSON ``style``
+    functions), ``<name>.tooltip(layer)`` and ``<name>.bind(select, layers)``,
+    which restyles ``layers`` whenever ``select`` picks another service.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = (function (t) {
+                var current = 0;
+                function colour(share) {
+                    if (share === null) { return t.noData; }
+                    var k = 0;
+                    while (k < t.bins.length && share >= t.bins[k]) { k += 1; }
+                    return t.colours[k];
+                }
+                function styler(base) {
+                    return function (feature) {
+                        return Object.assign({fillColor: colour(feature.properties.s[current])}, base);
+                    };
+                }
+                return {
+                    hexStyle: styler(t.hex),
+                    districtStyle: styler(t.district),
+                    tooltip: function (layer) {
+                        var p = layer.feature.properties, share = p.s[current];
+                        var div = document.createElement("div");
+                        div.innerText = p.n + "\\n" + t.services[current] + ": "
+                            + (share === null ? "no data" : Math.round(share * 100) + " % with a gap")
+                            + "\\n" + p.h.toLocaleString("en") + " households, " + p.p.toLocaleString("en") + " people";
+                        return div;
+                    },
+                    bind: function (select, layers) {
+                        select.addEventListener("change", function () {
+                            current = select.selectedIndex;
+                            layers.forEach(function (layer) { layer.resetStyle(); });
+                        });
+                    }
+                };
+            })({{ this.tables|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "GapScale"
+        self.tables = {"bins": GAP_BINS, "colours": GAP_COLOURS, "noData": NO_DATA_COLOUR, "hex": HEX_STYLE,
+                       "district": DISTRICT_STYLE, "services": [SERVICE_LABEL[s] for s in SERVICES]}
+
+
+class GapSwitch(MacroElement):
+    """Connects the legend's service select to the gap layers (added after both)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            {{ this.scale }}.bind({{ this.legend }}.getContainer().querySelector("select"),
+                                  [{{ this.layers|join(", ") }}]);
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, scale: GapScale, legend: Legend, layers: list[GeoJsonLayer]) -> None:
+        super().__init__()
+        self._name = "GapSwitch"
+        self.scale, self.legend = scale.get_name(), legend.get_name()
+        self.layers = [layer.get_name() for layer in layers]
+
+
+def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+    """Raise a ValueError naming the columns of ``columns`` that ``frame`` lacks."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks column(s) {missing}")
+
+
+def _properties(names: pd.Series, summary: pd.DataFrame) -> list[dict]:
+    """Feature properties (module docstring) of summary rows; NaN shares become null."""
+    shares = summary[list(SHARE_COLUMNS)].to_numpy(dtype=float).round(SHARE_DECIMALS)
+    shares = np.where(np.isnan(shares), None, shares).tolist()
+    households = summary["households"].fillna(0).astype("int64").tolist()
+    people = summary["people"].fillna(0).astype("int64").tolist()
+    return [{"n": n, "h": h, "p": p, "s": s} for n, h, p, s in zip(names, households, people, shares, strict=True)]
+
+
+def _legend_entries() -> list[tuple[str, str]]:
+    """One swatch per colour class, then the no-data colour."""
+    bounds = [0.0, *GAP_BINS, 1.0]
+    entries = [(colour, f"{low:.0%}–{high:.0%}") for colour, low, high in zip(GAP_COLOURS, bounds, bounds[1:])]
+    return [*entries, (NO_DATA_COLOUR, f"no data (cells under {MIN_HOUSEHOLDS_PER_CELL} households)")]
+
+
+def gaps_map(
+    gaps_by_hex: pd.DataFrame, gaps_by_district: pd.DataFrame, districts: gpd.GeoDataFrame, tiles: str = "offline"
+) -> folium.Map:
+    """Map of the share of households with a gap per H3 cell and per district, one service at a time.
+
+    Parameters
+    ----------
+    gaps_by_hex
+        ``h3`` (res-8 cell id), ``households``, ``people`` and ``share_gap_<service>``
+        for every ``geo.passport.SERVICES`` (fractions; NaN where withheld). Any
+        geometry column is ignored: cells are drawn from their ids.
+    gaps_by_district
+        ``district``, ``households``, ``people`` and the same share columns.
+    districts
+        District polygons with ``name`` (``geo.districts.load_districts``).
+    tiles
+        ``"offline"`` (blank background, the default) or ``"osm"`` (OpenStreetMap tiles).
+
+    Returns
+    -------
+    folium.Map
+        The H3 layer (shown), the district layer (hidden until ticked), the
+        district outlines, a layer control and a legend whose select switches
+        the service.
+    """
+    _require(gaps_by_hex, ("h3", "households", "people", *SHARE_COLUMNS), "gaps_by_hex")
+    _require(gaps_by_district, ("district", "households", "people", *SHARE_COLUMNS), "gaps_by_district")
+    fmap = base_map(districts, tiles)
+    scale = GapScale().add_to(fmap)
+    tooltip = f"{scale.get_name()}.tooltip, {{sticky: true}}"
+    cells = hex_polygons(pd.DataFrame(gaps_by_hex[["h3", "households", "people", *SHARE_COLUMNS]]))
+    hexes = GeoJsonLayer(feature_collection(cells.geometry, _properties(cells["h3"], cells)), HEX_LAYER,
+                         options=f"{{style: {scale.get_name()}.hexStyle}}", tooltip=tooltip).add_to(fmap)
+    by_district = districts[["name", "geometry"]].merge(gaps_by_district, how="left", left_on="name",
+                                                        right_on="district")
+    district_data = feature_collection(by_district.geometry, _properties(by_district["name"], by_district))
+    district_layer = GeoJsonLayer(district_data, DISTRICT_LAYER, options=f"{{style: {scale.get_name()}.districtStyle}}",
+                                  tooltip=tooltip, show=False).add_to(fmap)
+    district_outlines(districts).add_to(fmap)
+    legend = Legend("Share of households with a gap", _legend_entries(),
+                    choices=[(s, SERVICE_LABEL[s]) for s in SERVICES]).add_to(fmap)
+    GapSwitch(scale, legend, [hexes, district_layer]).add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    return fmap
