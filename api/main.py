@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
@@ -9,19 +11,38 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.db import make_engine, migrate, session_factory
-from api.routes import health, keys, planning
+from api.dispatch_desk import DispatchDesk
+from api.routes import health, keys, planning, trips
 from api.settings import Settings
+from api.storage import replay_order, set_assignment
 from geo.gaps import compute_gaps, summarise
-from invaplan.dataset import ensure_dataset, load_households, load_objects
+from invaplan.dataset import ensure_dataset, load_fleet, load_households, load_objects
 from routing.fleet import OPERATORS
 
 
 def _load_planning_state(app: FastAPI, settings: Settings) -> None:
-    """Load the Almaty data once and keep only the aggregated gap summaries."""
+    """Load the Almaty data once; keep only the aggregated gap summaries and the dispatch desk."""
     directory = ensure_dataset(settings.resolved_data_dir())
     analysis = compute_gaps(load_households(directory), load_objects(directory))
     app.state.gaps_by_district = summarise(analysis, "district")
     app.state.gaps_by_hex = summarise(analysis, "h3")
+    app.state.desk = DispatchDesk(load_fleet(directory))
+
+
+def _replay_trips(app: FastAPI) -> None:
+    """Rebuild the live plans from the stored trips (oldest first) and record any changed assignment."""
+    desk: DispatchDesk = app.state.desk
+    with app.state.sessions() as session:
+        for trip in replay_order(session):
+            day = dt.date.fromisoformat(trip.service_date)
+            placed = desk.place(trip.id, day, (trip.pickup_lon, trip.pickup_lat), (trip.dropoff_lon, trip.dropoff_lat),
+                                (trip.earliest_pickup_s, trip.latest_pickup_s, trip.latest_dropoff_s), trip.wheelchair,
+                                trip.companions, trip.operator if trip.status == "unserved" or trip.operator else None, -math.inf)
+            if placed.vehicle_id != trip.vehicle_id:
+                trip.status, trip.reason = ("assigned", None) if placed.vehicle_id else ("unserved", placed.reason)
+                set_assignment(session, trip, placed.vehicle_id, placed.operator, placed.pickup_eta_s, placed.dropoff_eta_s,
+                               "reassigned")
+        session.commit()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrate(engine)
         app.state.engine, app.state.sessions = engine, session_factory(engine)
         _load_planning_state(app, settings)
+        _replay_trips(app)
         app.state.ready = True
         yield
         app.state.ready = False
@@ -66,6 +88,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary = "; ".join(f"{p['field'] or 'body'}: {p['message']}" for p in problems)
         return JSONResponse({"detail": summary, "errors": problems}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
-    for router in (health.router, keys.router, planning.router):
+    for router in (health.router, keys.router, planning.router, trips.router):
         app.include_router(router)
     return app

@@ -21,8 +21,6 @@ class Settings(BaseSettings):
         Generated-data directory (the Almaty dataset, created on first start).
     max_body_bytes
         Requests with larger bodies are refused with 413.
-    service_date
-        Day whose trips the live plan holds on start (YYYY-MM-DD).
     results_dir
         Where ``invaplan demo`` / ``plan`` / ``maps`` wrote their outputs
         (``plan/``, ``maps/``), served read-only.
@@ -33,7 +31,6 @@ class Settings(BaseSettings):
     database_url: str = ""
     data_dir: Path | None = None
     max_body_bytes: int = 64 * 1024
-    service_date: str = "2026-03-02"
     results_dir: Path = Path("out")
 
     def resolved_data_dir(self) -> Path:

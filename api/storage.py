@@ -96,6 +96,11 @@ def list_trips(session: Session, service_date: str | None, status: str | None, o
     return list(session.scalars(query.order_by(Trip.created_at.desc(), Trip.id).limit(limit).offset(offset)))
 
 
+def replay_order(session: Session) -> list[Trip]:
+    """Trips that are not cancelled, in the order they were created (to rebuild the live plans)."""
+    return list(session.scalars(select(Trip).where(Trip.status != "cancelled").order_by(Trip.created_at, Trip.id)))
+
+
 def trip_events(session: Session, trip_id: str) -> list[TripEvent]:
     """A trip's history, oldest first."""
     return list(session.scalars(select(TripEvent).where(TripEvent.trip_id == trip_id).order_by(TripEvent.id)))
