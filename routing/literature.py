@@ -3,7 +3,8 @@
 * Cordeau (2006) dial-a-ride "a"/"b" instances: ``K n T Q L`` header, then
   2n+2 node lines ``id x y s q e l`` (pickup i pairs with drop-off i+n).
 * Li & Lim (2001) PDPTW instances: ``K Q speed`` header, then node lines
-  ``id x y demand e l s p d`` (pairs given by the p / d fields).
+  ``id x y demand e l s p d`` (pairs given by the p / d fields), and the
+  SINTEF best-known route files (``Route k : n1 n2 ...``).
 
 Both become :class:`routing.problem.ProblemData` with Euclidean matrices
 (speed 1: time units equal distance units).
@@ -16,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from routing.problem import ProblemData, TripRequest, Vehicle
+from routing.problem import ProblemData, StopKind, TripRequest, Vehicle
+from routing.schedule import schedule
+from routing.solution import Solution
 
 BENCH_OPERATOR: str = "bench"
 NO_WINDOW: float = 1440.0  # Cordeau's "no constraint" upper bound
@@ -77,6 +80,31 @@ def read_lilim(path: str | Path) -> ProblemData:
             ))
     vehicles = [Vehicle(f"v{j}", BENCH_OPERATOR, 0, float(nodes[0, 4]), horizon, 0, capacity) for j in range(k)]
     return ProblemData(tuple(vehicles), tuple(requests), matrix, matrix)
+
+
+def read_sintef_solution(path: str | Path, data: ProblemData) -> Solution:
+    """A SINTEF route file (node ids per route, depot omitted) for a Li & Lim ``data``, timed exactly.
+
+    Raises
+    ------
+    ValueError
+        A route cannot be timed feasibly, or there are more routes than vehicles.
+    """
+    stop_of: dict[int, tuple[TripRequest, StopKind]] = {}
+    for request in data.requests:
+        stop_of[request.pickup], stop_of[request.dropoff] = (request, "pickup"), (request, "dropoff")
+    node_routes = [[int(v) for v in line.split(":", 1)[1].split()]
+                   for line in Path(path).read_text().splitlines() if line.strip().lower().startswith("route")]
+    if len(node_routes) > len(data.vehicles):
+        raise ValueError(f"{path}: {len(node_routes)} routes for {len(data.vehicles)} vehicles")
+    routes = []
+    for vehicle, nodes in zip(data.vehicles, node_routes):
+        route = schedule(data, vehicle, [stop_of[n] for n in nodes])
+        if route is None:
+            raise ValueError(f"{path}: route {nodes} cannot be timed feasibly")
+        routes.append(route)
+    served = {s.request_id for r in routes for s in r.stops}
+    return Solution(tuple(routes), {r.id: "not in the route file" for r in data.requests if r.id not in served})
 
 
 def read_bks(path: str | Path) -> pd.DataFrame:

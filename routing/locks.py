@@ -1,24 +1,52 @@
 """What a running plan has fixed at a moment ``now_s``.
 
-A stop whose service started at or before ``now_s`` (performed or under way)
-is locked: its time stays, nothing is inserted before it. At ``now_s`` a
-vehicle stands at its last locked stop (its depot when none) and can start
-driving to a new stop at ``max(now_s, end of that stop's service)`` (its
-shift start when still at the depot). Passengers picked up but not yet
-dropped off are on board.
+Vehicles drive just in time: a vehicle leaves for a stop at its service
+start minus the travel time, waiting at the previous stop if early. At
+``now_s`` a stop is locked when its service has started (``time_s <=
+now_s``) or the vehicle is already driving to it (``time_s - travel <
+now_s``): its time stays and nothing is inserted before it. The vehicle then
+stands, as far as new stops are concerned, at its last locked stop (its depot
+when none) and can start driving to a new stop at ``max(now_s, end of that
+stop's service)``. Passengers picked up at a locked stop and not yet dropped
+off at one are on board. An unchanged plan stays feasible as time passes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from routing.problem import ProblemData, TripRequest, Vehicle
 from routing.solution import Route, Stop
 
 
-def locked_count(route: Route, now_s: float) -> int:
-    """Number of leading stops of ``route`` performed or under way at ``now_s`` (seconds)."""
-    return next((k for k, s in enumerate(route.stops) if s.time_s > now_s), len(route.stops))
+def locked_count(route: Route, points: Sequence[int], duration_s: np.ndarray, now_s: float | None) -> int:
+    """Number of leading stops performed or under way at ``now_s`` (None: none).
+
+    Parameters
+    ----------
+    route
+        The timed route.
+    points
+        Its matrix indices: depot, stops, depot.
+    duration_s
+        Travel times (seconds).
+    now_s
+        The present (seconds).
+    """
+    points = np.asarray(points)
+    times = np.array([s.time_s for s in route.stops], dtype=float)
+    return leading_locked(times, duration_s[points[:-2], points[1:-1]], now_s)
+
+
+def leading_locked(times_s: np.ndarray, arrive_travel_s: np.ndarray, now_s: float | None) -> int:
+    """Number of leading stops locked at ``now_s``, from their service starts and the travel time to each (seconds)."""
+    if now_s is None:
+        return 0
+    free = (times_s > now_s) & (times_s - arrive_travel_s >= now_s)
+    return int(np.argmax(free)) if free.any() else len(times_s)
 
 
 @dataclass(frozen=True)
@@ -32,13 +60,13 @@ class VehicleState:
     locked
         Its stops performed or under way (they stay, in this order, at these times).
     departed_s
-        When it left the depot (None: not yet).
+        When it left the depot (None: not yet, it is free to leave later).
     point
-        Matrix index it stands at.
+        Matrix index it stands at (for new stops).
     ready_s
-        Earliest time it can start driving to a new stop (seconds).
+        Earliest time (seconds) it can start driving to a new stop.
     on_board
-        Requests picked up (locked) but not yet dropped off (locked), with
+        Requests picked up at a locked stop but not dropped off at one, with
         their pickup service start (seconds).
     """
 
@@ -50,20 +78,21 @@ class VehicleState:
     on_board: tuple[tuple[TripRequest, float], ...]
 
 
-def vehicle_state(data: ProblemData, vehicle: Vehicle, route: Route, now_s: float | None) -> VehicleState:
-    """The state at ``now_s`` of ``vehicle`` driving ``route`` (``now_s`` None: the start of the day)."""
-    requests = data.request_index()
-    count = 0 if now_s is None else locked_count(route, now_s)
-    locked = route.stops[:count]
+def vehicle_state(data: ProblemData, requests: Mapping[str, TripRequest], vehicle: Vehicle, route: Route | None,
+                  now_s: float | None) -> VehicleState:
+    """The state at ``now_s`` (None: the start of the day) of ``vehicle`` driving ``route`` (None: idle)."""
     earliest = vehicle.shift_start_s if now_s is None else max(now_s, vehicle.shift_start_s)
+    if route is None or not route.stops:
+        return VehicleState(vehicle, (), None, vehicle.depot, earliest, ())
+    points = [vehicle.depot, *[requests[s.request_id].point(s.kind) for s in route.stops], vehicle.depot]
+    locked = route.stops[: locked_count(route, points, data.duration_s, now_s)]
     if not locked:
         return VehicleState(vehicle, (), None, vehicle.depot, earliest, ())
-    last = locked[-1]
-    last_request = requests[last.request_id]
     picked = {s.request_id: s.time_s for s in locked if s.kind == "pickup"}
     for stop in locked:
         if stop.kind == "dropoff":
             del picked[stop.request_id]
-    on_board = tuple((requests[r], t) for r, t in picked.items())
-    ready = max(earliest, last.time_s + last_request.service_s(last.kind))
-    return VehicleState(vehicle, locked, route.start_s, last_request.point(last.kind), ready, on_board)
+    last = locked[-1]
+    ready = max(earliest, last.time_s + requests[last.request_id].service_s(last.kind))
+    return VehicleState(vehicle, locked, route.start_s, points[len(locked)], ready,
+                        tuple((requests[r], t) for r, t in picked.items()))

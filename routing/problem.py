@@ -15,6 +15,7 @@ takes one wheelchair place, a walking passenger one seat, companions seats.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -180,30 +181,10 @@ class ProblemData:
     def _validate_requests(self, n: int) -> None:
         seen: set[str] = set()
         for r in self.requests:
-            where = f"request {r.id!r}"
             if r.id in seen:
-                raise ValueError(f"{where}: duplicate id")
+                raise ValueError(f"request {r.id!r}: duplicate id")
             seen.add(r.id)
-            for name in ("pickup", "dropoff"):
-                if not 0 <= getattr(r, name) < n:
-                    raise ValueError(f"{where}: {name} index {getattr(r, name)} outside the matrix (size {n})")
-            if not np.isfinite([r.earliest_pickup_s, r.latest_pickup_s]).all():
-                raise ValueError(f"{where}: pickup window must be finite")
-            if r.latest_pickup_s < r.earliest_pickup_s:
-                raise ValueError(f"{where}: latest_pickup_s {r.latest_pickup_s} is before earliest_pickup_s {r.earliest_pickup_s} (inverted window)")
-            if r.latest_dropoff_s is not None and r.earliest_dropoff_s is not None and r.latest_dropoff_s < r.earliest_dropoff_s:
-                raise ValueError(f"{where}: drop-off window is inverted")
-            if r.latest_dropoff_s is not None and r.latest_dropoff_s <= r.earliest_pickup_s:
-                raise ValueError(f"{where}: latest_dropoff_s {r.latest_dropoff_s} is not after earliest_pickup_s (drop-off before pickup)")
-            if r.companions < 0:
-                raise ValueError(f"{where}: companions {r.companions} is negative")
-            for name in ("service_pickup_s", "service_dropoff_s"):
-                if not 0 <= getattr(r, name) < np.inf:
-                    raise ValueError(f"{where}: {name} {getattr(r, name)} must be finite and non-negative")
-            if r.max_ride_s is not None and not r.max_ride_s >= 0:
-                raise ValueError(f"{where}: max_ride_s {r.max_ride_s} must be non-negative")
-            if r.operator is not None and r.operator not in self.operators:
-                raise ValueError(f"{where}: unknown operator {r.operator!r}")
+            validate_request(r, n, self.operators)
 
     def direct_s(self, request: TripRequest) -> float:
         """Direct travel time from the request's pickup to its drop-off."""
@@ -216,12 +197,58 @@ class ProblemData:
         return self.max_ride_factor * self.direct_s(request) + self.max_ride_slack_s
 
     def request_index(self) -> dict[str, TripRequest]:
-        """Requests by id."""
-        return {r.id: r for r in self.requests}
+        """Requests by id (do not modify: it is cached)."""
+        return self._request_index
 
     def vehicle_index(self) -> dict[str, Vehicle]:
-        """Vehicles by id."""
+        """Vehicles by id (do not modify: it is cached)."""
+        return self._vehicle_index
+
+    @cached_property
+    def _request_index(self) -> dict[str, TripRequest]:
+        return {r.id: r for r in self.requests}
+
+    @cached_property
+    def _vehicle_index(self) -> dict[str, Vehicle]:
         return {v.id: v for v in self.vehicles}
+
+
+def validate_request(request: TripRequest, n_points: int, operators: frozenset[str]) -> None:
+    """Raise ``ValueError`` naming the request and the field if ``request`` is structurally broken.
+
+    Parameters
+    ----------
+    request
+        The request.
+    n_points
+        Size of the matrices its indices point into.
+    operators
+        Known operators.
+    """
+    r, n, where = request, n_points, f"request {request.id!r}"
+    for name in ("pickup", "dropoff"):
+        if not 0 <= getattr(r, name) < n:
+            raise ValueError(f"{where}: {name} index {getattr(r, name)} outside the matrix (size {n})")
+    if not np.isfinite([r.earliest_pickup_s, r.latest_pickup_s]).all():
+        raise ValueError(f"{where}: pickup window must be finite")
+    if r.latest_pickup_s < r.earliest_pickup_s:
+        raise ValueError(f"{where}: latest_pickup_s {r.latest_pickup_s} is before earliest_pickup_s {r.earliest_pickup_s} (inverted window)")
+    if r.latest_dropoff_s is not None and r.earliest_dropoff_s is not None and r.latest_dropoff_s < r.earliest_dropoff_s:
+        raise ValueError(f"{where}: latest_dropoff_s {r.latest_dropoff_s} is before earliest_dropoff_s "
+                         f"{r.earliest_dropoff_s} (inverted window)")
+    if any(t is not None and np.isnan(t) for t in (r.earliest_dropoff_s, r.latest_dropoff_s)):
+        raise ValueError(f"{where}: drop-off window is NaN (use None for no bound)")
+    if r.latest_dropoff_s is not None and r.latest_dropoff_s <= r.earliest_pickup_s:
+        raise ValueError(f"{where}: latest_dropoff_s {r.latest_dropoff_s} is not after earliest_pickup_s (drop-off before pickup)")
+    if r.companions < 0:
+        raise ValueError(f"{where}: companions {r.companions} is negative")
+    for name in ("service_pickup_s", "service_dropoff_s"):
+        if not 0 <= getattr(r, name) < np.inf:
+            raise ValueError(f"{where}: {name} {getattr(r, name)} must be finite and non-negative")
+    if r.max_ride_s is not None and not r.max_ride_s >= 0:
+        raise ValueError(f"{where}: max_ride_s {r.max_ride_s} must be non-negative")
+    if r.operator is not None and r.operator not in operators:
+        raise ValueError(f"{where}: unknown operator {r.operator!r}")
 
 
 def _frozen(matrix: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ limits are constraints of the network), so no separate ride-time repair is neede
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -50,9 +50,9 @@ def schedule(
     data: ProblemData,
     vehicle: Vehicle,
     sequence: StopSequence,
-    locked: Mapping[int, float] | None = None,
+    locked_s: Sequence[float] = (),
+    departed_s: float | None = None,
     not_before_s: float | None = None,
-    fixed_start_s: float | None = None,
 ) -> Route | None:
     """Earliest feasible times for ``sequence`` on ``vehicle``, or None if none exist.
 
@@ -64,13 +64,14 @@ def schedule(
         The vehicle (depot, shift).
     sequence
         Ordered (request, "pickup" | "dropoff") stops.
-    locked
-        Stop position (0-based) -> fixed service-start time in seconds (stops
-        already performed or under way).
+    locked_s
+        Fixed service-start times (seconds) of the first ``len(locked_s)``
+        stops: those performed or under way.
+    departed_s
+        Fixed depot departure in seconds when the vehicle already left; None: free.
     not_before_s
-        Stops that are not locked cannot start before this time (the present).
-    fixed_start_s
-        Fixed depot departure in seconds (the vehicle already left); None: free.
+        The present (seconds): the vehicle cannot start driving from its last
+        locked stop (or its depot) to the next stop before it.
 
     Returns
     -------
@@ -80,29 +81,30 @@ def schedule(
     """
     if not capacity_ok(vehicle, sequence):
         return None
-    m = len(sequence)
+    m, f = len(sequence), len(locked_s)
     n = m + 3  # 0 depot departure, 1..m stops, m+1 depot return, m+2 time origin
     origin = m + 2
     points = np.array([vehicle.depot, *[r.point(k) for r, k in sequence], vehicle.depot])
     services = np.array([0.0, *[r.service_s(k) for r, k in sequence]])
+    travel = services + data.duration_s[points[:-1], points[1:]]  # from the start of stop k to stop k+1
     windows = np.array([r.window(k) for r, k in sequence], dtype=float).reshape(m, 2)
-    low, high = windows[:, 0], windows[:, 1]
-    if not_before_s is not None:
-        low = np.maximum(low, not_before_s)
-    for k, fixed in (locked or {}).items():
-        low[k] = high[k] = fixed
+    low, high = windows[:, 0].copy(), windows[:, 1].copy()
+    low[:f] = high[:f] = locked_s
+    if not_before_s is not None and f < m:
+        low[f] = max(low[f], not_before_s + data.duration_s[points[f], points[f + 1]])
     # weight[a, b] = c encodes t_b - t_a <= c
     weight = np.full((n, n), np.inf)
     np.fill_diagonal(weight, 0.0)
     inner = np.arange(1, m + 1)
     weight[origin, inner] = high
     weight[inner, origin] = -low
-    weight[0, origin] = -vehicle.shift_start_s if fixed_start_s is None else -fixed_start_s
-    if fixed_start_s is not None:
-        weight[origin, 0] = fixed_start_s
+    if departed_s is None:
+        weight[0, origin] = -(vehicle.shift_start_s if not_before_s is None else max(vehicle.shift_start_s, not_before_s))
+    else:
+        weight[0, origin], weight[origin, 0] = -departed_s, departed_s
     weight[origin, m + 1] = vehicle.shift_end_s
     steps = np.arange(m + 1)
-    weight[steps + 1, steps] = -(services + data.duration_s[points[:-1], points[1:]])
+    weight[steps + 1, steps] = -travel
     pickup_at: dict[str, int] = {}
     for k, (request, kind) in enumerate(sequence, start=1):
         if kind == "pickup":
@@ -117,7 +119,7 @@ def schedule(
     if (np.diag(weight) < -TOLERANCE_S).any():
         return None
     times = -weight[:, origin]
-    if m and fixed_start_s is None:
+    if m and departed_s is None:
         times[0] = max(times[0], times[1] - data.duration_s[points[0], points[1]])
     stops = tuple(Stop(r.id, k, float(times[i])) for i, (r, k) in enumerate(sequence, start=1))
     return Route(vehicle.id, float(times[0]), float(times[m + 1]), stops)

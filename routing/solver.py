@@ -1,36 +1,49 @@
 """Solve a dial-a-ride problem with OR-Tools routing.
 
-Model: one routing node per pickup and per drop-off plus each vehicle's depot
-start and end; pickup-and-delivery pairs on the same vehicle with precedence;
-two capacity dimensions (wheelchair places, seats); a time dimension whose
-transit is service time plus travel time, with windows on the start of
-service, shifts as the vehicles' start/end windows, and the maximum ride time
-as ``time(drop-off) - time(pickup) <= service(pickup) + max ride``; each
-request optional with a penalty, so that the plan never fails as a whole.
-Requests that cannot be served at all are screened out first
-(``problem.unservable_reasons``) and reported with their reason.
+Model: one routing node per pickup and per drop-off plus each vehicle's
+start and end; pickup-and-delivery pairs on the same vehicle with
+precedence; two capacity dimensions (wheelchair places, seats); a time
+dimension whose transit is service time plus travel time, with windows on
+the start of service, shifts as the vehicles' start/end windows, the route
+duration as a span limit, and the maximum ride time as ``time(drop-off) -
+time(pickup) <= service(pickup) + max ride``; each request optional with a
+penalty, so that the plan never fails as a whole. Requests no plan can serve
+are screened out first (``problem.unservable_reason``) and reported with
+their reason.
 
-The arc cost is the travel time or the distance (``SolveParams.cost``), both
-scaled to integers. Final times come from the exact scheduler
-(``routing.schedule``), never from rounded solver values.
+Re-solving a running plan (``current`` and ``SolveParams.now_s``): the stops
+locked at ``now_s`` (``routing.locks``) stay; each vehicle starts where it
+stands, with its passengers on board, whose drop-offs it must still make.
+
+OR-Tools needs integers: travel and service times are scaled and rounded up,
+windows rounded inwards, so every integer solution is feasible in exact
+times. Final times come from the exact scheduler (``routing.schedule``),
+never from rounded solver values, and the arc cost is distance (default) or
+travel time.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from routing.insertion import LivePlan
-from routing.problem import ProblemData, TripRequest, fits, unservable_reasons
+from routing.insertion import CostName, ProfileCache, best_insertion, cost_matrix
+from routing.locks import VehicleState, vehicle_state
+from routing.problem import ProblemData, StopKind, TripRequest, Vehicle, fits, unservable_reason
 from routing.schedule import schedule
-from routing.solution import Route, Solution
+from routing.solution import Route, Solution, solution_cost
 
 NOT_FITTED_REASON: str = "no vehicle had room for it within the time limit (all vehicles busy in its window)"
 INSERTION_FROM_REQUESTS: int = 200  # "auto" construction: OR-Tools' own below, exact insertion above
+INTEGER_RANGE: float = 1e8  # automatic scale: the largest time (or arc cost) maps to about this many units
+UNREACHABLE: float = 1e9  # stands in for infinite matrix entries (unreachable pairs), in matrix units
+PENALTY_FACTOR: float = 100.0  # default unserved penalty = this x the longest arc + the vehicle fixed cost
 
 
 @dataclass(frozen=True)
@@ -40,37 +53,40 @@ class SolveParams:
     Attributes
     ----------
     time_limit_s
-        Wall-clock limit of the search in seconds.
+        Wall-clock limit of the whole solve in seconds.
     cost
-        Arc cost: "duration" (travel time) or "distance".
+        Arc cost: "distance" (metres) or "duration" (seconds of travel).
     scale
-        Integer units per matrix unit (100: centiseconds / centimetres).
+        Integer units per matrix unit for OR-Tools; None: automatic (the
+        horizon and the longest arc map to about ``INTEGER_RANGE`` units).
     unserved_penalty
-        Cost of leaving a request unserved, in matrix units (default: large).
+        Cost of leaving a request unserved, in cost-matrix units; None: larger
+        than any detour, so the solver serves all it can.
     vehicle_fixed_cost
-        Cost of using a vehicle, in matrix units (minimise vehicles first when large).
+        Cost of using a vehicle, in cost-matrix units (large: minimise vehicles first).
     first_solution, metaheuristic
-        OR-Tools strategy names.
+        OR-Tools ``FirstSolutionStrategy`` and ``LocalSearchMetaheuristic`` names.
     construction
         First solution: "ortools" (its ``first_solution`` strategy),
-        "insertion" (exact sequential cheapest insertion, then OR-Tools
-        improves it), or "auto" (insertion above ``INSERTION_FROM_REQUESTS`` requests).
+        "insertion" (exact sequential cheapest insertion, which OR-Tools then
+        improves), or "auto" (insertion above ``INSERTION_FROM_REQUESTS`` requests).
     balance_weight
-        Operator balancing: cost (matrix units) per request a vehicle serves
-        above an even share (requests / vehicles), so that each operator's
-        share follows its fleet size; 0 disables it.
+        Operator balancing: cost (cost-matrix units) per stop a vehicle makes
+        above an even share of all stops, so that each operator's share
+        follows its fleet size; 0 disables it.
     now_s
-        Requests whose pickup window closed before this time are unserved.
+        The present (seconds): requests whose pickup window closed are
+        unserved; with a current plan, its stops under way are locked.
     log
         Print OR-Tools search progress.
     """
 
     time_limit_s: float = 30.0
-    cost: Literal["duration", "distance"] = "duration"
-    scale: float = 100.0
+    cost: CostName = "distance"
+    scale: float | None = None
     unserved_penalty: float | None = None
     vehicle_fixed_cost: float = 0.0
-    first_solution: str = "LOCAL_CHEAPEST_INSERTION"
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     construction: Literal["auto", "ortools", "insertion"] = "auto"
     balance_weight: float = 0.0
@@ -80,207 +96,353 @@ class SolveParams:
 
 @dataclass(frozen=True)
 class SolveResult:
-    """The solution and what it cost.
+    """A solution and what it costs.
 
     Attributes
     ----------
     solution
-        Routes and unserved requests.
+        Routes (one per vehicle) and unserved requests with reasons.
     objective
-        OR-Tools objective (integer units of ``SolveParams.scale``).
+        Cost of the solution in cost-matrix units: arc costs, vehicle fixed
+        costs and unserved penalties (see :func:`objective`).
     runtime_s
         Wall time in seconds.
     status
-        OR-Tools routing status name.
+        OR-Tools routing status name, or how the solution was obtained.
+    total_distance_m, total_duration_s
+        Distance (metres) and travel time (seconds) driven.
+    vehicle_hours
+        Hours from leaving the depot to returning, summed over used vehicles.
+    served, vehicles_used
+        Counts.
     """
 
     solution: Solution
-    objective: int
+    objective: float
     runtime_s: float
     status: str
+    total_distance_m: float = 0.0
+    total_duration_s: float = 0.0
+    vehicle_hours: float = 0.0
+    served: int = 0
+    vehicles_used: int = 0
+    details: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        """The routes, one per vehicle."""
+        return self.solution.routes
+
+    @property
+    def unserved(self) -> dict[str, str]:
+        """Unserved request id -> reason."""
+        return self.solution.unserved
 
 
-def _int_matrix(matrix: np.ndarray, scale: float, rounding=np.round) -> np.ndarray:  # noqa: ANN001
-    """Scaled integer matrix; unreachable pairs become a huge cost."""
-    finite = np.where(np.isfinite(matrix), matrix, 1e9)
-    return rounding(finite * scale).astype(np.int64)
+def objective(data: ProblemData, solution: Solution, params: SolveParams) -> float:
+    """The solver's objective in cost-matrix units, computed exactly: arc costs + fixed costs + penalties.
+
+    The unserved penalty is paid for every request of ``data`` left
+    unserved that some plan might serve; those no plan can serve at
+    ``params.now_s`` (``problem.unservable_reason``) cost nothing.
+    """
+    arc = cost_matrix(data, params.cost)
+    requests = data.request_index()
+    total = 0.0
+    for route in solution.routes:
+        if route.stops:
+            depot = data.vehicle_index()[route.vehicle_id].depot
+            points = [depot, *[requests[s.request_id].point(s.kind) for s in route.stops], depot]
+            total += float(arc[points[:-1], points[1:]].sum()) + params.vehicle_fixed_cost
+    servable = sum(1 for r in solution.unserved if r in requests
+                   and unservable_reason(data, requests[r], params.now_s) is None)
+    return total + servable * _penalty(data, params)
 
 
-def solve(data: ProblemData, params: SolveParams | None = None) -> SolveResult:
-    """Assign vehicles and order stops; see the module docstring for the model."""
+def solve(data: ProblemData, params: SolveParams | None = None, current: Solution | None = None) -> SolveResult:
+    """Assign vehicles and order stops; see the module docstring for the model.
+
+    Parameters
+    ----------
+    data
+        The problem.
+    params
+        Solver parameters.
+    current
+        A running plan to improve: its stops locked at ``params.now_s`` stay,
+        it is the search's starting point, and the result is never worse.
+    """
     params = params or SolveParams()
     started = time.perf_counter()
-    unserved = unservable_reasons(data, params.now_s)
-    requests = [r for r in data.requests if r.id not in unserved]
-    vehicles = list(data.vehicles)
-    if not requests or not vehicles:
-        routes = tuple(Route(v.id, v.shift_start_s, v.shift_start_s, ()) for v in vehicles)
-        reasons = {**unserved, **{r.id: "no vehicles" for r in requests}}
-        return SolveResult(Solution(routes, reasons), 0, time.perf_counter() - started, "EMPTY")
-
-    # Routing nodes: 0..V-1 vehicle starts, V..2V-1 ends, then pickup, drop-off per request.
-    n_vehicles = len(vehicles)
-    point = [v.depot for v in vehicles] * 2
-    for r in requests:
-        point += [r.pickup, r.dropoff]
-    point = np.array(point)
-    scale = params.scale
-    # travel times rounded up: integer-feasible times are then feasible in exact times too
-    duration = _int_matrix(data.duration_s, scale, np.ceil)[np.ix_(point, point)]
-    arc = _int_matrix(data.duration_s if params.cost == "duration" else data.distance_m, scale)[np.ix_(point, point)]
-    service = np.zeros(len(point), dtype=np.int64)
-    wheelchair = np.zeros(len(point), dtype=np.int64)
-    seats = np.zeros(len(point), dtype=np.int64)
-    for k, r in enumerate(requests):
-        p, d = 2 * n_vehicles + 2 * k, 2 * n_vehicles + 2 * k + 1
-        service[p], service[d] = np.ceil(r.service_pickup_s * scale), np.ceil(r.service_dropoff_s * scale)
-        wheelchair[p], wheelchair[d] = r.wheelchair_load, -r.wheelchair_load
-        seats[p], seats[d] = r.seat_load, -r.seat_load
-
-    manager = pywrapcp.RoutingIndexManager(len(point), n_vehicles, list(range(n_vehicles)),
-                                           list(range(n_vehicles, 2 * n_vehicles)))
-    model = pywrapcp.RoutingModel(manager)
-    # RegisterTransitMatrix / RegisterUnaryTransitVector take node-indexed values
-    cost_cb = model.RegisterTransitMatrix(arc.tolist())
-    model.SetArcCostEvaluatorOfAllVehicles(cost_cb)
-    if params.vehicle_fixed_cost:
-        model.SetFixedCostOfAllVehicles(int(round(params.vehicle_fixed_cost * scale)))
-    horizon = int(round(max(v.shift_end_s for v in vehicles) * scale)) + 1
-    model.AddDimension(model.RegisterTransitMatrix((duration + service[:, None]).tolist()), horizon, horizon, False, "time")
-    time_dim = model.GetDimensionOrDie("time")
-    for load, name, capacity in ((wheelchair, "wheelchair", [v.wheelchair_places for v in vehicles]),
-                                 (seats, "seats", [v.seats for v in vehicles])):
-        model.AddDimensionWithVehicleCapacity(model.RegisterUnaryTransitVector(load.tolist()), 0, capacity, True, name)
-    for i, v in enumerate(vehicles):
-        start, end = model.Start(i), model.End(i)
-        time_dim.CumulVar(start).SetRange(int(np.ceil(v.shift_start_s * scale)), int(np.floor(v.shift_end_s * scale)))
-        time_dim.CumulVar(end).SetRange(int(np.ceil(v.shift_start_s * scale)), int(np.floor(v.shift_end_s * scale)))
-        if data.max_route_duration_s is not None:
-            model.solver().Add(time_dim.CumulVar(end) - time_dim.CumulVar(start) <= int(np.floor(data.max_route_duration_s * scale)))
-        model.AddVariableMinimizedByFinalizer(time_dim.CumulVar(start))
-        model.AddVariableMinimizedByFinalizer(time_dim.CumulVar(end))
-    if params.balance_weight:
-        model.AddConstantDimension(1, len(point), True, "count")
-        count_dim = model.GetDimensionOrDie("count")
-        share = int(np.ceil(2 * len(requests) / n_vehicles))  # stops per vehicle at an even split
-        for i in range(n_vehicles):
-            count_dim.SetCumulVarSoftUpperBound(model.End(i), share, int(round(params.balance_weight * scale)))
-    penalty = params.unserved_penalty
-    if penalty is None:  # serving must always beat dropping: more than any detour plus a vehicle
-        penalty = params.vehicle_fixed_cost + 100 * float(arc[arc < 1e9 * scale].max(initial=0)) / scale + 1
-    solver = model.solver()
-    for k, r in enumerate(requests):
-        p = manager.NodeToIndex(2 * n_vehicles + 2 * k)
-        d = manager.NodeToIndex(2 * n_vehicles + 2 * k + 1)
-        model.AddPickupAndDelivery(p, d)
-        solver.Add(model.VehicleVar(p) == model.VehicleVar(d))
-        solver.Add(model.ActiveVar(p) == model.ActiveVar(d))
-        solver.Add(time_dim.CumulVar(p) <= time_dim.CumulVar(d))
-        model.AddDisjunction([p], int(round(penalty * scale)))
-        model.AddDisjunction([d], 0)
-        _set_window(time_dim.CumulVar(p), r.earliest_pickup_s, r.latest_pickup_s, scale, horizon)
-        _set_window(time_dim.CumulVar(d), r.earliest_dropoff_s, r.latest_dropoff_s, scale, horizon)
-        ride = int(np.floor((r.service_pickup_s + data.max_ride(r)) * scale))
-        solver.Add(time_dim.CumulVar(d) - time_dim.CumulVar(p) <= ride)
-        allowed = [i for i, v in enumerate(vehicles) if fits(v, r)]
-        if len(allowed) < n_vehicles:  # -1: the request may stay unperformed
-            model.VehicleVar(p).SetValues([-1, *allowed])
-            model.VehicleVar(d).SetValues([-1, *allowed])
-    search = pywrapcp.DefaultRoutingSearchParameters()
-    search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, params.first_solution)
-    search.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic)
-    search.log_search = params.log
-    search.time_limit.FromMilliseconds(int(params.time_limit_s * 1000))
-    constructed = None
-    if params.construction == "insertion" or (params.construction == "auto" and len(requests) > INSERTION_FROM_REQUESTS):
-        constructed = construct(data, requests, params.now_s)
-        model.CloseModelWithParameters(search)
-        order = {r.id: k for k, r in enumerate(requests)}
-        by_vehicle = {route.vehicle_id: route for route in constructed.routes}
-        initial_routes = [[manager.NodeToIndex(2 * n_vehicles + 2 * order[stop.request_id] + (stop.kind == "dropoff"))
-                           for stop in by_vehicle[v.id].stops] for v in vehicles]
-        initial = model.ReadAssignmentFromRoutes(initial_routes, True)
-    # keep a margin for reading the answer and timing the routes exactly
-    remaining_ms = int(max(0.1, 0.9 * params.time_limit_s - (time.perf_counter() - started) - 1.0) * 1000)
-    search.time_limit.FromMilliseconds(remaining_ms)
-    if constructed is None:
-        assignment = model.SolveWithParameters(search)
-    else:
-        assignment = model.SolveFromAssignmentWithParameters(initial, search) if initial is not None else None
-    status = model.status()
-    status_name = routing_enums_pb2.RoutingSearchStatus.Value.Name(status)
-    if assignment is None:
-        if constructed is not None:
-            return SolveResult(_with_unserved(constructed, unserved), 0, time.perf_counter() - started, "CONSTRUCTED")
-        routes = tuple(Route(v.id, v.shift_start_s, v.shift_start_s, ()) for v in vehicles)
-        return SolveResult(Solution(routes, {**unserved, **{r.id: NOT_FITTED_REASON for r in requests}}), 0,
-                           time.perf_counter() - started, status_name)
-    routes = []
-    for i, v in enumerate(vehicles):
-        sequence: list[tuple[TripRequest, str]] = []
-        index = assignment.Value(model.NextVar(model.Start(i)))
-        while not model.IsEnd(index):
-            node = manager.IndexToNode(index) - 2 * n_vehicles
-            sequence.append((requests[node // 2], "pickup" if node % 2 == 0 else "dropoff"))
-            index = assignment.Value(model.NextVar(index))
-        route = schedule(data, v, sequence) if sequence else Route(v.id, v.shift_start_s, v.shift_start_s, ())
-        if route is None:  # integer rounding made the order infeasible in exact times: drop it, keep the rest
-            route = _salvage(data, v, sequence, unserved)
-        routes.append(route)
-    served = {s.request_id for route in routes for s in route.stops}
-    unserved.update({r.id: NOT_FITTED_REASON for r in requests if r.id not in served and r.id not in unserved})
-    solution = _repair(data, Solution(tuple(routes), unserved), params.now_s)
-    if constructed is not None and len(constructed.served_ids()) > len(solution.served_ids()):
-        solution, status_name = _with_unserved(constructed, unserved), "CONSTRUCTED"
-    return SolveResult(solution, assignment.ObjectiveValue(), time.perf_counter() - started, status_name)
+    requests = data.request_index()
+    states = [vehicle_state(data, requests, v, _route_of(current, v.id), params.now_s) for v in data.vehicles]
+    fixed = {s.request_id for state in states for s in state.locked}
+    unserved = {r.id: reason for r in data.requests if r.id not in fixed
+                and (reason := unservable_reason(data, r, params.now_s)) is not None}
+    open_requests = [r for r in data.requests if r.id not in fixed and r.id not in unserved]
+    model = _Model(data, params, states, open_requests)
+    initial = current
+    if initial is None and (params.construction == "insertion"
+                            or (params.construction == "auto" and len(open_requests) > INSERTION_FROM_REQUESTS)):
+        initial = construct(data, open_requests, params.now_s, params.cost)
+    remaining_s = max(0.1, params.time_limit_s - (time.perf_counter() - started))
+    sequences, status = model.solve(remaining_s, initial)
+    candidates = []
+    if sequences is not None:
+        routes = [_timed_route(data, state, sequence, params.now_s) for state, sequence in zip(states, sequences)]
+        if all(route is not None for route in routes):
+            served = {s.request_id for r in routes for s in r.stops}
+            left = {r.id: NOT_FITTED_REASON for r in open_requests if r.id not in served}
+            candidates.append((_repair(data, Solution(tuple(routes), {**left, **unserved}), params), status))
+    if initial is not None:
+        kept = {r.id: NOT_FITTED_REASON for r in open_requests if r.id not in initial.served_ids()}
+        routes = tuple(_route_of(initial, v.id) or _idle(v) for v in data.vehicles)
+        candidates.append((Solution(routes, {**kept, **unserved}), "CONSTRUCTED" if current is None else "KEPT"))
+    if not candidates:
+        routes = tuple(_idle(v) for v in data.vehicles)
+        candidates.append((Solution(routes, {**{r.id: NOT_FITTED_REASON for r in open_requests}, **unserved}), status))
+    solution, status = min(candidates, key=lambda c: objective(data, c[0], params))
+    return _result(data, solution, params, time.perf_counter() - started, status)
 
 
-def construct(data: ProblemData, requests: list[TripRequest], now_s: float | None) -> Solution:
-    """Sequential exact cheapest insertion of ``requests`` in order of earliest pickup."""
-    plan = LivePlan(data, Solution((), {}))
-    start = -np.inf if now_s is None else now_s
+def construct(data: ProblemData, requests: list[TripRequest], now_s: float | None, cost: CostName) -> Solution:
+    """Sequential exact cheapest insertion of ``requests`` in order of earliest pickup (unserved: not fitted)."""
+    index = data.request_index()
+    routes: dict[str, Route] = {}
+    unserved: dict[str, str] = {}
+    cache = ProfileCache()
     for request in sorted(requests, key=lambda r: (r.earliest_pickup_s, r.id)):
-        insertion = plan.best_insertion(request, start)
+        insertion = best_insertion(data, index, routes, request, now_s, cost, cache)
         if insertion is None:
-            plan.unserved[request.id] = NOT_FITTED_REASON
+            unserved[request.id] = NOT_FITTED_REASON
         else:
-            plan.set_route(insertion.route)
-    return plan.solution()
+            routes[insertion.vehicle_id] = insertion.route
+    return Solution(tuple(routes.get(v.id) or _idle(v) for v in data.vehicles), unserved)
 
 
-def _with_unserved(solution: Solution, screened: dict[str, str]) -> Solution:
-    return Solution(solution.routes, {**solution.unserved, **screened})
-
-
-def _repair(data: ProblemData, solution: Solution, now_s: float | None) -> Solution:
+def _repair(data: ProblemData, solution: Solution, params: SolveParams) -> Solution:
     """Try the exact cheapest insertion for every request the search left out."""
     left_out = [r for r in data.requests if solution.unserved.get(r.id) == NOT_FITTED_REASON]
     if not left_out:
         return solution
-    plan = LivePlan(data, solution)
-    start = -np.inf if now_s is None else now_s
+    index = data.request_index()
+    routes = {r.vehicle_id: r for r in solution.routes}
+    unserved = dict(solution.unserved)
+    cache = ProfileCache()
     for request in left_out:
-        insertion = plan.best_insertion(request, start)
+        insertion = best_insertion(data, index, routes, request, params.now_s, params.cost, cache)
         if insertion is not None:
-            plan.set_route(insertion.route)
-            del plan.unserved[request.id]
-    return plan.solution()
+            routes[insertion.vehicle_id] = insertion.route
+            del unserved[request.id]
+    return Solution(tuple(routes[v.id] for v in data.vehicles), unserved)
 
 
-def _set_window(var, earliest: float | None, latest: float | None, scale: float, horizon: int) -> None:  # noqa: ANN001
-    low = 0 if earliest is None or not np.isfinite(earliest) else int(np.ceil(earliest * scale))
-    high = horizon if latest is None or not np.isfinite(latest) else int(np.floor(latest * scale))
-    var.SetRange(max(0, low), max(0, min(high, horizon)))
+def _route_of(solution: Solution | None, vehicle_id: str) -> Route | None:
+    if solution is None:
+        return None
+    return next((r for r in solution.routes if r.vehicle_id == vehicle_id), None)
 
 
-def _salvage(data: ProblemData, vehicle, sequence: list, unserved: dict[str, str]) -> Route:  # noqa: ANN001
-    """Drop requests from an order that exact times cannot realise, one at a time, until it schedules."""
-    kept = list(sequence)
-    while kept:
-        route = schedule(data, vehicle, kept)
+def _idle(vehicle: Vehicle) -> Route:
+    return Route(vehicle.id, vehicle.shift_start_s, vehicle.shift_start_s, ())
+
+
+def _timed_route(data: ProblemData, state: VehicleState, sequence: list[tuple[TripRequest, StopKind]],
+                 now_s: float | None) -> Route | None:
+    """Exact times for the vehicle's locked stops followed by ``sequence``.
+
+    Should rounding have let the solver accept an order that exact times
+    cannot realise (a window narrower than one integer unit), open requests
+    are dropped from the end until it schedules (the caller re-inserts
+    them); None if even the passengers on board cannot be dropped off.
+    """
+    requests = data.request_index()
+    locked = [(requests[s.request_id], s.kind) for s in state.locked]
+    on_board = {r.id for r, _ in state.on_board}
+    while True:
+        full = locked + sequence
+        if not full:
+            return _idle(state.vehicle)
+        route = schedule(data, state.vehicle, full, [s.time_s for s in state.locked], state.departed_s, now_s)
         if route is not None:
             return route
-        victim = kept[-1][0].id
-        unserved[victim] = "dropped: the solver's rounded times could not be realised exactly"
-        kept = [(r, k) for r, k in kept if r.id != victim]
-    return Route(vehicle.id, vehicle.shift_start_s, vehicle.shift_start_s, ())
+        victim = next((r.id for r, _ in reversed(sequence) if r.id not in on_board), None)
+        if victim is None:
+            return None
+        sequence = [(r, k) for r, k in sequence if r.id != victim]
+
+
+def _result(data: ProblemData, solution: Solution, params: SolveParams, runtime_s: float, status: str) -> SolveResult:
+    cost = solution_cost(data, solution)
+    return SolveResult(solution, objective(data, solution, params), runtime_s, status, cost["distance"],
+                       cost["driving_time"], cost["vehicle_time"] / 3600.0, int(cost["served"]), int(cost["vehicles_used"]))
+
+
+def _penalty(data: ProblemData, params: SolveParams) -> float:
+    """Unserved penalty in cost-matrix units."""
+    if params.unserved_penalty is not None:
+        return params.unserved_penalty
+    arc = cost_matrix(data, params.cost)
+    longest = float(arc[np.isfinite(arc)].max(initial=0.0))
+    return params.vehicle_fixed_cost + PENALTY_FACTOR * longest + 1.0
+
+
+def _scale(params: SolveParams, largest: float) -> float:
+    """Integer units per matrix unit: a power of ten mapping ``largest`` to at most ``INTEGER_RANGE``."""
+    if params.scale is not None:
+        return params.scale
+    return 10.0 ** math.floor(math.log10(INTEGER_RANGE / max(largest, 1.0)))
+
+
+class _Model:
+    """The OR-Tools routing model of one solve.
+
+    Nodes: vehicle starts (where each vehicle stands), vehicle ends (depots),
+    then pickup and drop-off of each open request, then the drop-off of each
+    passenger on board.
+    """
+
+    def __init__(self, data: ProblemData, params: SolveParams, states: list[VehicleState],
+                 open_requests: list[TripRequest]) -> None:
+        self.data, self.params, self.states = data, params, states
+        self.vehicles = [s.vehicle for s in states]
+        self.open = open_requests
+        self.on_board = [(r, t, i) for i, s in enumerate(states) for r, t in s.on_board]
+        n_vehicles = len(states)
+        # stops[k] = (request, kind) of node 2V + k
+        self.stops: list[tuple[TripRequest, StopKind]] = [(r, k) for r in open_requests for k in ("pickup", "dropoff")]
+        self.stops += [(r, "dropoff") for r, _, _ in self.on_board]
+        self.node_of = {(r.id, k): 2 * n_vehicles + j for j, (r, k) in enumerate(self.stops)}
+        self.points = np.array([s.point for s in states] + [v.depot for v in self.vehicles]
+                               + [r.point(k) for r, k in self.stops], dtype=int)
+        horizon_s = max(v.shift_end_s for v in self.vehicles) if self.vehicles else 1.0
+        finite = data.duration_s[np.isfinite(data.duration_s)]
+        self.time_scale = _scale(params, max(horizon_s, float(finite.max(initial=1.0))))
+        arc = cost_matrix(data, params.cost)
+        self.cost_scale = _scale(params, float(arc[np.isfinite(arc)].max(initial=1.0)))
+        self.horizon = int(math.ceil(horizon_s * self.time_scale))
+
+    def _ints(self, matrix: np.ndarray, scale: float) -> np.ndarray:
+        """Scaled matrix between the model's nodes, rounded up; unreachable pairs get a huge value."""
+        sub = matrix[np.ix_(self.points, self.points)]
+        return np.ceil(np.where(np.isfinite(sub), sub, UNREACHABLE) * scale).astype(np.int64)
+
+    def _time(self, seconds: float, rounding=math.ceil) -> int:  # noqa: ANN001 - math.ceil / math.floor
+        return int(rounding(seconds * self.time_scale))
+
+    def solve(self, time_limit_s: float, initial: Solution | None) -> tuple[list[list[tuple[TripRequest, StopKind]]] | None, str]:
+        """Per vehicle the ordered open stops (after its locked ones), or None; and the status name."""
+        if not self.vehicles or not self.stops:
+            return [[] for _ in self.vehicles], "EMPTY"
+        data, params = self.data, self.params
+        n_vehicles = len(self.vehicles)
+        manager = pywrapcp.RoutingIndexManager(len(self.points), n_vehicles, list(range(n_vehicles)),
+                                               list(range(n_vehicles, 2 * n_vehicles)))
+        model = pywrapcp.RoutingModel(manager)
+        model.SetArcCostEvaluatorOfAllVehicles(model.RegisterTransitMatrix(self._ints(cost_matrix(data, params.cost), self.cost_scale).tolist()))
+        if params.vehicle_fixed_cost:
+            model.SetFixedCostOfAllVehicles(int(round(params.vehicle_fixed_cost * self.cost_scale)))
+        service = np.zeros(len(self.points), dtype=np.int64)
+        service[2 * n_vehicles:] = [self._time(r.service_s(k)) for r, k in self.stops]
+        transit = self._ints(data.duration_s, self.time_scale) + service[:, None]
+        model.AddDimension(model.RegisterTransitMatrix(transit.tolist()), self.horizon, self.horizon, False, "time")
+        time_dim = model.GetDimensionOrDie("time")
+        self._add_capacities(model)
+        self._add_vehicle_limits(model, time_dim)
+        self._add_requests(model, manager, time_dim)
+        if params.balance_weight:
+            model.AddConstantDimension(1, len(self.points), True, "count")
+            share = int(math.ceil(len(self.stops) / n_vehicles)) + 1  # arcs = stops + 1
+            for i in range(n_vehicles):
+                model.GetDimensionOrDie("count").SetCumulVarSoftUpperBound(
+                    model.End(i), share, int(round(params.balance_weight * self.cost_scale)))
+        search = pywrapcp.DefaultRoutingSearchParameters()
+        search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, params.first_solution)
+        search.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic)
+        search.log_search = params.log
+        search.time_limit.FromMilliseconds(int(time_limit_s * 1000))
+        if initial is None:
+            assignment = model.SolveWithParameters(search)
+        else:
+            model.CloseModelWithParameters(search)
+            start = model.ReadAssignmentFromRoutes(self._initial_routes(manager, initial), True)
+            assignment = model.SolveFromAssignmentWithParameters(start, search) if start is not None else None
+        status = routing_enums_pb2.RoutingSearchStatus.Value.Name(model.status())
+        if assignment is None:
+            return None, status
+        sequences = []
+        for i in range(n_vehicles):
+            sequence = []
+            index = assignment.Value(model.NextVar(model.Start(i)))
+            while not model.IsEnd(index):
+                sequence.append(self.stops[manager.IndexToNode(index) - 2 * n_vehicles])
+                index = assignment.Value(model.NextVar(index))
+            sequences.append(sequence)
+        return sequences, status
+
+    def _add_capacities(self, model: pywrapcp.RoutingModel) -> None:
+        n_vehicles = len(self.vehicles)
+        for name, load_of, capacity in (("wheelchair", lambda r: r.wheelchair_load, [v.wheelchair_places for v in self.vehicles]),
+                                        ("seats", lambda r: r.seat_load, [v.seats for v in self.vehicles])):
+            load = np.zeros(len(self.points), dtype=np.int64)
+            load[2 * n_vehicles:] = [load_of(r) * (1 if k == "pickup" else -1) for r, k in self.stops]
+            model.AddDimensionWithVehicleCapacity(model.RegisterUnaryTransitVector(load.tolist()), 0, capacity, False, name)
+            dimension = model.GetDimensionOrDie(name)
+            for i, state in enumerate(self.states):
+                dimension.CumulVar(model.Start(i)).SetValue(sum(load_of(r) for r, _ in state.on_board))
+
+    def _add_vehicle_limits(self, model: pywrapcp.RoutingModel, time_dim: pywrapcp.RoutingDimension) -> None:
+        limit = self.data.max_route_duration_s
+        for i, state in enumerate(self.states):
+            end_max = state.vehicle.shift_end_s
+            if limit is not None and state.departed_s is None:
+                time_dim.SetSpanUpperBoundForVehicle(int(math.floor(limit * self.time_scale)), i)
+            elif limit is not None:
+                end_max = min(end_max, state.departed_s + limit)
+            latest = self._time(end_max, math.floor)
+            time_dim.CumulVar(model.Start(i)).SetRange(self._time(state.ready_s), latest)
+            time_dim.CumulVar(model.End(i)).SetRange(self._time(state.ready_s), latest)
+
+    def _add_requests(self, model: pywrapcp.RoutingModel, manager: pywrapcp.RoutingIndexManager,
+                      time_dim: pywrapcp.RoutingDimension) -> None:
+        solver = model.solver()
+        penalty = int(round(_penalty(self.data, self.params) * self.cost_scale))
+        n_vehicles = len(self.vehicles)
+        for request in self.open:
+            p = manager.NodeToIndex(self.node_of[(request.id, "pickup")])
+            d = manager.NodeToIndex(self.node_of[(request.id, "dropoff")])
+            model.AddPickupAndDelivery(p, d)
+            solver.Add(model.VehicleVar(p) == model.VehicleVar(d))
+            solver.Add(model.ActiveVar(p) == model.ActiveVar(d))
+            model.AddDisjunction([p], penalty)
+            model.AddDisjunction([d], 0)
+            self._window(time_dim.CumulVar(p), *request.window("pickup"))
+            self._window(time_dim.CumulVar(d), *request.window("dropoff"))
+            ride = self._time(request.service_pickup_s + self.data.max_ride(request), math.floor)
+            time_dim.AddNodePrecedence(d, p, -ride)  # time(p) >= time(d) - ride
+            allowed = [i for i, v in enumerate(self.vehicles) if fits(v, request)]
+            if len(allowed) < n_vehicles:  # the vehicle-variable domain (SetAllowedVehiclesForIndex lacks a Python binding)
+                model.VehicleVar(p).SetValues([-1, *allowed])
+                model.VehicleVar(d).SetValues([-1, *allowed])
+        for request, picked_s, vehicle in self.on_board:
+            d = manager.NodeToIndex(self.node_of[(request.id, "dropoff")])
+            earliest, latest = request.window("dropoff")
+            self._window(time_dim.CumulVar(d), earliest,
+                         min(latest, picked_s + request.service_pickup_s + self.data.max_ride(request)))
+            model.VehicleVar(d).SetValue(vehicle)
+
+    def _window(self, var: pywrapcp.IntVar, earliest: float, latest: float) -> None:
+        """Window rounded inwards (a window narrower than one unit keeps its lower end)."""
+        low = 0 if not np.isfinite(earliest) else max(0, self._time(earliest))
+        high = self.horizon if not np.isfinite(latest) else min(self.horizon, self._time(latest, math.floor))
+        var.SetRange(low, max(low, high))
+
+    def _initial_routes(self, manager: pywrapcp.RoutingIndexManager, initial: Solution) -> list[list[int]]:
+        """Routing indices of each vehicle's open stops in ``initial`` (locked stops left out)."""
+        routes = []
+        for state in self.states:
+            route = _route_of(initial, state.vehicle.id)
+            stops = route.stops[len(state.locked):] if route else ()
+            routes.append([manager.NodeToIndex(self.node_of[(s.request_id, s.kind)]) for s in stops
+                           if (s.request_id, s.kind) in self.node_of])
+        return routes

@@ -1,0 +1,127 @@
+"""Live plan: insertion equals the brute-force best, locks hold, cancel and re-optimisation keep it feasible."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from darp_instances import SPEED_M_PER_S, line_positions, line_problem
+from routing.checker import check_solution
+from routing.insertion import route_points
+from routing.live import CANCELLED_REASON, LivePlan
+from routing.locks import locked_count
+from routing.schedule import schedule
+from routing.solver import SolveParams, construct, solve
+
+
+def planned(n_requests: int, seed: int, vehicles: int, held_out: int = 1) -> tuple[LivePlan, list]:
+    """A live plan of all but the last ``held_out`` requests, and those requests."""
+    data = line_problem(n_requests, seed, vehicles)
+    base = replace(data, requests=data.requests[:-held_out])
+    return LivePlan(base, solve(base, SolveParams(time_limit_s=0.5)).solution), list(data.requests[-held_out:])
+
+
+def brute_force_insertion(plan: LivePlan, request, now: float) -> float:  # noqa: ANN001
+    """Least added distance over every vehicle and every (pickup, drop-off) position after the locked stops."""
+    data, requests = plan.problem(), plan.problem().request_index()
+    best = np.inf
+    for vehicle in data.vehicles:
+        route = plan.route(vehicle.id)
+        points = route_points(requests, vehicle, route)
+        locked = locked_count(route, points, data.duration_s, now)
+        seq = [(requests[s.request_id], s.kind) for s in route.stops]
+        old = data.distance_m[points[:-1], points[1:]].sum() if seq else 0.0
+        for i in range(locked, len(seq) + 1):
+            for j in range(i, len(seq) + 1):
+                order = seq[:i] + [(request, "pickup")] + seq[i:j] + [(request, "dropoff")] + seq[j:]
+                fixed = [s.time_s for s in route.stops[:locked]]
+                timed = schedule(data, vehicle, order, fixed, route.start_s if locked else None, now)
+                if timed is not None:
+                    new = route_points({**requests, request.id: request}, vehicle, timed)
+                    best = min(best, data.distance_m[new[:-1], new[1:]].sum() - old)
+    return best
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_insertion_is_the_brute_force_cheapest_and_honours_locks(seed: int) -> None:
+    plan, (new,) = planned(6, seed, vehicles=2)
+    now = min(s.time_s for v in plan.solution().routes for s in v.stops) + 1.0  # the first stop has started
+    before = {r.vehicle_id: r for r in plan.solution().routes}
+    best = brute_force_insertion(plan, new, now)
+    insertion = plan.insert(new, now)
+    assert insertion.added_cost == pytest.approx(best)
+    assert check_solution(plan.problem(), plan.solution()) == []
+    data = plan.problem()
+    for vehicle in data.vehicles:
+        old = before[vehicle.id]
+        locked = locked_count(old, route_points(data.request_index(), vehicle, old), data.duration_s, now)
+        assert locked >= (1 if old.stops and old.stops[0].time_s <= now else 0)
+        assert plan.route(vehicle.id).stops[:locked] == old.stops[:locked]  # kept, nothing inserted before them
+
+
+def test_unservable_and_duplicate_requests() -> None:
+    plan, (new,) = planned(4, 1, vehicles=1)
+    assert plan.insert(replace(new, id="past"), now_s=4000.0) == "pickup window is in the past"
+    assert plan.solution().unserved["past"] == "pickup window is in the past"
+    with pytest.raises(ValueError, match="request 'past': duplicate id"):
+        plan.insert(replace(new, id="past"), now_s=0.0)
+    with pytest.raises(ValueError, match="request 'broken': dropoff index 999"):
+        plan.insert(replace(new, id="broken", dropoff=999), now_s=0.0)
+    assert check_solution(plan.problem(), plan.solution()) == []
+
+
+def test_cancel_removes_a_request_not_yet_under_way() -> None:
+    plan, _ = planned(6, 4, vehicles=2, held_out=1)
+    first = min((s for r in plan.solution().routes for s in r.stops), key=lambda s: s.time_s)
+    later = max((s for r in plan.solution().routes for s in r.stops if s.kind == "pickup"), key=lambda s: s.time_s)
+    now = first.time_s
+    with pytest.raises(ValueError, match="already under way or done"):
+        plan.cancel(first.request_id, now)
+    plan.cancel(later.request_id, now)
+    assert plan.solution().unserved[later.request_id] == CANCELLED_REASON
+    assert later.request_id not in plan.solution().served_ids()
+    assert check_solution(plan.problem(), plan.solution()) == []
+    with pytest.raises(KeyError):
+        plan.cancel("nope", now)
+
+
+def test_reoptimise_improves_a_poor_plan_keeps_locks_and_cancellations() -> None:
+    data = line_problem(10, 11, vehicles=3)
+    poor = construct(data, list(reversed(data.requests)), None, "distance")  # insertion in a poor order
+    plan = LivePlan(data, poor, SolveParams())
+    cancelled = next(s.request_id for r in poor.routes for s in r.stops[2:] if s.kind == "pickup")
+    now = min(s.time_s for r in poor.routes for s in r.stops) + 1.0
+    plan.cancel(cancelled, now)
+    outcome = plan.reoptimise_in_background(time_limit_s=1.0, now_s=now).result(timeout=30)
+    assert outcome.applied and outcome.objective_after < outcome.objective_before
+    assert outcome.served_after == outcome.served_before == 9
+    solution = plan.solution()
+    assert check_solution(plan.problem(), solution) == []
+    assert solution.unserved == {cancelled: CANCELLED_REASON}
+    for route in poor.routes:
+        done = [s for s in route.stops if s.time_s <= now]
+        assert list(plan.route(route.vehicle_id).stops[: len(done)]) == done
+
+
+def test_reoptimise_result_is_discarded_if_the_plan_changed_meanwhile() -> None:
+    plan, (new,) = planned(8, 12, vehicles=2)
+    future = plan.reoptimise_in_background(time_limit_s=1.0, now_s=0.0)
+    inserted = plan.insert(new, now_s=0.0)  # arrives while re-optimising
+    outcome = future.result(timeout=30)
+    assert not outcome.applied
+    assert plan.route(inserted.vehicle_id) == inserted.route
+    assert check_solution(plan.problem(), plan.solution()) == []
+
+
+def test_new_points_can_be_added_for_new_requests() -> None:
+    plan, (new,) = planned(3, 2, vehicles=1)
+    old_x = line_positions(3, 2)
+    new_x = np.array([500.0, -500.0])
+    rows = np.abs(new_x[:, None] - np.concatenate([old_x, new_x])[None, :])  # metres, from the new points
+    cols = np.abs(old_x[:, None] - new_x[None, :])  # to the new points
+    pickup, dropoff = plan.add_points(rows / SPEED_M_PER_S, cols / SPEED_M_PER_S, rows, cols)
+    result = plan.insert(replace(new, id="new", pickup=pickup, dropoff=dropoff), now_s=0.0)
+    assert not isinstance(result, str)
+    assert check_solution(plan.problem(), plan.solution()) == []
