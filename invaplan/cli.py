@@ -144,6 +144,22 @@ def dispatch(
     run_dispatch(requests or directory / FILES["trips"], _parse_date(date), time_limit, out, directory, console)
 
 
+@app.command()
+def maps(
+    out: Path = typer.Option(Path("out"), help="Results folder: reads gaps/, plan/, dispatch/ there (computing what is "
+                                               "missing) and writes maps/."),
+    requests: Path = typer.Option(None, "--requests", help="Trips CSV of the dispatched day (default: the dataset's "
+                                                           "generated busy day)."),
+    time_limit: float = typer.Option(10.0, help="Solver time limit in seconds for the plan and the dispatch, when "
+                                                "they must be computed."),
+    data_dir: Path = DataDirOption,
+) -> None:
+    """Planner maps (objects, gaps, plan, dispatch) as standalone offline HTML in OUT/maps."""
+    from invaplan.maps_report import run_maps
+
+    run_maps(out, data_dir, requests, time_limit, console)
+
+
 @keys_app.command("create")
 def keys_create(
     role: str = typer.Option(..., help="admin, planner or dispatcher."),
@@ -197,14 +213,18 @@ def demo(out: Path = typer.Option(Path("out"), help="Output folder."), data_dir:
     from invaplan.gap_report import run_gaps
 
     run_gaps(directory, out / "gaps", None, 500.0, console)
-    from invaplan.plan_report import run_plan
+    from geo.adaptation_plan import DEFAULT_BUDGET_TG, DEFAULT_COUNT_TARGET
+    from invaplan.plan_report import PLAN_YEARS, run_plan
 
-    years = range(2026, 2031)
-    run_plan(directory, out / "plan", years, {y: 2.8e9 for y in years}, {2026: 1800}, 60.0, console)
-    from invaplan.dataset import FILES
+    run_plan(directory, out / "plan", PLAN_YEARS, dict.fromkeys(PLAN_YEARS, DEFAULT_BUDGET_TG), DEFAULT_COUNT_TARGET,
+             60.0, console)
+    from invaplan.dataset import DEFAULT_DATE, FILES
     from invaplan.dispatch_report import run_dispatch
 
-    run_dispatch(directory / FILES["trips"], dt.date(2026, 3, 2), 60.0, out / "dispatch", directory, console)
+    run_dispatch(directory / FILES["trips"], DEFAULT_DATE, 60.0, out / "dispatch", directory, console)
+    from invaplan.maps_report import run_maps
+
+    run_maps(out, directory, None, 60.0, console)
     console.print(f"outputs written to [bold]{out}[/bold]")
 
 

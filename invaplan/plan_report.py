@@ -21,6 +21,7 @@ from geo.plan_solver import PlanSolution  # noqa: E402
 from invaplan.dataset import load_households, load_objects  # noqa: E402
 
 PLOT_FILE: str = "coverage_by_year.png"
+PLAN_YEARS: range = range(2026, 2031)  # the city's five-year plan
 
 
 def read_budget_file(path: Path) -> tuple[dict[int, float], dict[int, int]]:

@@ -37,15 +37,34 @@ LEAFLET_DONE_JS: str = """
     wait();
 })
 """
-# Vector features on the map(s): circle markers (points) and polygons.
+# Features drawn on the map(s): circle markers (points), polygons, lines and icon markers.
 FEATURES_JS: str = """
 () => {
-    const counts = {points: 0, polygons: 0};
+    const counts = {points: 0, polygons: 0, lines: 0, markers: 0};
     Object.values(window).filter((v) => v instanceof L.Map).forEach((map) => map.eachLayer((layer) => {
         if (layer instanceof L.CircleMarker) counts.points += 1;
         else if (layer instanceof L.Polygon) counts.polygons += 1;
+        else if (layer instanceof L.Polyline) counts.lines += 1;
+        else if (layer instanceof L.Marker) counts.markers += 1;
     }));
     return counts;
+}
+"""
+
+# The page position of the marker (circle or icon) nearest the centre of the map.
+NEAREST_MARKER_JS: str = """
+() => {
+    const map = Object.values(window).find((v) => v instanceof L.Map);
+    const centre = map.getSize().divideBy(2);
+    let best = null, bestDistance = Infinity;
+    map.eachLayer((layer) => {
+        if (!(layer instanceof L.CircleMarker || layer instanceof L.Marker)) return;
+        const distance = map.latLngToContainerPoint(layer.getLatLng()).distanceTo(centre);
+        if (distance < bestDistance) { best = layer; bestDistance = distance; }
+    });
+    const point = map.latLngToContainerPoint(best.getLatLng());
+    const box = map.getContainer().getBoundingClientRect();
+    return {x: box.left + point.x, y: box.top + point.y};
 }
 """
 
@@ -72,7 +91,7 @@ class MapPage:
     blocked: list[str] = field(default_factory=list)
 
     def features(self) -> dict[str, int]:
-        """Count of drawn ``points`` (circle markers) and ``polygons``."""
+        """Count of drawn ``points`` (circle markers), ``polygons``, ``lines`` and ``markers`` (icons)."""
         return self.page.evaluate(FEATURES_JS)
 
     def layer_names(self) -> list[str]:
@@ -82,6 +101,16 @@ class MapPage:
     def legend_text(self) -> str:
         """Text of the legend control(s)."""
         return "\n".join(self.page.locator(f".{LEGEND_CLASS}").all_inner_texts())
+
+    def toggle_layer(self, name: str) -> None:
+        """Tick or untick the layer-control entry whose label contains ``name``."""
+        self.page.locator(".leaflet-control-layers label", has_text=name).click()
+
+    def click_marker_near_centre(self) -> str:
+        """Click the marker (circle or icon) nearest the map's centre; return the text of the popup it opens."""
+        point = self.page.evaluate(NEAREST_MARKER_JS)
+        self.page.mouse.click(point["x"], point["y"])
+        return self.page.locator(".leaflet-popup-content").inner_text()
 
     def screenshot(self, path: str | Path) -> Path:
         """Save a PNG of the viewport to ``path``."""

@@ -21,6 +21,7 @@ from geo.passport import SERVICES
 from maps.base import base_map, district_outlines
 from maps.geojson import GeoJsonLayer, feature_collection
 from maps.legend import Legend
+from maps.tables import require_columns
 
 SHARE_COLUMNS: tuple[str, ...] = tuple(f"share_gap_{s}" for s in SERVICES)
 SERVICE_LABEL: dict[str, str] = {s: s.replace("_", " ").capitalize() for s in SERVICES}
@@ -107,13 +108,6 @@ class GapSwitch(MacroElement):
         self.layers = [layer.get_name() for layer in layers]
 
 
-def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
-    """Raise a ValueError naming the columns of ``columns`` that ``frame`` lacks."""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{name} lacks column(s) {missing}")
-
-
 def _properties(names: pd.Series, summary: pd.DataFrame) -> list[dict]:
     """Feature properties (module docstring) of summary rows; NaN shares become null."""
     shares = summary[list(SHARE_COLUMNS)].to_numpy(dtype=float).round(SHARE_DECIMALS)
@@ -155,8 +149,8 @@ def gaps_map(
         district outlines, a layer control and a legend whose select switches
         the service.
     """
-    _require(gaps_by_hex, ("h3", "households", "people", *SHARE_COLUMNS), "gaps_by_hex")
-    _require(gaps_by_district, ("district", "households", "people", *SHARE_COLUMNS), "gaps_by_district")
+    require_columns(gaps_by_hex, ("h3", "households", "people", *SHARE_COLUMNS), "gaps_by_hex")
+    require_columns(gaps_by_district, ("district", "households", "people", *SHARE_COLUMNS), "gaps_by_district")
     fmap = base_map(districts, tiles)
     scale = GapScale().add_to(fmap)
     tooltip = f"{scale.get_name()}.tooltip, {{sticky: true}}"

@@ -17,6 +17,15 @@ from geo.crs import WGS84
 COORDINATE_DECIMALS: int = 5  # about 1 m at Almaty's latitude
 # Characters escaped in JSON embedded in a <script> element (as jinja's ``tojson`` does).
 SCRIPT_ESCAPES: dict[str, str] = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"}
+# A ``popup`` for :class:`GeoJsonLayer`: the feature's ``popup`` property as plain text, one
+# line per line of it, the first in bold (never parsed as HTML, so any name or reason is safe).
+TEXT_POPUP: str = """function (layer) {
+    var div = document.createElement("div");
+    layer.feature.properties.popup.split("\\n").forEach(function (line, k) {
+        div.appendChild(document.createElement(k ? "div" : "b")).textContent = line;
+    });
+    return div;
+}"""
 
 
 def feature_collection(geometry: gpd.GeoSeries, properties: Sequence[dict]) -> dict:

@@ -56,7 +56,8 @@ def test_renders_cells_and_never_points(gaps_page: MapPage, gaps_by_hex: pd.Data
     assert gaps_page.errors == []
     assert gaps_page.blocked == []
     # the H3 cells plus the 8 district outlines; the district choropleth starts hidden
-    assert gaps_page.features() == {"points": 0, "polygons": len(gaps_by_hex) + len(load_districts())}
+    assert gaps_page.features() == {"points": 0, "polygons": len(gaps_by_hex) + len(load_districts()),
+                                    "lines": 0, "markers": 0}
     assert gaps_page.screenshot(tmp_path / "gaps.png").stat().st_size > 10_000
 
 
@@ -83,7 +84,7 @@ def test_service_switch_recolours_and_tooltip_follows(gaps_page: MapPage, gaps_b
 
 def test_district_layer_can_be_shown(gaps_page: MapPage, gaps_by_hex: pd.DataFrame,
                                      gaps_by_district: pd.DataFrame) -> None:
-    gaps_page.page.locator(".leaflet-control-layers label", has_text=DISTRICT_LAYER).click()
+    gaps_page.toggle_layer(DISTRICT_LAYER)
     assert gaps_page.features()["polygons"] == len(gaps_by_hex) + 2 * len(gaps_by_district)
     service = gaps_page.page.input_value(f".{LEGEND_CLASS} select")
     share = gaps_by_district.set_index("district").loc["Almaly", f"share_gap_{service}"]

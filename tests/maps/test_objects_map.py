@@ -16,22 +16,6 @@ from maps.objects_map import CATEGORY_GROUPS, FIELD_LABEL, GROUP_LABEL, STATUS_L
 from maps.render import external_assets, save_map
 
 MAX_MB: float = 15.0
-# Clicks the circle marker nearest the map's centre; returns whether one was found.
-CLICK_CENTRE_MARKER_JS: str = """
-() => {
-    const map = Object.values(window).find((v) => v instanceof L.Map);
-    const centre = map.getSize().divideBy(2);
-    let best = null, bestDistance = Infinity;
-    map.eachLayer((layer) => {
-        if (!(layer instanceof L.CircleMarker)) return;
-        const distance = map.latLngToContainerPoint(layer.getLatLng()).distanceTo(centre);
-        if (distance < bestDistance) { best = layer; bestDistance = distance; }
-    });
-    const point = map.latLngToContainerPoint(best.getLatLng());
-    const box = map.getContainer().getBoundingClientRect();
-    return {x: box.left + point.x, y: box.top + point.y};
-}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -87,17 +71,14 @@ def test_layer_control_and_legend(objects_page: MapPage) -> None:
 
 
 def test_toggling_a_group_hides_its_points(objects_page: MapPage, objects) -> None:
-    housing = objects_page.page.locator(".leaflet-control-layers label", has_text="Housing")
-    housing.click()
+    objects_page.toggle_layer("Housing")
     assert objects_page.features()["points"] == len(objects) - (objects["category"] == "housing").sum()
-    housing.click()
+    objects_page.toggle_layer("Housing")
     assert objects_page.features()["points"] == len(objects)
 
 
 def test_click_opens_the_passport_popup(objects_page: MapPage) -> None:
-    point = objects_page.page.evaluate(CLICK_CENTRE_MARKER_JS)
-    objects_page.page.mouse.click(point["x"], point["y"])
-    popup = objects_page.page.locator(".leaflet-popup-content").inner_text()
+    popup = objects_page.click_marker_near_centre()
     assert "OBJ-" in popup
     assert all(label in popup for label in FIELD_LABEL.values())
     assert all(label.capitalize() in popup for label in GROUP_LABEL.values())

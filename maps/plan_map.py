@@ -1,0 +1,124 @@
+"""The plan map: the objects to adapt in each plan year, and what each year brings.
+
+One toggleable layer per plan year holds that year's objects as canvas circles
+in the year's colour; a popup shows the object's name, category, district,
+year, cost (tenge) and the households and people it newly covers (gaps it is
+the first to close). The legend lists, per year, the objects, the spend
+(tenge) and the people newly covered (``plan_summary``).
+"""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
+
+from geo.objects import CATEGORY_LABEL
+from maps.base import base_map, district_outlines
+from maps.geojson import TEXT_POPUP, GeoJsonLayer, feature_collection, script_json
+from maps.legend import Legend
+from maps.tables import require_columns, require_rows
+
+PLAN_COLUMNS: tuple[str, ...] = ("object_id", "name", "category", "district", "year", "cost_tg",
+                                 "households_covered", "people_covered")
+SUMMARY_COLUMNS: tuple[str, ...] = ("year", "spend_tg", "objects", "people_covered")
+YEAR_COLOURMAP: str = "viridis"
+YEAR_COLOUR_RANGE: tuple[float, float] = (0.0, 0.85)  # the colour map's yellow end is too light on the blank map
+POINT_STYLE: dict[str, float | str] = {"radius": 5, "weight": 1, "color": "#ffffff", "fillOpacity": 0.9}
+
+
+def year_colours(count: int) -> list[str]:
+    """``count`` colours from early (dark blue) to late (green), one per plan year."""
+    cmap = colormaps[YEAR_COLOURMAP]
+    return [to_hex(cmap(x)) for x in np.linspace(*YEAR_COLOUR_RANGE, count)]
+
+
+def tenge(amount: float) -> str:
+    """A sum in tenge, short: ``1.19 bn tg``, ``350.0 M tg`` or ``80,000 tg``."""
+    if amount >= 1e9:
+        return f"{amount / 1e9:.2f} bn tg"
+    if amount >= 1e6:
+        return f"{amount / 1e6:.1f} M tg"
+    return f"{amount:,.0f} tg"
+
+
+def _located(plan: pd.DataFrame, objects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The plan rows with their object's point from the registry (the plan table has no coordinates)."""
+    points = objects.set_index("object_id").geometry
+    unknown = plan.loc[~plan["object_id"].isin(points.index), "object_id"]
+    if len(unknown):
+        raise ValueError(f"plan: {len(unknown)} object_id(s) not in the objects registry, e.g. {unknown.iloc[0]!r}")
+    return gpd.GeoDataFrame(plan, geometry=points.loc[plan["object_id"]].to_numpy(), crs=objects.crs)
+
+
+def _popup(row: pd.Series) -> str:
+    """Plain-text popup of one planned object."""
+    return (f"{row['name']}\n{CATEGORY_LABEL.get(row['category'], row['category'])} · {row['object_id']}\n"
+            f"District: {row['district']}\nAdapt in {row['year']} for {row['cost_tg']:,.0f} tg\n"
+            f"Newly covered: {row['households_covered']:,} households, {row['people_covered']:,} people")
+
+
+def _point_options(colour: str) -> str:
+    """``L.geoJSON`` options drawing every point as a circle of ``colour``."""
+    style = script_json({**POINT_STYLE, "fillColor": colour})
+    return f"{{pointToLayer: function (feature, latlng) {{ return L.circleMarker(latlng, {style}); }}}}"
+
+
+def plan_map(plan: pd.DataFrame, summary: pd.DataFrame, objects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
+             tiles: str = "offline") -> folium.Map:
+    """Map of the adaptation plan: one layer per year, coverage per year in the legend.
+
+    Parameters
+    ----------
+    plan
+        One row per adapted object (``plan.parquet`` / ``plan.csv`` of ``invaplan plan``):
+        ``object_id``, ``name``, ``category``, ``district``, ``year``, ``cost_tg`` (tenge),
+        ``households_covered``, ``people_covered``.
+    summary
+        Per year and district (``plan_summary.csv``): ``year``, ``spend_tg`` (tenge),
+        ``objects``, ``people_covered`` (people newly covered that year).
+    objects
+        The passport registry (any CRS): the points of the planned objects.
+    districts
+        District polygons (``geo.districts.load_districts``), drawn as outlines.
+    tiles
+        ``"offline"`` (blank background, the default) or ``"osm"`` (OpenStreetMap tiles).
+
+    Returns
+    -------
+    folium.Map
+        One overlay per plan year (named with its object count), the district
+        outlines, a layer control and a legend with objects, spend and people
+        newly covered per year.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing (named), the plan is empty, or a planned object
+        is not in the registry.
+    """
+    require_columns(plan, PLAN_COLUMNS, "plan")
+    require_columns(summary, SUMMARY_COLUMNS, "plan_summary")
+    require_rows(plan, "plan", "object to adapt")
+    located = _located(plan, objects)
+    by_year = summary.groupby("year")[["objects", "spend_tg", "people_covered"]].sum()
+    years = sorted(set(by_year.index) | set(plan["year"]))
+    by_year = by_year.reindex(years, fill_value=0)
+    colours = year_colours(len(years))
+    fmap = base_map(districts, tiles, prefer_canvas=True)
+    district_outlines(districts).add_to(fmap)
+    for year, colour in zip(years, colours, strict=True):
+        chosen = located[located["year"] == year]
+        properties = [{"popup": _popup(row)} for _, row in chosen.iterrows()]
+        GeoJsonLayer(feature_collection(chosen.geometry, properties), f"{year} ({len(chosen):,} objects)",
+                     options=_point_options(colour), popup=TEXT_POPUP).add_to(fmap)
+    entries = [(colour, f"{year}: {int(row['objects']):,} objects · {tenge(row['spend_tg'])} · "
+                        f"{int(row['people_covered']):,} people")
+               for colour, (year, row) in zip(colours, by_year.iterrows(), strict=True)]
+    Legend(f"Adaptation plan {years[0]}–{years[-1]}: objects · spend · people newly covered", entries,
+           shape="circle").add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    return fmap
