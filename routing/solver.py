@@ -11,6 +11,14 @@ penalty, so that the plan never fails as a whole. Requests no plan can serve
 are screened out first (``problem.unservable_reason``) and reported with
 their reason.
 
+Search: without a starting solution, a portfolio of OR-Tools first-solution
+strategies (``FIRST_SOLUTIONS``), each improved by guided local search in an
+equal share of OR-Tools' time; large days start instead from the exact
+cheapest-insertion construction. The best solution then goes to ruin and
+recreate (``routing.improve``) for the rest of the time limit
+(``SolveParams.lns_share``), which empties routes that OR-Tools' local
+search keeps (fewer vehicles when they carry a fixed cost).
+
 Re-solving a running plan (``current`` and ``SolveParams.now_s``): the stops
 locked at ``now_s`` (``routing.locks``) stay; each vehicle starts where it
 stands, with its passengers on board, whose drop-offs it must still make.
@@ -33,6 +41,7 @@ from typing import Literal
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from routing.improve import Costs, improve
 from routing.insertion import CostName, ProfileCache, best_insertion, cost_matrix
 from routing.locks import VehicleState, vehicle_state
 from routing.problem import ProblemData, StopKind, TripRequest, Vehicle, fits, unservable_reason
@@ -44,6 +53,9 @@ INSERTION_FROM_REQUESTS: int = 200  # "auto" construction: OR-Tools' own below, 
 INTEGER_RANGE: float = 1e8  # automatic scale: the largest time (or arc cost) maps to about this many units
 UNREACHABLE: float = 1e9  # stands in for infinite matrix entries (unreachable pairs), in matrix units
 PENALTY_FACTOR: float = 100.0  # default unserved penalty = this x the longest arc + the vehicle fixed cost
+FIRST_SOLUTIONS: tuple[str, ...] = ("PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION")
+LNS_SHARE: float = 0.5  # share of the time limit left to ruin and recreate after OR-Tools
+MIN_SEARCH_MS: int = 50  # OR-Tools always gets this long, even past the deadline, to find a first solution
 
 
 @dataclass(frozen=True)
@@ -64,12 +76,21 @@ class SolveParams:
         than any detour, so the solver serves all it can.
     vehicle_fixed_cost
         Cost of using a vehicle, in cost-matrix units (large: minimise vehicles first).
-    first_solution, metaheuristic
-        OR-Tools ``FirstSolutionStrategy`` and ``LocalSearchMetaheuristic`` names.
+    first_solutions
+        OR-Tools ``FirstSolutionStrategy`` names: without a starting solution
+        each is tried in turn, its solution improved by the metaheuristic in
+        an equal share of OR-Tools' time, and the best kept (a portfolio);
+        with one (a construction or a running plan), one search from it.
+    metaheuristic
+        OR-Tools ``LocalSearchMetaheuristic`` name.
     construction
         First solution: "ortools" (its ``first_solution`` strategy),
         "insertion" (exact sequential cheapest insertion, which OR-Tools then
         improves), or "auto" (insertion above ``INSERTION_FROM_REQUESTS`` requests).
+    lns_share
+        Share of the time limit given, after OR-Tools, to ruin and recreate
+        (``routing.improve``) from the best solution so far; 0: OR-Tools only.
+        Not used with operator balancing, which only the OR-Tools model prices.
     balance_weight
         Operator balancing: cost (cost-matrix units) per stop a vehicle makes
         above an even share of all stops, so that each operator's share
@@ -86,9 +107,10 @@ class SolveParams:
     scale: float | None = None
     unserved_penalty: float | None = None
     vehicle_fixed_cost: float = 0.0
-    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    first_solutions: tuple[str, ...] = FIRST_SOLUTIONS
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     construction: Literal["auto", "ortools", "insertion"] = "auto"
+    lns_share: float = LNS_SHARE
     balance_weight: float = 0.0
     now_s: float | None = None
     log: bool = False
@@ -174,6 +196,7 @@ def solve(data: ProblemData, params: SolveParams | None = None, current: Solutio
     """
     params = params or SolveParams()
     started = time.perf_counter()
+    deadline = started + params.time_limit_s
     requests = data.request_index()
     states = [vehicle_state(data, requests, v, _route_of(current, v.id), params.now_s) for v in data.vehicles]
     fixed = {s.request_id for state in states for s in state.locked}
@@ -185,23 +208,36 @@ def solve(data: ProblemData, params: SolveParams | None = None, current: Solutio
     if initial is None and (params.construction == "insertion"
                             or (params.construction == "auto" and len(open_requests) > INSERTION_FROM_REQUESTS)):
         initial = construct(data, open_requests, params.now_s, params.cost)
-    remaining_s = max(0.1, params.time_limit_s - (time.perf_counter() - started))
-    sequences, status = model.solve(remaining_s, initial)
+    lns_share = 0.0 if params.balance_weight else params.lns_share
+    ortools_end = deadline - lns_share * max(0.0, deadline - time.perf_counter())
     candidates = []
-    if sequences is not None:
-        routes = [_timed_route(data, state, sequence, params.now_s) for state, sequence in zip(states, sequences)]
-        if all(route is not None for route in routes):
+
+    def search(start: Solution | None, strategy: str, until: float) -> None:
+        sequences, status = model.solve(until, start, strategy)
+        routes = [] if sequences is None else \
+            [_timed_route(data, state, sequence, params.now_s) for state, sequence in zip(states, sequences)]
+        if sequences is not None and all(route is not None for route in routes):
             served = {s.request_id for r in routes for s in r.stops}
             left = {r.id: NOT_FITTED_REASON for r in open_requests if r.id not in served}
             candidates.append((_repair(data, Solution(tuple(routes), {**left, **unserved}), params), status))
+
+    strategies = params.first_solutions if initial is None else params.first_solutions[:1]
+    for k, strategy in enumerate(strategies):  # a portfolio: each start improved in an equal share of the time
+        search(initial, strategy, time.perf_counter() + (ortools_end - time.perf_counter()) / (len(strategies) - k))
     if initial is not None:
         kept = {r.id: NOT_FITTED_REASON for r in open_requests if r.id not in initial.served_ids()}
         routes = tuple(_route_of(initial, v.id) or _idle(v) for v in data.vehicles)
         candidates.append((Solution(routes, {**kept, **unserved}), "CONSTRUCTED" if current is None else "KEPT"))
     if not candidates:
         routes = tuple(_idle(v) for v in data.vehicles)
-        candidates.append((Solution(routes, {**{r.id: NOT_FITTED_REASON for r in open_requests}, **unserved}), status))
+        candidates.append((Solution(routes, {**{r.id: NOT_FITTED_REASON for r in open_requests}, **unserved}),
+                           "NO_SOLUTION"))
     solution, status = min(candidates, key=lambda c: objective(data, c[0], params))
+    if lns_share > 0 and (left_s := deadline - time.perf_counter()) > 0:
+        costs = Costs(params.cost, params.vehicle_fixed_cost, _penalty(data, params))
+        improved = improve(data, solution, costs, left_s, NOT_FITTED_REASON, params.now_s)
+        if objective(data, improved, params) < objective(data, solution, params) - 1e-9:
+            solution, status = improved, f"{status}+RUIN_AND_RECREATE"
     return _result(data, solution, params, time.perf_counter() - started, status)
 
 
@@ -330,8 +366,20 @@ class _Model:
     def _time(self, seconds: float, rounding=math.ceil) -> int:  # noqa: ANN001 - math.ceil / math.floor
         return int(rounding(seconds * self.time_scale))
 
-    def solve(self, time_limit_s: float, initial: Solution | None) -> tuple[list[list[tuple[TripRequest, StopKind]]] | None, str]:
-        """Per vehicle the ordered open stops (after its locked ones), or None; and the status name."""
+    def solve(self, deadline: float, initial: Solution | None,
+              first_solution: str) -> tuple[list[list[tuple[TripRequest, StopKind]]] | None, str]:
+        """Per vehicle the ordered open stops (after its locked ones), or None; and the status name.
+
+        Parameters
+        ----------
+        deadline
+            ``time.perf_counter()`` value at which the search stops (the model
+            is built first, within the same time).
+        initial
+            Starting solution; None: OR-Tools builds one with ``first_solution``.
+        first_solution
+            OR-Tools ``FirstSolutionStrategy`` name.
+        """
         if not self.vehicles or not self.stops:
             return [[] for _ in self.vehicles], "EMPTY"
         data, params = self.data, self.params
@@ -357,10 +405,10 @@ class _Model:
                 model.GetDimensionOrDie("count").SetCumulVarSoftUpperBound(
                     model.End(i), share, int(round(params.balance_weight * self.cost_scale)))
         search = pywrapcp.DefaultRoutingSearchParameters()
-        search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, params.first_solution)
+        search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first_solution)
         search.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic)
         search.log_search = params.log
-        search.time_limit.FromMilliseconds(int(time_limit_s * 1000))
+        search.time_limit.FromMilliseconds(max(MIN_SEARCH_MS, int((deadline - time.perf_counter()) * 1000)))
         if initial is None:
             assignment = model.SolveWithParameters(search)
         else:
