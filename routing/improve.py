@@ -83,7 +83,8 @@ def improve(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: f
     related = _relatedness(data, arc)
     index_of = {r.id: k for k, r in enumerate(data.requests)}
     cache = ProfileCache()
-    while (elapsed := time.perf_counter() - started) < time_limit_s:
+    step_s = 0.0  # duration of the last iteration: the next starts only if one as long still fits
+    while (elapsed := time.perf_counter() - started) + step_s < time_limit_s:
         temperature = scale * START_TEMPERATURE * (END_TEMPERATURE / START_TEMPERATURE) ** (elapsed / time_limit_s)
         movable = _movable(data, requests, routes, now_s)
         if not movable:
@@ -95,6 +96,7 @@ def improve(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: f
         ruined = [data.requests[k].id for k in order if data.requests[k].id in movable_set][:count]
         trial = _remove(data, requests, vehicles, routes, set(ruined), now_s)
         if trial is None:
+            step_s = time.perf_counter() - started - elapsed
             continue
         pending = [requests[k] for k in ruined] + retry
         rng.shuffle(pending)
@@ -114,6 +116,7 @@ def improve(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: f
             route_cost.update(trial_cost)
             if current < best - 1e-9:
                 best, best_routes, best_retry = current, dict(routes), list(retry)
+        step_s = time.perf_counter() - started - elapsed
     unserved = {k: why for k, why in solution.unserved.items() if why != unserved_reason}
     unserved.update({r.id: unserved_reason for r in best_retry})  # also those ruined and never reinserted
     return Solution(tuple(best_routes[r.vehicle_id] for r in solution.routes), unserved)
