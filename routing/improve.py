@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from routing.insertion import CostName, ProfileCache, best_insertion, cost_matrix, reschedule, route_points, route_sequence
+from routing.insertion import (CostName, ProfileCache, best_insertion, cost_matrix, reschedule, route_cost, route_points,
+                               route_sequence)
 from routing.locks import locked_count
 from routing.problem import ProblemData, TripRequest, Vehicle
 from routing.solution import Route, Solution
@@ -74,12 +75,12 @@ def improve(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: f
     arc = cost_matrix(data, costs.cost)
     routes = {r.vehicle_id: r for r in solution.routes}
     retry = [requests[k] for k, why in solution.unserved.items() if why == unserved_reason]
-    route_cost = {v: _route_cost(arc, requests, vehicles[v], r, costs) for v, r in routes.items()}
-    current = sum(route_cost.values()) + len(retry) * costs.unserved_penalty
+    cost_of = {v: route_cost(arc, requests, vehicles[v], r, costs.vehicle_fixed_cost) for v, r in routes.items()}
+    current = sum(cost_of.values()) + len(retry) * costs.unserved_penalty
     best, best_routes, best_retry = current, dict(routes), list(retry)
     used = [r for r in routes.values() if r.stops]
-    arcs = sum(len(r.stops) + 1 for r in used)
-    scale = (current - len(retry) * costs.unserved_penalty - len(used) * costs.vehicle_fixed_cost) / max(1, arcs)
+    scale = sum(route_cost(arc, requests, vehicles[r.vehicle_id], r) for r in used) \
+        / max(1, sum(len(r.stops) + 1 for r in used))  # the mean arc cost
     related = _relatedness(data, arc)
     index_of = {r.id: k for k, r in enumerate(data.requests)}
     cache = ProfileCache()
@@ -108,26 +109,18 @@ def improve(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: f
             else:
                 trial[insertion.vehicle_id] = insertion.route
         changed = {v for v in trial if trial[v] is not routes[v]}
-        trial_cost = {v: _route_cost(arc, requests, vehicles[v], trial[v], costs) for v in changed}
-        candidate = current + sum(trial_cost[v] - route_cost[v] for v in changed) \
+        trial_cost = {v: route_cost(arc, requests, vehicles[v], trial[v], costs.vehicle_fixed_cost) for v in changed}
+        candidate = current + sum(trial_cost[v] - cost_of[v] for v in changed) \
             + (len(left) - len(retry)) * costs.unserved_penalty
         if candidate < current - temperature * math.log(1.0 - rng.random()):  # simulated annealing
             routes, retry, current = trial, left, candidate
-            route_cost.update(trial_cost)
+            cost_of.update(trial_cost)
             if current < best - 1e-9:
                 best, best_routes, best_retry = current, dict(routes), list(retry)
         step_s = time.perf_counter() - started - elapsed
     unserved = {k: why for k, why in solution.unserved.items() if why != unserved_reason}
     unserved.update({r.id: unserved_reason for r in best_retry})  # also those ruined and never reinserted
     return Solution(tuple(best_routes[r.vehicle_id] for r in solution.routes), unserved)
-
-
-def _route_cost(arc: np.ndarray, requests: Mapping[str, TripRequest], vehicle: Vehicle, route: Route,
-                costs: Costs) -> float:
-    if not route.stops:
-        return 0.0
-    points = route_points(requests, vehicle, route)
-    return float(arc[points[:-1], points[1:]].sum()) + costs.vehicle_fixed_cost
 
 
 def _relatedness(data: ProblemData, arc: np.ndarray) -> np.ndarray:

@@ -60,6 +60,15 @@ def route_points(requests: Mapping[str, TripRequest], vehicle: Vehicle, route: R
     return np.array([vehicle.depot, *[requests[s.request_id].point(s.kind) for s in route.stops], vehicle.depot])
 
 
+def route_cost(arc: np.ndarray, requests: Mapping[str, TripRequest], vehicle: Vehicle, route: Route,
+               fixed_cost: float = 0.0) -> float:
+    """Arc cost of a route from its depot back to it, plus ``fixed_cost`` if it is used (cost-matrix units; 0 when idle)."""
+    if not route.stops:
+        return 0.0
+    points = route_points(requests, vehicle, route)
+    return float(arc[points[:-1], points[1:]].sum()) + fixed_cost
+
+
 def reschedule(data: ProblemData, requests: Mapping[str, TripRequest], vehicle: Vehicle, route: Route,
                sequence: list[tuple[TripRequest, StopKind]], now_s: float | None) -> Route | None:
     """Exact times for a new ``sequence`` replacing ``route``, keeping the stops locked at ``now_s`` (None: no locks).

@@ -34,15 +34,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing.improve import Costs, improve
-from routing.insertion import CostName, ProfileCache, best_insertion, cost_matrix
+from routing.insertion import CostName, ProfileCache, best_insertion, cost_matrix, route_cost
 from routing.locks import VehicleState, vehicle_state
 from routing.problem import ProblemData, StopKind, TripRequest, Vehicle, fits, unservable_reason
 from routing.schedule import schedule
@@ -84,7 +83,7 @@ class SolveParams:
     metaheuristic
         OR-Tools ``LocalSearchMetaheuristic`` name.
     construction
-        First solution: "ortools" (its ``first_solution`` strategy),
+        First solution: "ortools" (the ``first_solutions`` portfolio),
         "insertion" (exact sequential cheapest insertion, which OR-Tools then
         improves), or "auto" (insertion above ``INSERTION_FROM_REQUESTS`` requests).
     lns_share
@@ -148,7 +147,6 @@ class SolveResult:
     vehicle_hours: float = 0.0
     served: int = 0
     vehicles_used: int = 0
-    details: dict[str, float] = field(default_factory=dict)
 
     @property
     def routes(self) -> tuple[Route, ...]:
@@ -169,13 +167,8 @@ def objective(data: ProblemData, solution: Solution, params: SolveParams) -> flo
     ``params.now_s`` (``problem.unservable_reason``) cost nothing.
     """
     arc = cost_matrix(data, params.cost)
-    requests = data.request_index()
-    total = 0.0
-    for route in solution.routes:
-        if route.stops:
-            depot = data.vehicle_index()[route.vehicle_id].depot
-            points = [depot, *[requests[s.request_id].point(s.kind) for s in route.stops], depot]
-            total += float(arc[points[:-1], points[1:]].sum()) + params.vehicle_fixed_cost
+    requests, vehicles = data.request_index(), data.vehicle_index()
+    total = sum(route_cost(arc, requests, vehicles[r.vehicle_id], r, params.vehicle_fixed_cost) for r in solution.routes)
     servable = sum(1 for r in solution.unserved if r in requests
                    and unservable_reason(data, requests[r], params.now_s) is None)
     return total + servable * _penalty(data, params)
@@ -211,19 +204,13 @@ def solve(data: ProblemData, params: SolveParams | None = None, current: Solutio
     lns_share = 0.0 if params.balance_weight else params.lns_share
     ortools_end = deadline - lns_share * max(0.0, deadline - time.perf_counter())
     candidates = []
-
-    def search(start: Solution | None, strategy: str, until: float) -> None:
-        sequences, status = model.solve(until, start, strategy)
-        routes = [] if sequences is None else \
-            [_timed_route(data, state, sequence, params.now_s) for state, sequence in zip(states, sequences)]
-        if sequences is not None and all(route is not None for route in routes):
-            served = {s.request_id for r in routes for s in r.stops}
-            left = {r.id: NOT_FITTED_REASON for r in open_requests if r.id not in served}
-            candidates.append((_repair(data, Solution(tuple(routes), {**left, **unserved}), params), status))
-
     strategies = params.first_solutions if initial is None else params.first_solutions[:1]
     for k, strategy in enumerate(strategies):  # a portfolio: each start improved in an equal share of the time
-        search(initial, strategy, time.perf_counter() + (ortools_end - time.perf_counter()) / (len(strategies) - k))
+        until = time.perf_counter() + (ortools_end - time.perf_counter()) / (len(strategies) - k)
+        sequences, status = model.solve(until, initial, strategy)
+        found = None if sequences is None else _solution_of(data, states, sequences, open_requests, unserved, params)
+        if found is not None:
+            candidates.append((found, status))
     if initial is not None:
         kept = {r.id: NOT_FITTED_REASON for r in open_requests if r.id not in initial.served_ids()}
         routes = tuple(_route_of(initial, v.id) or _idle(v) for v in data.vehicles)
@@ -254,6 +241,17 @@ def construct(data: ProblemData, requests: list[TripRequest], now_s: float | Non
         else:
             routes[insertion.vehicle_id] = insertion.route
     return Solution(tuple(routes.get(v.id) or _idle(v) for v in data.vehicles), unserved)
+
+
+def _solution_of(data: ProblemData, states: list[VehicleState], sequences: list[list[tuple[TripRequest, StopKind]]],
+                 open_requests: list[TripRequest], unserved: dict[str, str], params: SolveParams) -> Solution | None:
+    """The exactly timed, repaired solution of the solver's stop sequences (None: a vehicle's stops cannot be timed)."""
+    routes = [_timed_route(data, state, sequence, params.now_s) for state, sequence in zip(states, sequences)]
+    if any(route is None for route in routes):
+        return None
+    served = {s.request_id for r in routes for s in r.stops}
+    left = {r.id: NOT_FITTED_REASON for r in open_requests if r.id not in served}
+    return _repair(data, Solution(tuple(routes), {**left, **unserved}), params)
 
 
 def _repair(data: ProblemData, solution: Solution, params: SolveParams) -> Solution:
