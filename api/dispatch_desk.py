@@ -23,7 +23,7 @@ from scipy.sparse.csgraph import dijkstra
 from geo.crs import UTM43N, WGS84
 from geo.shortest_paths import profile_graph, snap
 from routing.almaty import vehicles_from_fleet
-from routing.fleet import OPERATORS
+from data.fleet import OPERATORS
 from routing.insertion import Insertion
 from routing.live import LivePlan
 from routing.problem import ProblemData, TripRequest
@@ -32,7 +32,7 @@ from routing.solver import SolveParams
 from routing.travel_matrix import MAX_SNAP_M, node_matrix
 
 ALMATY_TZ = ZoneInfo("Asia/Almaty")
-SERVICE_PICKUP_WHEELCHAIR_S: float = 300.0  # ramp loading (same as routing.demand)
+SERVICE_PICKUP_WHEELCHAIR_S: float = 300.0  # ramp loading (same as data.demand)
 SERVICE_WALKING_S: float = 120.0
 
 
@@ -59,7 +59,7 @@ class DispatchDesk:
     Parameters
     ----------
     fleet
-        The vehicles (``routing.fleet`` schema), depots in UTM 43N.
+        The vehicles (``data.fleet`` schema), depots in UTM 43N.
     """
 
     def __init__(self, fleet: gpd.GeoDataFrame) -> None:

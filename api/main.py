@@ -16,8 +16,8 @@ from api.routes import health, keys, planning, trips
 from api.settings import Settings
 from api.storage import replay_order, set_assignment
 from geo.gaps import compute_gaps, summarise
-from invaplan.dataset import ensure_dataset, load_fleet, load_households, load_objects
-from routing.fleet import OPERATORS
+from data.dataset import ensure_dataset, load_fleet, load_households, load_objects
+from data.fleet import OPERATORS
 
 
 def _load_planning_state(app: FastAPI, settings: Settings) -> None:

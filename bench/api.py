@@ -34,7 +34,7 @@ from server_process import Server  # noqa: E402
 
 from api.db import make_engine, migrate, session_factory  # noqa: E402
 from api.storage import create_key  # noqa: E402
-from invaplan.dataset import ensure_dataset  # noqa: E402
+from data.dataset import ensure_dataset  # noqa: E402
 
 
 def body(k: int, day: str) -> dict:

@@ -138,7 +138,7 @@ def lilim(directory: Path, names: list[str], time_limit_s: float) -> list[dict]:
 
 def almaty(live_share: float, time_limit_s: float) -> dict:
     """The synthetic Almaty day: solve the booked requests, insert the rest live as they arrive (``routing.evaluate``)."""
-    from invaplan.dataset import ensure_dataset, load_fleet, load_trips
+    from data.dataset import ensure_dataset, load_fleet, load_trips
     from routing.almaty import build_problem
 
     directory = ensure_dataset()

@@ -30,7 +30,7 @@ import pandas as pd
 from geo.gaps import compute_gaps
 from geo.passport import SERVICES
 from geo.shortest_paths import profile_graph
-from invaplan.dataset import ensure_dataset, load_households, load_objects
+from data.dataset import ensure_dataset, load_households, load_objects
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PROFILE = "wheelchair"

@@ -21,10 +21,12 @@ from pathlib import Path
 
 # Run as a script, this file's folder comes first on sys.path and its name would shadow the ``maps`` package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+# the headless-browser helper is test tooling, shared with the map tests
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "maps"))
 
 from geo.districts import load_districts
-from invaplan.dataset import ensure_dataset, load_objects
-from maps.browser import open_map
+from data.dataset import ensure_dataset, load_objects
+from map_browser import open_map
 from maps.objects_map import objects_map
 from maps.render import save_map
 

@@ -26,7 +26,7 @@ from geo.adaptation_plan import coverage_pairs, mandatory_clinics
 from geo.gaps import compute_gaps
 from geo.plan_instance import build_instance, plan_violations
 from geo.plan_solver import greedy, solve
-from invaplan.dataset import ensure_dataset, load_households, load_objects
+from data.dataset import ensure_dataset, load_households, load_objects
 
 RESULTS = Path(__file__).resolve().parent / "results"
 YEARS = tuple(range(2026, 2031))

@@ -25,7 +25,7 @@ import h3
 import numpy as np
 import pandas as pd
 
-from geo._validate import TableSchema, validate_frame
+from geo.validate import TableSchema, validate_frame
 from geo.crs import WGS84
 from geo.passport import GROUPS, SERVICES, STATUSES
 from geo.profiles import GROUP_PROFILE, get_profile

@@ -7,7 +7,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geo._validate import SchemaError, TableSchema, validate_frame
+from geo.validate import SchemaError, TableSchema, validate_frame
 from geo.crs import WGS84
 
 SPATIAL_SUFFIXES: frozenset[str] = frozenset({".geojson", ".json", ".gpkg", ".shp"})

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from geo._validate import SchemaError
+from geo.validate import SchemaError
 
 app = typer.Typer(help="Accessibility gaps, adaptation planning and invataxi dispatch for Almaty.", no_args_is_help=True)
 data_app = typer.Typer(help="Build and inspect the Almaty dataset.", no_args_is_help=True)
@@ -49,7 +49,7 @@ def data_build(
     date: str = typer.Option("2026-03-02", help="Service day of the generated trip requests (YYYY-MM-DD)."),
 ) -> None:
     """Write the default dataset (registry, households, fleet, trips) deterministically."""
-    from invaplan.dataset import build_dataset
+    from data.dataset import build_dataset
 
     day = _parse_date(date)
     with steps(4) as advance:
@@ -60,7 +60,7 @@ def data_build(
 @data_app.command("info")
 def data_info(data_dir: Path = DataDirOption, as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
     """Counts per category, district and operator; households and people."""
-    from invaplan.dataset import dataset_info
+    from data.dataset import dataset_info
 
     info = dataset_info(data_dir)
     if as_json:
@@ -85,7 +85,7 @@ def data_import_osm(
     out: Path = typer.Option(Path("data"), help="Shipped data folder to write."),
 ) -> None:
     """Developer step: rebuild the shipped network and POI files from the raw OSM extracts."""
-    from geo.osm_import import import_osm
+    from data.osm_import import import_osm
 
     with console.status("reading and merging the OSM extracts"):
         counts = import_osm(source, out)
@@ -137,7 +137,7 @@ def dispatch(
     data_dir: Path = DataDirOption,
 ) -> None:
     """Assign the invataxi fleet to a day's trip requests and order each vehicle's stops."""
-    from invaplan.dataset import FILES, ensure_dataset
+    from data.dataset import FILES, ensure_dataset
     from invaplan.dispatch_report import run_dispatch
 
     directory = ensure_dataset(data_dir)
@@ -170,7 +170,7 @@ def keys_create(
     from api.db import make_engine, migrate, session_factory
     from api.settings import Settings
     from api.storage import create_key
-    from routing.fleet import OPERATORS
+    from data.fleet import OPERATORS
 
     engine = make_engine(Settings().resolved_database_url())
     migrate(engine)
@@ -201,7 +201,7 @@ def _year_count(text: str) -> tuple[int, int]:
 @app.command()
 def demo(out: Path = typer.Option(Path("out"), help="Output folder."), data_dir: Path = DataDirOption) -> None:
     """Run everything end to end on the shipped Almaty data and write the outputs to OUT."""
-    from invaplan.dataset import dataset_info, ensure_dataset
+    from data.dataset import dataset_info, ensure_dataset
 
     out.mkdir(parents=True, exist_ok=True)
     with steps(4) as advance:
@@ -218,7 +218,7 @@ def demo(out: Path = typer.Option(Path("out"), help="Output folder."), data_dir:
 
     run_plan(directory, out / "plan", PLAN_YEARS, dict.fromkeys(PLAN_YEARS, DEFAULT_BUDGET_TG), DEFAULT_COUNT_TARGET,
              60.0, console)
-    from invaplan.dataset import DEFAULT_DATE, FILES
+    from data.dataset import DEFAULT_DATE, FILES
     from invaplan.dispatch_report import run_dispatch
 
     run_dispatch(directory / FILES["trips"], DEFAULT_DATE, 60.0, out / "dispatch", directory, console)

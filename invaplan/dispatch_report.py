@@ -15,13 +15,13 @@ from shapely.geometry import LineString, Point
 
 from geo.crs import UTM43N, WGS84
 from geo.shortest_paths import profile_graph
-from invaplan.dataset import load_fleet
+from data.dataset import load_fleet
 from routing.almaty import AlmatyProblem, build_problem
 from routing.checker import check_solution
 from routing.problem import ProblemData
 from routing.solution import Solution, solution_cost
 from routing.solver import SolveParams, SolveResult, solve
-from routing.trips import read_trips
+from data.trips import read_trips
 
 
 def clock(seconds: float, date: dt.date) -> str:

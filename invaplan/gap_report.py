@@ -10,7 +10,7 @@ from rich.table import Table
 
 from geo.gaps import GapAnalysis, compute_gaps, hex_polygons, public_households, summarise
 from geo.passport import SERVICES
-from invaplan.dataset import load_households, load_objects
+from data.dataset import load_households, load_objects
 
 OUTPUT_FILES: tuple[str, ...] = ("gaps.parquet", "gaps_by_district.csv", "gaps_by_hex.parquet")
 

@@ -19,7 +19,7 @@ from rich.table import Table
 from geo.adaptation_plan import DEFAULT_BUDGET_TG, DEFAULT_COUNT_TARGET
 from geo.districts import load_districts
 from geo.gaps import MAX_SNAP_M
-from invaplan.dataset import DEFAULT_DATE, FILES, ensure_dataset, load_objects
+from data.dataset import DEFAULT_DATE, FILES, ensure_dataset, load_objects
 from invaplan.dispatch_report import run_dispatch
 from invaplan.gap_report import run_gaps
 from invaplan.plan_report import PLAN_YEARS, run_plan
@@ -28,7 +28,7 @@ from maps.gaps_map import gaps_map
 from maps.objects_map import objects_map
 from maps.plan_map import plan_map
 from maps.render import save_map
-from routing.trips import read_trips
+from data.trips import read_trips
 
 MAP_NAMES: tuple[str, ...] = ("objects", "gaps", "plan", "dispatch")
 GAP_FILES: tuple[str, ...] = ("gaps_by_hex.parquet", "gaps_by_district.csv")

@@ -18,7 +18,7 @@ from geo.adaptation_plan import AdaptationPlan, first_closers, plan_adaptation  
 from geo.gaps import compute_gaps  # noqa: E402
 from geo.plan_instance import PlanInstance, check_budgets  # noqa: E402
 from geo.plan_solver import PlanSolution  # noqa: E402
-from invaplan.dataset import load_households, load_objects  # noqa: E402
+from data.dataset import load_households, load_objects  # noqa: E402
 
 PLOT_FILE: str = "coverage_by_year.png"
 PLAN_YEARS: range = range(2026, 2031)  # the city's five-year plan

@@ -1,6 +1,6 @@
 """The dispatch map: a day's vehicle routes by operator, and where unserved requests came from.
 
-One toggleable layer per operator (``routing.fleet.OPERATORS``) holds each of
+One toggleable layer per operator (``data.fleet.OPERATORS``) holds each of
 its vehicles' driven path on the road network (a line) and its stops, numbered
 in driving order (pick-ups filled, drop-offs outlined); popups give the
 vehicle, the request id, pick-up or drop-off and the time (HH:MM).
@@ -23,7 +23,7 @@ from maps.base import base_map, district_outlines
 from maps.geojson import TEXT_POPUP, GeoJsonLayer, feature_collection, script_json
 from maps.legend import Legend
 from maps.tables import require_columns
-from routing.fleet import OPERATORS
+from data.fleet import OPERATORS
 
 ROUTE_COLUMNS: tuple[str, ...] = ("kind", "vehicle_id", "operator", "stops", "km", "start", "end", "stop",
                                   "request_id", "time")
@@ -124,7 +124,7 @@ def dispatch_map(routes: gpd.GeoDataFrame, unserved: pd.DataFrame, trips: pd.Dat
     unserved
         ``request_id`` and ``reason`` (``unserved.csv``).
     trips
-        The day's requests (``routing.trips.read_trips``), to find the cell of each
+        The day's requests (``data.trips.read_trips``), to find the cell of each
         unserved request's pick-up.
     districts, tiles
         The district outlines and the background, as for :func:`maps.plan_map.plan_map`.

@@ -18,7 +18,7 @@ import pandas as pd
 from folium import MacroElement
 from folium.template import Template
 
-from geo.objects import CATEGORY_LABEL
+from data.objects import CATEGORY_LABEL
 from geo.passport import CATEGORIES, GROUPS, PASSPORT_FIELDS, STATUSES
 from maps.base import base_map, district_outlines
 from maps.geojson import GeoJsonLayer, feature_collection
@@ -154,7 +154,7 @@ def objects_map(
     Parameters
     ----------
     objects
-        The passport registry (``invaplan.dataset.load_objects``), any CRS.
+        The passport registry (``data.dataset.load_objects``), any CRS.
     districts
         District polygons (``geo.districts.load_districts``), drawn as outlines.
     group

@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-from geo.objects import CATEGORY_LABEL
+from data.objects import CATEGORY_LABEL
 from maps.base import base_map, district_outlines
 from maps.geojson import TEXT_POPUP, GeoJsonLayer, feature_collection, script_json
 from maps.legend import Legend

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from geo.crs import UTM43N, WGS84
-from routing.fleet import OPERATORS
+from data.fleet import OPERATORS
 from routing.problem import ProblemData, TripRequest, Vehicle
 from routing.travel_matrix import MAX_SNAP_M, TravelMatrix, travel_matrix
 
@@ -54,7 +54,7 @@ def seconds_after_midnight(times: pd.Series, date: dt.date) -> np.ndarray:
 
 
 def vehicles_from_fleet(fleet: pd.DataFrame, depot_index: dict[str, int]) -> tuple[Vehicle, ...]:
-    """Vehicles of a fleet table (``routing.fleet`` schema) with depots as matrix indices."""
+    """Vehicles of a fleet table (``data.fleet`` schema) with depots as matrix indices."""
     return tuple(
         Vehicle(row.vehicle_id, row.operator, depot_index[row.depot_id], float(row.shift_start_s), float(row.shift_end_s),
                 int(row.wheelchair_places), int(row.seats))
@@ -69,10 +69,10 @@ def build_problem(trips: pd.DataFrame, fleet: gpd.GeoDataFrame, date: dt.date, c
     Parameters
     ----------
     trips
-        Validated trips (``routing.trips.read_trips``); only those whose
+        Validated trips (``data.trips.read_trips``); only those whose
         earliest pickup falls on ``date`` are used.
     fleet
-        The vehicles (``routing.fleet`` schema), depots in UTM 43N.
+        The vehicles (``data.fleet`` schema), depots in UTM 43N.
     date
         The service day.
     cache_dir

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from invaplan.dataset import build_dataset
+from data.dataset import build_dataset
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +47,7 @@ def small_dispatch_dir(dataset_dir: Path, small_trips_csv: Path, tmp_path_factor
     """`invaplan dispatch` outputs for ``small_trips_csv``, solved for 5 s."""
     from rich.console import Console
 
-    from invaplan.dataset import DEFAULT_DATE
+    from data.dataset import DEFAULT_DATE
     from invaplan.dispatch_report import run_dispatch
 
     out = tmp_path_factory.mktemp("results") / "dispatch"

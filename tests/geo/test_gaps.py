@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from geo._validate import SchemaError
+from geo.validate import SchemaError
 from geo.crs import UTM43N
 from geo.gaps import GAP_THRESHOLD_MIN, compute_gaps, coverage, summarise, what_if
 from geo.network import load_graph
 from geo.profiles import PROFILES, TravelProfile, edge_travel_time_s
 from geo.shortest_paths import graph_from_frames, profile_graph, snap, times_to_nearest, times_within
-from invaplan.dataset import load_households, load_objects
+from data.dataset import load_households, load_objects
 
 TOY = TravelProfile("toy", "walk", speed_mps=1.0, access_speed_mps=1.0, excludes_barriers=True)
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, Polygon
 
-from geo._validate import SchemaError, TableSchema, validate_frame
+from geo.validate import SchemaError, TableSchema, validate_frame
 from geo.crs import UTM43N, WGS84
 from geo.io import read_table
 

@@ -13,7 +13,7 @@ import pytest
 from geo.districts import DISTRICTS
 from geo.gaps import MIN_HOUSEHOLDS_PER_CELL
 from geo.passport import SERVICES
-from maps.browser import CHROMIUM
+from map_browser import CHROMIUM
 
 CENTRE_CELL: str = h3.latlng_to_cell(43.24, 76.93, 8)  # central Almaty, H3 res 8
 

@@ -14,12 +14,12 @@ from shapely.geometry import Point
 from geo.districts import load_districts
 from invaplan.maps_report import read_dispatch
 from maps.base import BLANK_LAYER, DISTRICTS_LAYER, OSM_LAYER
-from maps.browser import MapPage, open_map
+from map_browser import MapPage, open_map
 from maps.dispatch_map import UNSERVED_LAYER, dispatch_map, unserved_cells
 from maps.geojson import COORDINATE_DECIMALS
 from maps.render import external_assets, save_map
-from routing.fleet import OPERATORS
-from routing.trips import read_trips
+from data.fleet import OPERATORS
+from data.trips import read_trips
 
 # Every drawn point-like layer (circle or icon marker) as [lon, lat], and every polygon holding a feature's popup.
 DRAWN_JS: str = """

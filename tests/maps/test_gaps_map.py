@@ -12,7 +12,7 @@ import pytest
 from geo.districts import load_districts
 from geo.passport import SERVICES
 from maps.base import BLANK_LAYER, DISTRICTS_LAYER, OSM_LAYER
-from maps.browser import MapPage, open_map
+from map_browser import MapPage, open_map
 from maps.gaps_map import DISTRICT_LAYER, GAP_BINS, GAP_COLOURS, HEX_LAYER, NO_DATA_COLOUR, SERVICE_LABEL, gaps_map
 from maps.legend import LEGEND_CLASS
 from maps.render import external_assets, save_map

@@ -9,9 +9,9 @@ import pytest
 
 from geo.districts import load_districts
 from geo.passport import CATEGORIES
-from invaplan.dataset import load_objects
+from data.dataset import load_objects
 from maps.base import BLANK_LAYER, DISTRICTS_LAYER, OSM_LAYER
-from maps.browser import MapPage, open_map
+from map_browser import MapPage, open_map
 from maps.objects_map import CATEGORY_GROUPS, FIELD_LABEL, GROUP_LABEL, STATUS_LABEL, objects_map
 from maps.render import external_assets, save_map
 

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from geo.districts import load_districts
-from invaplan.dataset import load_objects
+from data.dataset import load_objects
 from invaplan.maps_report import read_plan
 from invaplan.plan_report import PLAN_YEARS
 from maps.base import BLANK_LAYER, DISTRICTS_LAYER, OSM_LAYER
-from maps.browser import MapPage, open_map
+from map_browser import MapPage, open_map
 from maps.plan_map import plan_map, tenge
 from maps.render import external_assets, save_map
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from geo.districts import load_districts
 from maps.base import OSM_LAYER
-from maps.browser import open_map
+from map_browser import open_map
 from maps.gaps_map import gaps_map
 from maps.render import save_map
 

@@ -8,10 +8,10 @@ import networkx as nx
 import pandas as pd
 import pytest
 
-from geo._validate import SchemaError
+from geo.validate import SchemaError
 from geo.network import load_graph
-from invaplan.dataset import load_fleet, load_trips
-from routing.trips import read_trips
+from data.dataset import load_fleet, load_trips
+from data.trips import read_trips
 
 
 def test_fleet_depots_are_reachable_both_ways(dataset_dir: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from geo.household import SUBSISTENCE_MINIMUM_TG, welfare_level
+from data.household import SUBSISTENCE_MINIMUM_TG, welfare_level
 
 
 def household(**overrides: float) -> dict:

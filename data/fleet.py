@@ -19,10 +19,10 @@ import numpy as np
 import osmnx as ox
 import pandas as pd
 
-from geo._validate import TableSchema, validate_frame
+from geo.validate import TableSchema, validate_frame
 from geo.crs import UTM43N
 from geo.network import load_graph
-from geo.placement import street_edges
+from data.placement import street_edges
 
 OPERATORS: dict[str, int] = {
     "INCLUSION.KZ": 59,

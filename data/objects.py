@@ -30,7 +30,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo._validate import TableSchema, validate_frame
+from geo.validate import TableSchema, validate_frame
 from geo.crs import UTM43N
 from geo.districts import DISTRICTS, assign_district, district_population
 from geo.passport import (
@@ -44,7 +44,7 @@ from geo.passport import (
     generate_passport_fields,
 )
 from geo.paths import OSM_DIR
-from geo.placement import sample_points, split_by_weight
+from data.placement import sample_points, split_by_weight
 
 OBJECTS_SCHEMA = TableSchema(
     name="objects",

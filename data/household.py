@@ -24,10 +24,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo._validate import TableSchema, validate_frame
+from geo.validate import TableSchema, validate_frame
 from geo.districts import DISTRICTS, district_population
 from geo.passport import GROUPS
-from geo.placement import sample_points, split_by_weight
+from data.placement import sample_points, split_by_weight
 
 PEOPLE_WITH_DISABILITIES: int = 58_400  # the city's 2025 report
 INVATAXI_USERS: int = 3_400  # registered invataxi users, the city's 2025 report

@@ -16,14 +16,14 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geo._validate import validate_frame
-from geo.household import HOUSEHOLDS_SCHEMA, build_households
-from geo.objects import OBJECTS_SCHEMA, build_objects
+from geo.validate import validate_frame
+from data.household import HOUSEHOLDS_SCHEMA, build_households
+from data.objects import OBJECTS_SCHEMA, build_objects
 from geo.passport import CATEGORIES
 from geo.paths import generated_data_dir
-from routing.demand import BUSY_DAY_TRIPS, generate_trips
-from routing.fleet import FLEET_SCHEMA, build_fleet, vehicles_by_operator
-from routing.trips import read_trips
+from data.demand import BUSY_DAY_TRIPS, generate_trips
+from data.fleet import FLEET_SCHEMA, build_fleet, vehicles_by_operator
+from data.trips import read_trips
 
 DEFAULT_SEED: int = 2025
 DEFAULT_DATE: dt.date = dt.date(2026, 3, 2)  # a Monday: a busy clinic day

@@ -9,11 +9,11 @@ import geopandas as gpd
 import pandas as pd
 from typer.testing import CliRunner
 
-from geo.household import build_households
-from geo.objects import build_objects
+from data.household import build_households
+from data.objects import build_objects
 from geo.passport import CATEGORIES
 from invaplan.cli import app
-from invaplan.dataset import load_households, load_objects
+from data.dataset import load_households, load_objects
 
 
 def test_data_info_json_reports_the_city_figures(dataset_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""Read and validate trip-request tables (the trips CSV of ``routing.demand``)."""
+"""Read and validate trip-request tables (the trips CSV of ``data.demand``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geo._validate import SchemaError, TableSchema, validate_frame
+from geo.validate import SchemaError, TableSchema, validate_frame
 from geo.io import points_from_lonlat
-from routing.demand import TRIP_COLUMNS
+from data.demand import TRIP_COLUMNS
 
 TRIPS_SCHEMA = TableSchema(
     name="trips",
@@ -63,7 +63,7 @@ def validate_trips(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_trips(path: str | Path) -> pd.DataFrame:
-    """Read a trips CSV (columns ``routing.demand.TRIP_COLUMNS``) and validate it."""
+    """Read a trips CSV (columns ``data.demand.TRIP_COLUMNS``) and validate it."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
