@@ -2,6 +2,11 @@
 
 * Cordeau (2006) dial-a-ride "a"/"b" instances: ``K n T Q L`` header, then
   2n+2 node lines ``id x y s q e l`` (pickup i pairs with drop-off i+n).
+* Cordeau & Laporte (2003) instances pr01-pr20: the same node lines, but the
+  header is ``K 2n T Q L`` (it counts nodes) and there is no destination-depot
+  line; the depot's window [0, 1440] is the day, T limits each route's duration.
+  Their 2003 tabu-search solutions (``.res``: cost, then one route per line
+  with node ids each followed by ``(…)``) are read by :func:`read_cordeau_solution`.
 * Li & Lim (2001) PDPTW instances: ``K Q speed`` header, then node lines
   ``id x y demand e l s p d`` (pairs given by the p / d fields), and the
   SINTEF best-known route files (``Route k : n1 n2 ...``).
@@ -12,6 +17,7 @@ Both become :class:`routing.problem.ProblemData` with Euclidean matrices
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -38,27 +44,51 @@ def _numbers(path: Path) -> list[list[float]]:
 
 
 def read_cordeau(path: str | Path) -> ProblemData:
-    """A Cordeau DARP instance: K vehicles of capacity Q (seats), route duration T, max ride L."""
+    """A Cordeau DARP instance, a/b (2006) or pr (2003) format (told apart by the node count).
+
+    K vehicles of capacity Q (seats); each route lasts at most T and runs inside
+    the depot's window; each ride lasts at most L (minutes, Euclidean distance
+    at speed 1).
+    """
     rows = _numbers(Path(path))
-    k, n, horizon, capacity, max_ride = rows[0][:5]
-    n, k = int(n), int(k)
+    k, size, max_duration, capacity, max_ride = rows[0][:5]
+    k, size = int(k), int(size)
     nodes = np.array(rows[1:], dtype=float)
-    if len(nodes) == 2 * n + 1:  # some copies omit the destination depot
+    n = size // 2 if len(nodes) == size + 1 else size  # pr header counts nodes; a/b counts requests
+    if len(nodes) == 2 * n + 1:  # pr files, and some a/b copies, have no destination-depot line
         nodes = np.vstack([nodes, nodes[0]])
     if len(nodes) != 2 * n + 2:
         raise ValueError(f"{path}: expected {2 * n + 2} node lines, found {len(nodes)}")
+    day_end = min(nodes[0, 6], NO_WINDOW)
     matrix = _euclidean(nodes[:, 1:3])
     requests = []
     for i in range(1, n + 1):
         pick, drop = nodes[i], nodes[i + n]
         requests.append(TripRequest(
             id=str(i), pickup=i, dropoff=i + n,
-            earliest_pickup_s=pick[5], latest_pickup_s=min(pick[6], horizon),
-            earliest_dropoff_s=drop[5], latest_dropoff_s=min(drop[6], horizon) if drop[6] < NO_WINDOW else None,
+            earliest_pickup_s=pick[5], latest_pickup_s=min(pick[6], day_end),
+            earliest_dropoff_s=drop[5], latest_dropoff_s=min(drop[6], day_end) if drop[6] < NO_WINDOW else None,
             companions=int(pick[4]) - 1, service_pickup_s=pick[3], service_dropoff_s=drop[3], max_ride_s=max_ride,
         ))
-    vehicles = [Vehicle(f"v{j}", BENCH_OPERATOR, 0, 0.0, horizon, 0, int(capacity)) for j in range(k)]
-    return ProblemData(tuple(vehicles), tuple(requests), matrix, matrix, max_route_duration_s=horizon)
+    vehicles = [Vehicle(f"v{j}", BENCH_OPERATOR, 0, nodes[0, 5], day_end, 0, int(capacity)) for j in range(k)]
+    return ProblemData(tuple(vehicles), tuple(requests), matrix, matrix, max_route_duration_s=max_duration)
+
+
+def read_cordeau_solution(path: str | Path, data: ProblemData) -> tuple[Solution, float]:
+    """A Cordeau & Laporte ``.res`` solution for ``data``, timed exactly, and the cost it states.
+
+    Raises
+    ------
+    ValueError
+        A route cannot be timed feasibly, or there are more routes than vehicles.
+    """
+    lines = [line for line in Path(path).read_text().splitlines() if line.strip()]
+    node_routes = [nodes for nodes in ([int(v) for v in re.findall(r"(?<![\d.])(\d+)\s*\(", line)] for line in lines[1:])
+                   if nodes]  # route lines: node ids each followed by "(…)"; the totals below them have none
+    if not node_routes:
+        raise ValueError(f"{path}: no route lines")
+    depot = 0
+    return _timed_solution(path, data, [[v for v in r if v != depot] for r in node_routes]), float(lines[0].split()[0])
 
 
 def read_lilim(path: str | Path) -> ProblemData:
@@ -90,11 +120,16 @@ def read_sintef_solution(path: str | Path, data: ProblemData) -> Solution:
     ValueError
         A route cannot be timed feasibly, or there are more routes than vehicles.
     """
+    node_routes = [[int(v) for v in line.split(":", 1)[1].split()]
+                   for line in Path(path).read_text().splitlines() if line.strip().lower().startswith("route")]
+    return _timed_solution(path, data, node_routes)
+
+
+def _timed_solution(path: str | Path, data: ProblemData, node_routes: list[list[int]]) -> Solution:
+    """Routes given as node ids (depot omitted) on ``data``'s vehicles in order, with exact earliest times."""
     stop_of: dict[int, tuple[TripRequest, StopKind]] = {}
     for request in data.requests:
         stop_of[request.pickup], stop_of[request.dropoff] = (request, "pickup"), (request, "dropoff")
-    node_routes = [[int(v) for v in line.split(":", 1)[1].split()]
-                   for line in Path(path).read_text().splitlines() if line.strip().lower().startswith("route")]
     if len(node_routes) > len(data.vehicles):
         raise ValueError(f"{path}: {len(node_routes)} routes for {len(data.vehicles)} vehicles")
     routes = []

@@ -6,7 +6,7 @@ import pytest
 
 from darp_instances import FIXTURES
 from routing.checker import check_solution
-from routing.literature import read_cordeau, read_lilim, read_sintef_solution
+from routing.literature import read_cordeau, read_cordeau_solution, read_lilim, read_sintef_solution
 from routing.solution import solution_cost
 from routing.solver import SolveParams, solve
 
@@ -50,3 +50,20 @@ def test_published_lilim_routes_are_feasible_for_our_checker_at_their_cost() -> 
     assert check_solution(data, best) == []
     cost = solution_cost(data, best)
     assert (cost["vehicles_used"], cost["distance"]) == pytest.approx(LC101_BEST, abs=1e-4)
+
+
+def test_pr_instance_header_counts_nodes_not_requests() -> None:
+    data = read_cordeau(FIXTURES / "pr01.txt")  # header "3 48 480 6 90": 48 nodes, 24 requests
+    assert len(data.vehicles) == 3 and len(data.requests) == 24
+    assert data.max_route_duration_s == 480 and {v.seats for v in data.vehicles} == {6}
+    assert {(v.shift_start_s, v.shift_end_s) for v in data.vehicles} == {(0, 1440)}
+    assert all(data.max_ride(r) == 90 for r in data.requests)
+    assert (data.requests[0].pickup, data.requests[0].dropoff) == (1, 25)
+
+
+def test_published_2003_pr_solution_passes_our_checker_at_its_cost() -> None:
+    data = read_cordeau(FIXTURES / "pr01.txt")
+    solution, stated_cost = read_cordeau_solution(FIXTURES / "pr01.res", data)
+    assert check_solution(data, solution) == []
+    assert not solution.unserved
+    assert solution_cost(data, solution)["distance"] == pytest.approx(stated_cost, abs=0.01)
