@@ -1,23 +1,31 @@
-"""Benchmark the dial-a-ride engine: Cordeau DARP, Li & Lim PDPTW vs VROOM, and an Almaty day.
+"""Benchmark the dial-a-ride engine: Cordeau DARP (a and pr sets), Li & Lim PDPTW vs VROOM, and an Almaty day.
 
-1. Cordeau (2006) instances in ``--instances`` (default ``../shared/bench/darp-cordeau``,
-   any directory of Cordeau-format files with a ``bks.csv`` beside them):
-   each solved with ``--time-limit`` seconds, checked by the independent
-   checker, cost (Euclidean distance) and gap to the best known solution.
-2. Li & Lim PDPTW instances (``--lilim``, default ``../shared/bench/pdptw-lilim``;
-   ``--lilim-count`` of them): ours and pyvroom (VROOM) with the same time
-   limit, vehicles first then distance; our distance / VROOM's.
-3. The synthetic Almaty day: 1 500 requests, 170 vehicles; the booked ones
-   solved with ``--time-limit``, the ``--live-share`` others inserted live as
-   they arrive, an hour ahead of their pickup (timed, p50/p95), the final
-   plan checked.
+1. Cordeau-format instances: ``--instances`` (default ``../shared/bench/darp-cordeau``, the
+   2006 a-set) and ``--pr`` (default ``../shared/bench/darp-cordeau-pr``, the 2003 pr01-pr20),
+   or any directory of Cordeau-format files (a/b or pr) with a ``bks.csv`` beside them. Each
+   instance is solved with ``--time-limit`` seconds, checked by the independent checker, and
+   its cost (Euclidean distance) compared with the best known (``cost``; the table's
+   ``verified`` column says which are proven) and, where given, the 2003 tabu search's
+   verified cost (``ts2003_cost``). Passing ``--instances`` alone runs only that directory.
+2. Li & Lim PDPTW instances (``--lilim``): the eight named in ``LILIM_DEFAULT`` always, more
+   with ``--lilim-count``; ours and pyvroom (VROOM) with the same time limit, the same
+   objective (vehicles x 10 000 + distance; an unserved request priced as a vehicle), VROOM's
+   run time recorded and its routes timed exactly and passed through our checker.
+3. The synthetic Almaty day: 1 500 requests, 170 vehicles; the booked ones solved with
+   ``--time-limit``, the ``--live-share`` others inserted live as they arrive, an hour ahead
+   of their pickup (timed, p50/p95), the final plan checked.
 
-Writes ``--json`` (default ``bench/results/darp.json``) with ``instances``,
-``all_feasible``, ``cordeau_mean_gap``, ``vs_vroom`` (our total Li & Lim cost, vehicles x
-10 000 + distance, over VROOM's), ``almaty_served_share``,
-``almaty_solve_seconds``, ``insert_p95_ms``.
+Solves run in ``--workers`` processes (default: one per core), each single-threaded
+(OR-Tools routing and our search are single-threaded; VROOM gets ``nb_threads=1``); the
+CPU, cores and workers are written into the results.
 
-Usage: ``python bench/darp.py [--instances DIR] [--json PATH] [--time-limit 60]``
+Writes ``--json`` (default ``bench/results/darp.json``) with ``cordeau_mean_gap``,
+``cordeau_max_gap``, ``cordeau_mean_gap_verified``, ``cordeau_mean_gap_unverified``,
+``pr_mean_gap``, ``pr_beats_ts2003``, ``vs_vroom``, ``almaty_served_share``,
+``insert_p95_ms``, ``all_feasible`` and the per-instance rows.
+
+Usage: ``python bench/darp.py [--instances DIR] [--pr DIR] [--json PATH] [--time-limit 60]
+[--workers 2] [--lilim-count 8] [--skip-almaty]``
 """
 
 from __future__ import annotations
@@ -25,8 +33,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import platform
 import sys
 import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,7 +46,7 @@ import numpy as np
 
 from routing.checker import check_solution
 from routing.evaluate import simulate_day
-from routing.literature import read_bks, read_cordeau, read_lilim
+from routing.literature import read_bks, read_cordeau, read_lilim, timed_solution
 from routing.solution import solution_cost
 from routing.solver import SolveParams, solve
 
@@ -43,33 +55,77 @@ SHARED_BENCH = REPO.parent / "shared" / "bench"
 LILIM_DEFAULT = ("lc101", "lc105", "lc201", "lr101", "lr105", "lr201", "lrc101", "lrc201")
 BENCH_SCALE: float = 1000.0  # integer units per distance unit
 VEHICLE_COST: float = 10_000.0  # Li & Lim: vehicles first, then distance
+UNSERVED_COST: float = VEHICLE_COST  # an unserved request costs as much as one more vehicle (ours and VROOM's alike)
+NEAR_OPTIMAL: float = 0.0005  # "within 0.05 %" of the best known
 
 
-def cordeau(directory: Path, time_limit_s: float) -> list[dict]:
-    """Solve every instance of ``directory`` listed in its bks.csv."""
+def _solve_cordeau(task: tuple[Path, float]) -> dict:
+    """One Cordeau-format instance solved and checked (a process-pool task)."""
+    path, time_limit_s = task
+    data = read_cordeau(path)
+    result = solve(data, SolveParams(time_limit_s=time_limit_s, cost="distance", scale=BENCH_SCALE))
+    problems = check_solution(data, result.solution)
+    return {"instance": path.stem, "cost": round(solution_cost(data, result.solution)["distance"], 3),
+            "unserved": len(result.solution.unserved), "feasible": not problems,
+            "first_problem": problems[0] if problems else None, "seconds": round(result.runtime_s, 1)}
+
+
+def _parallel(function: Callable, tasks: list, workers: int) -> Iterable:
+    if workers <= 1:
+        yield from map(function, tasks)
+        return
+    with ProcessPoolExecutor(workers) as pool:
+        yield from pool.map(function, tasks)
+
+
+def cordeau(directory: Path, time_limit_s: float, workers: int) -> list[dict]:
+    """Solve every instance of ``directory`` listed in its bks.csv; gaps to ``cost`` and to ``ts2003_cost``."""
     bks = read_bks(directory / "bks.csv")
+    names = [name for name in bks.index if (directory / f"{name}.txt").exists()]
     rows = []
-    for name in bks.index:
-        path = directory / f"{name}.txt"
-        if not path.exists():
-            continue
-        data = read_cordeau(path)
-        result = solve(data, SolveParams(time_limit_s=time_limit_s, cost="distance", scale=BENCH_SCALE))
-        problems = check_solution(data, result.solution)
-        cost = solution_cost(data, result.solution)["distance"]
-        complete = not result.solution.unserved
-        gap = cost / float(bks.loc[name, "cost"]) - 1 if complete else None
-        rows.append({"instance": name, "cost": round(cost, 3), "bks": float(bks.loc[name, "cost"]), "gap": gap,
-                     "unserved": len(result.solution.unserved), "feasible": not problems, "seconds": round(result.runtime_s, 1),
-                     "verified_bks": str(bks.loc[name].get("verified", "")) == "yes"})
-        print(f"  {name:8s} cost {cost:9.2f}  bks {float(bks.loc[name, 'cost']):9.2f}  "
-              f"gap {'-' if gap is None else f'{gap:+.2%}'}  unserved {len(result.solution.unserved)}  "
-              f"checker {'ok' if not problems else problems[0]}", flush=True)
+    for row in _parallel(_solve_cordeau, [(directory / f"{n}.txt", time_limit_s) for n in names], workers):
+        known = bks.loc[row["instance"]]
+        complete = row["unserved"] == 0
+        row.update(bks=float(known["cost"]), verified_bks=str(known.get("verified", "")).strip() == "yes",
+                   gap=row["cost"] / float(known["cost"]) - 1 if complete else None)
+        if "ts2003_cost" in known:
+            row.update(ts2003_cost=float(known["ts2003_cost"]),
+                       beats_ts2003=complete and round(row["cost"], 2) <= float(known["ts2003_cost"]))
+        rows.append(row)
+        gap = "-" if row["gap"] is None else f"{row['gap']:+.2%}"
+        print(f"  {row['instance']:8s} cost {row['cost']:9.2f}  bks {row['bks']:9.2f}  gap {gap}  "
+              f"unserved {row['unserved']}  checker {row['first_problem'] or 'ok'}", flush=True)
     return rows
 
 
-def vroom_solve(data, time_limit_s: float) -> tuple[float, int]:  # noqa: ANN001 - ProblemData
-    """VROOM on a Li & Lim instance: (total distance, vehicles used)."""
+def set_summary(prefix: str, rows: list[dict]) -> dict:
+    """Mean and max gap (fraction) over complete solutions, split by verified and unverified best knowns."""
+    def mean(values: list[float]) -> float | None:
+        return round(float(np.mean(values)), 5) if values else None
+
+    gaps = [r["gap"] for r in rows if r["gap"] is not None]
+    summary = {
+        f"{prefix}_instances": len(rows),
+        f"{prefix}_complete": len(gaps),
+        f"{prefix}_mean_gap": mean(gaps),
+        f"{prefix}_max_gap": round(max(gaps), 5) if gaps else None,
+        f"{prefix}_mean_gap_verified": mean([r["gap"] for r in rows if r["gap"] is not None and r["verified_bks"]]),
+        f"{prefix}_mean_gap_unverified": mean([r["gap"] for r in rows if r["gap"] is not None and not r["verified_bks"]]),
+        f"{prefix}_verified_instances": sum(r["verified_bks"] for r in rows),
+        f"{prefix}_within_0_05pct": sum(g <= NEAR_OPTIMAL for g in gaps),
+    }
+    if any("ts2003_cost" in r for r in rows):
+        summary[f"{prefix}_beats_ts2003"] = sum(bool(r.get("beats_ts2003")) for r in rows)
+        summary[f"{prefix}_mean_gap_ts2003"] = mean([r["cost"] / r["ts2003_cost"] - 1 for r in rows if r["gap"] is not None])
+    return summary
+
+
+def vroom_solve(data, time_limit_s: float) -> dict:  # noqa: ANN001 - ProblemData
+    """VROOM on a Li & Lim instance (one thread, ``time_limit_s``), its routes timed and checked by ours.
+
+    Returns distance, vehicles used, unassigned requests, run time (s) and whether
+    our checker accepts its routes.
+    """
     import vroom
 
     problem = vroom.Input()
@@ -87,53 +143,90 @@ def vroom_solve(data, time_limit_s: float) -> tuple[float, int]:  # noqa: ANN001
             vroom.ShipmentStep(2 * k + 1, r.dropoff, default_service=int(round(r.service_dropoff_s * 100)),
                                time_windows=window(r.earliest_dropoff_s, r.latest_dropoff_s)),
             amount=vroom.Amount([r.seat_load]))
+    started = time.perf_counter()
     solution = problem.solve(exploration_level=5, nb_threads=1, timeout=timedelta(seconds=time_limit_s))
-    routes = solution.routes
-    distance = 0.0
-    used = 0
-    for _, steps in routes.groupby("vehicle_id"):
-        points = steps["location_index"].tolist()
-        distance += sum(data.distance_m[a, b] for a, b in zip(points[:-1], points[1:]))
-        used += 1
-    unassigned = len(solution.unassigned) if hasattr(solution, "unassigned") else 0
-    if unassigned:
-        print(f"    VROOM left {unassigned} tasks unassigned")
-    return distance, used
+    seconds = time.perf_counter() - started
+    steps = solution.routes
+    steps = steps[steps["type"].isin(["pickup", "delivery"])]
+    node_routes = [group["location_index"].astype(int).tolist() for _, group in steps.groupby("vehicle_id", sort=True)]
+    try:
+        ours = timed_solution(data, node_routes, source="VROOM")
+        problems = check_solution(data, ours)
+        cost = solution_cost(data, ours)
+        distance, used, unserved = cost["distance"], int(cost["vehicles_used"]), len(ours.unserved)
+    except ValueError as error:  # a route our exact scheduler cannot time: infeasible for our checker
+        problems = [str(error)]
+        distance, used, unserved = float("nan"), len(node_routes), len(data.requests) - len(steps) // 2
+    return {"vroom_distance": round(distance, 2), "vroom_vehicles": used, "vroom_unserved": unserved,
+            "vroom_seconds": round(seconds, 1), "vroom_feasible": not problems}
+
+
+def total_cost(vehicles: int, distance: float, unserved: int) -> float:
+    """The Li & Lim objective both solvers get: vehicles first, then distance; unserved priced as vehicles."""
+    return VEHICLE_COST * vehicles + distance + UNSERVED_COST * unserved
 
 
 def vroom_ratios(rows: list[dict]) -> dict:
-    """Ours / VROOM over the Li & Lim rows: total cost (the objective both minimise: vehicles x
-    ``VEHICLE_COST`` + distance), mean distance ratio, vehicles used (None without VROOM)."""
-    rows = [r for r in rows if r["ratio"]]
+    """Ours / VROOM over the Li & Lim rows where VROOM ran: total cost, mean distance ratio, vehicles used."""
+    rows = [r for r in rows if "vroom_distance" in r and not np.isnan(r["vroom_distance"])]
     if not rows:
         return {"vs_vroom": None, "vs_vroom_distance_mean": None, "vehicles_ours": None, "vehicles_vroom": None}
-    ours = sum(VEHICLE_COST * r["vehicles"] + r["distance"] for r in rows)
-    theirs = sum(VEHICLE_COST * r["vroom_vehicles"] + r["vroom_distance"] for r in rows)
-    return {"vs_vroom": round(ours / theirs, 4), "vs_vroom_distance_mean": round(float(np.mean([r["ratio"] for r in rows])), 4),
-            "vehicles_ours": sum(r["vehicles"] for r in rows), "vehicles_vroom": sum(r["vroom_vehicles"] for r in rows)}
+    ours = sum(total_cost(r["vehicles"], r["distance"], r["unserved"]) for r in rows)
+    theirs = sum(total_cost(r["vroom_vehicles"], r["vroom_distance"], r["vroom_unserved"]) for r in rows)
+    return {"vs_vroom": round(ours / theirs, 4),
+            "vs_vroom_distance_mean": round(float(np.mean([r["distance"] / r["vroom_distance"] for r in rows])), 4),
+            "vehicles_ours": sum(r["vehicles"] for r in rows), "vehicles_vroom": sum(r["vroom_vehicles"] for r in rows),
+            "unserved_ours": sum(r["unserved"] for r in rows), "unserved_vroom": sum(r["vroom_unserved"] for r in rows),
+            "vroom_all_feasible": all(r["vroom_feasible"] for r in rows),
+            "vroom_seconds_mean": round(float(np.mean([r["vroom_seconds"] for r in rows])), 1)}
 
 
-def lilim(directory: Path, names: list[str], time_limit_s: float) -> list[dict]:
+def _solve_lilim(task: tuple[Path, float]) -> dict:
+    """One Li & Lim instance: ours, then VROOM with the same limit (a process-pool task)."""
+    path, time_limit_s = task
+    data = read_lilim(path)
+    result = solve(data, SolveParams(time_limit_s=time_limit_s, cost="distance", scale=BENCH_SCALE,
+                                     vehicle_fixed_cost=VEHICLE_COST, construction="ortools"))
+    cost = solution_cost(data, result.solution)
+    problems = check_solution(data, result.solution)
+    row = {"instance": path.stem, "distance": round(cost["distance"], 2), "vehicles": int(cost["vehicles_used"]),
+           "unserved": len(result.solution.unserved), "feasible": not problems, "seconds": round(result.runtime_s, 1)}
+    try:
+        row.update(vroom_solve(data, time_limit_s))
+    except ImportError:
+        print("pyvroom is not installed (pip install pyvroom): skipping the VROOM peer")
+    return row
+
+
+def lilim(directory: Path, names: list[str], time_limit_s: float, workers: int) -> list[dict]:
     """Ours vs VROOM on Li & Lim instances."""
     rows = []
-    for name in names:
-        data = read_lilim(directory / f"{name}.txt")
-        result = solve(data, SolveParams(time_limit_s=time_limit_s, cost="distance", scale=BENCH_SCALE,
-                                         vehicle_fixed_cost=VEHICLE_COST, construction="ortools"))
-        cost = solution_cost(data, result.solution)
-        problems = check_solution(data, result.solution)
-        try:
-            vroom_distance, vroom_vehicles = vroom_solve(data, time_limit_s)
-        except ImportError:
-            print("pyvroom is not installed (pip install pyvroom): skipping the VROOM peer")
-            vroom_distance, vroom_vehicles = float("nan"), 0
-        rows.append({"instance": name, "distance": round(cost["distance"], 2), "vehicles": int(cost["vehicles_used"]),
-                     "unserved": len(result.solution.unserved), "feasible": not problems,
-                     "vroom_distance": round(vroom_distance, 2), "vroom_vehicles": vroom_vehicles,
-                     "ratio": cost["distance"] / vroom_distance if vroom_distance else None})
-        print(f"  {name:7s} ours {cost['distance']:8.1f} ({int(cost['vehicles_used'])} veh, {len(result.solution.unserved)} unserved, "
-              f"checker {'ok' if not problems else problems[0]})  VROOM {vroom_distance:8.1f} ({vroom_vehicles} veh)", flush=True)
+    for row in _parallel(_solve_lilim, [(directory / f"{n}.txt", time_limit_s) for n in names], workers):
+        rows.append(row)
+        print(f"  {row['instance']:7s} ours {row['distance']:8.1f} ({row['vehicles']} veh, {row['unserved']} unserved, "
+              f"checker {'ok' if row['feasible'] else 'REJECTED'})  VROOM {row.get('vroom_distance', float('nan')):8.1f} "
+              f"({row.get('vroom_vehicles')} veh, {row.get('vroom_unserved')} unassigned, "
+              f"{row.get('vroom_seconds')} s, checker {'ok' if row.get('vroom_feasible') else 'REJECTED'})", flush=True)
     return rows
+
+
+def lilim_names(directory: Path, count: int) -> list[str]:
+    """The eight named instances first (all of them whenever ``count`` > 0), then more in name order up to ``count``."""
+    if count <= 0:
+        return []
+    named = [n for n in LILIM_DEFAULT if (directory / f"{n}.txt").exists()]
+    others = sorted(p.stem for p in directory.glob("*.txt") if p.stem not in LILIM_DEFAULT and p.stem != "bks")
+    return named + others[: max(0, count - len(named))]
+
+
+def machine() -> dict:
+    """The CPU model, its cores, and the Python that ran the benchmark."""
+    cpu = platform.processor() or ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                    if line.startswith("model name")), cpu)
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
 
 
 def almaty(live_share: float, time_limit_s: float) -> dict:
@@ -164,34 +257,50 @@ def almaty(live_share: float, time_limit_s: float) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--instances", type=Path, default=SHARED_BENCH / "darp-cordeau")
+    parser.add_argument("--instances", type=Path, default=None,
+                        help="Cordeau-format directory with a bks.csv (default: the shared a-set, plus --pr)")
+    parser.add_argument("--pr", type=Path, default=None,
+                        help="a second Cordeau-format directory reported as pr_* (default: the shared pr set, "
+                             "unless --instances is given)")
     parser.add_argument("--lilim", type=Path, default=SHARED_BENCH / "pdptw-lilim")
-    parser.add_argument("--lilim-count", type=int, default=len(LILIM_DEFAULT))
+    parser.add_argument("--lilim-count", type=int, default=len(LILIM_DEFAULT),
+                        help="Li & Lim instances: the eight named always, more up to this count; 0 skips them")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "darp.json")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per instance")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="solver processes, each single-threaded (default: one per core)")
     parser.add_argument("--live-share", type=float, default=0.1, help="share of the Almaty day's requests inserted live")
     parser.add_argument("--skip-almaty", action="store_true")
     args = parser.parse_args()
-    if not (args.instances / "bks.csv").exists():
-        print(f"no Cordeau instances with a bks.csv in {args.instances}: the shared benchmarks are missing "
+    pr_dir = args.pr or (SHARED_BENCH / "darp-cordeau-pr" if args.instances is None else None)
+    instances = args.instances or SHARED_BENCH / "darp-cordeau"
+    if not (instances / "bks.csv").exists():
+        print(f"no Cordeau instances with a bks.csv in {instances}: the shared benchmarks are missing "
               "(expected ../shared/bench beside the repository, or pass --instances DIR)")
         sys.exit(0)
-    print(f"Cordeau instances in {args.instances}, {args.time_limit:.0f} s each:")
-    rows = cordeau(args.instances, args.time_limit)
-    gaps = [r["gap"] for r in rows if r["gap"] is not None]
-    result: dict = {"instances": len(rows), "cordeau": rows,
-                    "cordeau_mean_gap": round(float(np.mean(gaps)), 5) if gaps else None,
-                    "cordeau_complete": sum(r["unserved"] == 0 for r in rows)}
-    print(f"Cordeau mean gap {result['cordeau_mean_gap']:.2%} over {len(gaps)} complete solutions of {len(rows)}")
+    result: dict = {"time_limit_s": args.time_limit, "workers": args.workers, "threads_per_solve": 1, **machine()}
+    print(f"Cordeau instances in {instances}, {args.time_limit:.0f} s each, {args.workers} single-threaded workers:")
+    rows = cordeau(instances, args.time_limit, args.workers)
+    result.update(cordeau=rows, **set_summary("cordeau", rows))
+    print(f"Cordeau mean gap {result['cordeau_mean_gap']:.2%} (verified optima {result['cordeau_mean_gap_verified']}, "
+          f"unverified {result['cordeau_mean_gap_unverified']}), max {result['cordeau_max_gap']:.2%}")
     feasible = all(r["feasible"] for r in rows)
-    if (args.lilim / "bks.csv").exists():
-        names = [n for n in LILIM_DEFAULT if (args.lilim / f"{n}.txt").exists()][: args.lilim_count]
+    if pr_dir is not None and (pr_dir / "bks.csv").exists():
+        print(f"Cordeau & Laporte (2003) pr instances in {pr_dir}:")
+        pr_rows = cordeau(pr_dir, args.time_limit, args.workers)
+        result.update(pr=pr_rows, **set_summary("pr", pr_rows))
+        feasible &= all(r["feasible"] for r in pr_rows)
+        print(f"pr mean gap to the best known {result['pr_mean_gap']:.2%}; at or below the 2003 tabu search on "
+              f"{result.get('pr_beats_ts2003')} of {len(pr_rows)}")
+    names = lilim_names(args.lilim, args.lilim_count) if (args.lilim / "bks.csv").exists() else []
+    if names:
         print(f"Li & Lim vs VROOM, {args.time_limit:.0f} s each:")
-        li = lilim(args.lilim, names, args.time_limit)
+        li = lilim(args.lilim, names, args.time_limit, args.workers)
         result.update(lilim=li, **vroom_ratios(li))
-        print(f"ours / VROOM: total cost (vehicles x {VEHICLE_COST:.0f} + distance) {result['vs_vroom']}, "
-              f"distance: mean ratio {result['vs_vroom_distance_mean']}, vehicles {result['vehicles_ours']} vs "
-              f"{result['vehicles_vroom']}")
+        feasible &= all(r["feasible"] for r in li)
+        print(f"ours / VROOM: total cost (vehicles x {VEHICLE_COST:.0f} + distance + {UNSERVED_COST:.0f} per unserved) "
+              f"{result['vs_vroom']}, distance: mean ratio {result['vs_vroom_distance_mean']}, vehicles "
+              f"{result['vehicles_ours']} vs {result['vehicles_vroom']}")
     if not args.skip_almaty:
         print("Almaty synthetic day:")
         almaty_result = almaty(args.live_share, args.time_limit)

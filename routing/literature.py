@@ -88,7 +88,8 @@ def read_cordeau_solution(path: str | Path, data: ProblemData) -> tuple[Solution
     if not node_routes:
         raise ValueError(f"{path}: no route lines")
     depot = 0
-    return _timed_solution(path, data, [[v for v in r if v != depot] for r in node_routes]), float(lines[0].split()[0])
+    routes = [[v for v in r if v != depot] for r in node_routes]
+    return timed_solution(data, routes, source=str(path)), float(lines[0].split()[0])
 
 
 def read_lilim(path: str | Path) -> ProblemData:
@@ -122,21 +123,32 @@ def read_sintef_solution(path: str | Path, data: ProblemData) -> Solution:
     """
     node_routes = [[int(v) for v in line.split(":", 1)[1].split()]
                    for line in Path(path).read_text().splitlines() if line.strip().lower().startswith("route")]
-    return _timed_solution(path, data, node_routes)
+    return timed_solution(data, node_routes, source=str(path))
 
 
-def _timed_solution(path: str | Path, data: ProblemData, node_routes: list[list[int]]) -> Solution:
-    """Routes given as node ids (depot omitted) on ``data``'s vehicles in order, with exact earliest times."""
+def timed_solution(data: ProblemData, node_routes: list[list[int]], source: str = "routes") -> Solution:
+    """Routes given as matrix indices of stops (depot omitted) on ``data``'s vehicles in order, timed exactly.
+
+    For solutions from elsewhere (published files, other solvers): each route gets
+    the earliest feasible times of :func:`routing.schedule.schedule`; requests in
+    no route are unserved.
+
+    Raises
+    ------
+    ValueError
+        A route cannot be timed feasibly (named with ``source``), or there are more
+        routes than vehicles.
+    """
     stop_of: dict[int, tuple[TripRequest, StopKind]] = {}
     for request in data.requests:
         stop_of[request.pickup], stop_of[request.dropoff] = (request, "pickup"), (request, "dropoff")
     if len(node_routes) > len(data.vehicles):
-        raise ValueError(f"{path}: {len(node_routes)} routes for {len(data.vehicles)} vehicles")
+        raise ValueError(f"{source}: {len(node_routes)} routes for {len(data.vehicles)} vehicles")
     routes = []
     for vehicle, nodes in zip(data.vehicles, node_routes):
         route = schedule(data, vehicle, [stop_of[n] for n in nodes])
         if route is None:
-            raise ValueError(f"{path}: route {nodes} cannot be timed feasibly")
+            raise ValueError(f"{source}: route {nodes} cannot be timed feasibly")
         routes.append(route)
     served = {s.request_id for r in routes for s in r.stops}
     return Solution(tuple(routes), {r.id: "not in the route file" for r in data.requests if r.id not in served})
