@@ -235,7 +235,7 @@ def summarise(analysis: GapAnalysis, by: str) -> pd.DataFrame:
     analysis
         A gap analysis.
     by
-        ``"district"`` or ``"h3"``.
+        ``"district"``, ``"h3"`` or ``"profile"``.
 
     Returns
     -------
@@ -246,8 +246,8 @@ def summarise(analysis: GapAnalysis, by: str) -> pd.DataFrame:
         ``MIN_HOUSEHOLDS_PER_CELL`` households the shares are withheld (NaN).
     """
     table = analysis.households
-    if by not in ("district", "h3") or by not in table:
-        raise ValueError(f"cannot summarise by {by!r}; expected 'district' or 'h3'")
+    if by not in ("district", "h3", "profile") or by not in table:
+        raise ValueError(f"cannot summarise by {by!r}; expected 'district', 'h3' or 'profile'")
     grouped = table.groupby(by, sort=True)
     summary = pd.DataFrame({"households": grouped.size(), "people": grouped["people"].sum(),
                             "households_flagged": grouped["snap_too_far"].sum()})
@@ -260,6 +260,35 @@ def summarise(analysis: GapAnalysis, by: str) -> pd.DataFrame:
         share_columns = [c for c in summary if c.startswith(("share_gap_", "people_gap_"))]
         summary.loc[small, share_columns] = np.nan
     return summary.reset_index()
+
+
+def group_gap_shares(analysis: GapAnalysis, group: str, by: str | None = None) -> pd.DataFrame:
+    """Share of one group's snapped households with at least one gap, and the mean per-service share.
+
+    Parameters
+    ----------
+    analysis
+        A gap analysis.
+    group
+        Disability group (e.g. ``"wheelchair"``).
+    by
+        ``"district"``, ``"profile"`` or None (one row for the whole city, ``by`` = "all").
+
+    Returns
+    -------
+    DataFrame
+        ``by``, ``households`` (snapped), ``share_any_gap``, ``share_gap_mean``
+        (mean over services of the share with a gap).
+    """
+    table = analysis.households
+    table = table[(table["group"] == group) & ~table["snap_too_far"]]
+    gaps = table[[f"gap_{s}" for s in analysis.services]].fillna(False).astype(bool)
+    key = table[by] if by is not None else pd.Series("all", index=table.index)
+    frame = pd.DataFrame({"households": 1, "share_any_gap": gaps.any(axis=1).astype(float),
+                          "share_gap_mean": gaps.mean(axis=1)}, index=table.index)
+    grouped = frame.groupby(key.rename(by or "by"), sort=True)
+    return pd.DataFrame({"households": grouped["households"].sum(), "share_any_gap": grouped["share_any_gap"].mean(),
+                         "share_gap_mean": grouped["share_gap_mean"].mean()}).reset_index()
 
 
 def hex_polygons(summary: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -182,7 +182,9 @@ def snap(graph: ProfileGraph, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray,
     return position.astype(np.int64), distance_m
 
 
-def times_to_nearest(graph: ProfileGraph, source_positions: np.ndarray, source_access_s: np.ndarray) -> np.ndarray:
+def times_to_nearest(
+    graph: ProfileGraph, source_positions: np.ndarray, source_access_s: np.ndarray, limit_s: float = np.inf
+) -> np.ndarray:
     """Travel time in seconds from every node to its nearest source (``inf`` if none is reachable).
 
     Parameters
@@ -193,6 +195,8 @@ def times_to_nearest(graph: ProfileGraph, source_positions: np.ndarray, source_a
         Matrix positions of the source nodes (may repeat).
     source_access_s
         Access leg of each source in seconds, added to the network time.
+    limit_s
+        Stop the search at this many seconds (``inf`` beyond it); default: no limit.
 
     Returns
     -------
@@ -214,7 +218,7 @@ def times_to_nearest(graph: ProfileGraph, source_positions: np.ndarray, source_a
         ),
         shape=(n + 1, n + 1),
     )
-    return dijkstra(augmented, directed=True, indices=n)[:n]
+    return dijkstra(augmented, directed=True, indices=n, limit=limit_s)[:n]
 
 
 def times_within(graph: ProfileGraph, positions: np.ndarray, limit_s: float) -> csr_matrix:
