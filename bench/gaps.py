@@ -4,7 +4,8 @@ Part 1, terrain (all households, travel profile by household):
 
 * the flat and the terrain-aware analysis, each cold (profile graphs and DEM
   rebuilt) and warm; ``terrain_seconds`` is the terrain-aware cold time;
-* the share of wheelchair households with at least one gap, flat and terrain-aware;
+* the share of wheelchair households with at least one gap, flat and terrain-aware,
+  and per district (``wheelchair_by_district``, also the mean per-service share);
 * the barrier candidates (``geo.barriers``) and the time to compute their exact coverage.
 
 Part 2, peers (all households, one forced profile, ``PEER_PROFILE``, terrain-aware;
@@ -53,9 +54,11 @@ from geo.gaps import GapAnalysis, compute_gaps, group_gap_shares
 from geo.network import NETWORKS, load_network_frames
 from geo.passport import GROUPS
 from geo.shortest_paths import ProfileGraph, profile_graph, times_to_nearest
+from invaplan.gap_report import flat_vs_terrain
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PEER_PROFILE = "manual_wheelchair"
+SHARE_KEYS: tuple[str, ...] = ("share_any_gap_flat", "share_any_gap_terrain", "share_gap_mean_flat", "share_gap_mean_terrain")
 TOLERANCE_S: float = 1e-6  # peers' times must equal ours to within this (seconds)
 # pandana sums float32 edge weights (about 7 significant digits on times up to 1 800 s, over hundreds of
 # edges): its times may differ from ours by a few hundredths of a second (the largest difference is reported)
@@ -98,6 +101,9 @@ def terrain_part(households, objects) -> dict:
         "wheelchair_gap_mean_share_terrain": round(float(shares["terrain"]["share_gap_mean"]), 4),
         "barrier_candidates": len(barriers.candidates), "barrier_candidates_closing_gaps": len(useful),
         "barrier_coverage_seconds": round(barrier_s, 3),
+        "wheelchair_by_district": {row["district"]: {"households": int(row["households"]),
+                                                     **{k: round(float(row[k]), 4) for k in SHARE_KEYS}}
+                                   for _, row in flat_vs_terrain(flat, terrain).iterrows()},
     }
 
 
