@@ -50,11 +50,10 @@ import pandas as pd
 from data.dataset import ensure_dataset, load_households, load_objects
 from geo.barriers import barrier_candidates
 from geo.elevation import load_dem
-from geo.gaps import GapAnalysis, compute_gaps, group_gap_shares
+from geo.gaps import GapAnalysis, compute_gaps, flat_vs_terrain, group_gap_shares
 from geo.network import NETWORKS, load_network_frames
 from geo.passport import GROUPS
 from geo.shortest_paths import ProfileGraph, profile_graph, times_to_nearest
-from invaplan.gap_report import flat_vs_terrain
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PEER_PROFILE = "manual_wheelchair"

@@ -291,6 +291,27 @@ def group_gap_shares(analysis: GapAnalysis, group: str, by: str | None = None) -
                          "share_gap_mean": grouped["share_gap_mean"].mean()}).reset_index()
 
 
+def flat_vs_terrain(flat: GapAnalysis, terrain: GapAnalysis) -> pd.DataFrame:
+    """Wheelchair households' gap shares per district and for the whole city ("Almaty"), flat against terrain-aware.
+
+    Returns
+    -------
+    DataFrame
+        ``district``, ``households``, ``share_any_gap_flat`` / ``_terrain``,
+        ``share_gap_mean_flat`` / ``_terrain`` (``group_gap_shares``) and their
+        changes ``change_any_gap``, ``change_gap_mean`` (terrain minus flat).
+    """
+    rows = []
+    for by in ("district", None):
+        both = group_gap_shares(flat, "wheelchair", by).merge(group_gap_shares(terrain, "wheelchair", by),
+                                                               on=[by or "by", "households"], suffixes=("_flat", "_terrain"))
+        rows.append(both.rename(columns={by or "by": "district"}).replace({"district": {"all": "Almaty"}}))
+    table = pd.concat(rows, ignore_index=True)
+    table["change_any_gap"] = table["share_any_gap_terrain"] - table["share_any_gap_flat"]
+    table["change_gap_mean"] = table["share_gap_mean_terrain"] - table["share_gap_mean_flat"]
+    return table
+
+
 def hex_polygons(summary: pd.DataFrame) -> gpd.GeoDataFrame:
     """Attach the H3 cell polygons (WGS 84) to a per-cell summary."""
     from shapely.geometry import Polygon

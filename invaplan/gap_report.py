@@ -12,7 +12,7 @@ from rich.table import Table
 from data.dataset import load_households, load_objects
 from geo.barriers import barrier_candidates, barrier_edges, steep_edges
 from geo.districts import load_districts
-from geo.gaps import GapAnalysis, compute_gaps, group_gap_shares, hex_polygons, public_households, summarise
+from geo.gaps import GapAnalysis, compute_gaps, flat_vs_terrain, hex_polygons, public_households, summarise
 from geo.profiles import UNTAGGED_KERB_DEFAULT
 from maps.gaps_map import gaps_map
 from maps.render import save_map
@@ -31,19 +31,6 @@ def write_gap_outputs(analysis: GapAnalysis, out: Path) -> dict[str, Path]:
     hex_polygons(summarise(analysis, "h3")).to_parquet(paths["gaps_by_hex.parquet"], compression="zstd")
     summarise(analysis, "profile").to_csv(paths["gaps_by_profile.csv"], index=False, float_format="%.4f")
     return paths
-
-
-def flat_vs_terrain(flat: GapAnalysis, terrain: GapAnalysis) -> pd.DataFrame:
-    """Wheelchair households' gap shares per district (and the whole city), flat against terrain-aware."""
-    rows = []
-    for by in ("district", None):
-        both = group_gap_shares(flat, "wheelchair", by).merge(group_gap_shares(terrain, "wheelchair", by),
-                                                               on=[by or "by", "households"], suffixes=("_flat", "_terrain"))
-        rows.append(both.rename(columns={by or "by": "district"}).replace({"district": {"all": "Almaty"}}))
-    table = pd.concat(rows, ignore_index=True)
-    table["change_any_gap"] = table["share_any_gap_terrain"] - table["share_any_gap_flat"]
-    table["change_gap_mean"] = table["share_gap_mean_terrain"] - table["share_gap_mean_flat"]
-    return table
 
 
 def run_gaps(data_dir: Path | None, out: Path, profile: str | None, max_snap_m: float, console: Console,
