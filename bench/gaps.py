@@ -49,11 +49,10 @@ import pandas as pd
 
 from data.dataset import ensure_dataset, load_households, load_objects
 from geo.barriers import barrier_candidates
-from geo.elevation import load_dem
 from geo.gaps import GapAnalysis, compute_gaps, flat_vs_terrain, group_gap_shares
 from geo.network import NETWORKS, load_network_frames
 from geo.passport import GROUPS
-from geo.shortest_paths import ProfileGraph, profile_graph, times_to_nearest
+from geo.shortest_paths import ProfileGraph, clear_caches, times_to_nearest
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PEER_PROFILE = "manual_wheelchair"
@@ -69,8 +68,7 @@ def _cold_and_warm(households, objects, **options) -> tuple[float, float, GapAna
     """Cold (profile graphs and DEM rebuilt) and warm seconds of one full analysis, each the best of ``REPEATS``."""
     colds, warms = [], []
     for _ in range(REPEATS):
-        profile_graph.cache_clear()
-        load_dem.cache_clear()
+        clear_caches()
         start = time.perf_counter()
         compute_gaps(households, objects, **options)
         colds.append(time.perf_counter() - start)
@@ -149,8 +147,7 @@ def _compare(analysis: GapAnalysis, peer_node_s: dict[tuple[str, str], np.ndarra
 
 def time_ours(analysis: GapAnalysis, cutoff: float) -> tuple[float, float]:
     """Seconds of our profile-graph build (DEM grades included) and of the passes with the peers' cut-off."""
-    profile_graph.cache_clear()
-    load_dem.cache_clear()
+    clear_caches()
     start = time.perf_counter()
     graph = analysis.graph(PEER_PROFILE)
     build = time.perf_counter() - start

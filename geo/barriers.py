@@ -25,11 +25,10 @@ import pandas as pd
 from shapely.ops import unary_union
 
 from geo.crs import UTM43N
-from geo.elevation import edge_grades, load_dem
 from geo.gaps import GapAnalysis
 from geo.network import load_network_frames
 from geo.profiles import PROFILES, edge_barriers
-from geo.shortest_paths import ProfileGraph, times_within
+from geo.shortest_paths import ProfileGraph, network_grades, times_within
 
 # Unit costs in tenge (2025 prices; assumptions at the level of Almaty
 # contractors' quotes, the same basis as geo.adaptation.UNIT_COST_TG).
@@ -134,7 +133,7 @@ def barrier_candidates(analysis: GapAnalysis) -> BarrierCandidates:
         Candidates that open or speed up at least one edge of a profile in
         use; those closing no gap are kept with zero coverage.
     """
-    nodes, edges = load_network_frames("walk")
+    _, edges = load_network_frames("walk")
     ids = _candidate_ids(edges, analysis.untagged_kerb)
     table = analysis.households
     limit = max(analysis.thresholds_s.values())
@@ -200,8 +199,8 @@ def _candidate_table(edges: pd.DataFrame, ids: pd.Series, chosen: list[str], cov
 
 def steep_edges(profile: str = "manual_wheelchair") -> gpd.GeoDataFrame:
     """Walk edges too steep for ``profile`` to climb (u -> v uphill beyond its limit), with ``grade`` (fraction)."""
-    nodes, edges = load_network_frames("walk")
-    grade = edge_grades(nodes, edges, load_dem())
+    _, edges = load_network_frames("walk")
+    grade = network_grades("walk")
     steep = grade > PROFILES[profile].max_uphill
     return gpd.GeoDataFrame({"grade": grade[steep], "highway": edges["highway"].to_numpy()[steep]},
                             geometry=edges.geometry.to_numpy()[steep], crs=edges.crs)

@@ -159,8 +159,23 @@ def profile_graph(name: str, terrain: bool = True, untagged_kerb: str = UNTAGGED
     """
     profile = get_profile(name)
     nodes, edges = load_network_frames(profile.network)  # type: ignore[arg-type]
-    grade = edge_grades(nodes, edges, load_dem()) if terrain and profile.uses_grades else None
+    grade = network_grades(profile.network) if terrain and profile.uses_grades else None
     return graph_from_frames(profile, nodes, edges, grade, untagged_kerb)
+
+
+@lru_cache(maxsize=2)
+def network_grades(network: str) -> np.ndarray:
+    """Directed grade of every edge of the shipped ``network`` from the shipped DEM (``geo.elevation``); read-only."""
+    grade = edge_grades(*load_network_frames(network), load_dem())  # type: ignore[arg-type]
+    grade.flags.writeable = False
+    return grade
+
+
+def clear_caches() -> None:
+    """Forget the cached profile graphs, grades and DEM (benchmarks time a cold start with it)."""
+    profile_graph.cache_clear()
+    network_grades.cache_clear()
+    load_dem.cache_clear()
 
 
 def snap(graph: ProfileGraph, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
