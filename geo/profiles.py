@@ -9,7 +9,7 @@ a slope too steep to climb may still be descended.
 * ``manual_wheelchair``, ``powered_wheelchair``: blocked by steps, raised
   kerbs, ``wheelchair=no``, rough surfaces, bad smoothness and hiking paths,
   and by grades beyond their uphill / downhill limits; slower uphill
-  (``wheelchair_speed_mps``).
+  (``speed_on_grade_mps``).
 * ``walker`` (walking aids: canes, crutches, rollators): climbs steps at half
   speed (``STEPS_TIME_FACTOR``), steps down kerbs, avoids hiking paths and
   impassable smoothness; grade limits; Tobler's speed curve.
@@ -140,7 +140,7 @@ class TravelProfile:
         return self.speed_curve != "flat"
 
 
-WHEELCHAIR_BARRIERS = frozenset(BARRIER_KINDS)
+WHEELCHAIR_BARRIERS: frozenset[str] = frozenset(BARRIER_KINDS)  # every barrier kind stops a wheelchair
 DRIVE_ACCESS_SPEED_MPS: float = 1.2  # walk/roll between door and kerb for taxi trips
 
 PROFILES: dict[str, TravelProfile] = {
