@@ -20,6 +20,7 @@ Outputs (all GeoParquet, geometries in UTM 43N metres):
 * ``osm/pois.parquet`` (amenities, shops, healthcare, buildings used for housing)
 * ``osm/stops.parquet`` (public-transport stops)
 * ``osm/districts.parquet`` (the 8 district boundaries)
+* ``dem/almaty_srtm3.npz`` (SRTM3 heights cropped to the walk network, ``data.dem_import``)
 """
 
 from __future__ import annotations
@@ -33,12 +34,16 @@ import numpy as np
 import osmnx as ox
 import pandas as pd
 
+from data.dem_import import import_dem
 from geo.crs import CENTRE_2025_BBOX_DEG, UTM43N, WGS84
+from geo.paths import DEM_FILE, SHIPPED_DATA_DIR
 
 CITY_2012_FILE: str = "almaty-2012-clean.osm.bz2"
 CENTRE_2025_FILE: str = "almaty-center-2025-clean.osm.bz2"
 STOPS_FILE: str = "almaty-geofabrik-transport-points.shp"
 DISTRICTS_FILE: str = "almaty-districts-osm.geojson"
+SRTM_DIR: str = "srtm"
+DEM_RELATIVE_PATH: Path = DEM_FILE.relative_to(SHIPPED_DATA_DIR)
 
 # Highway values that carry cars (osmnx's "drive" network, plus links).
 DRIVE_HIGHWAYS: frozenset[str] = frozenset(
@@ -62,16 +67,26 @@ WALK_EXCLUDED_HIGHWAYS: frozenset[str] = frozenset(
 )
 ONEWAY_TRUE: frozenset[str] = frozenset({"yes", "true", "1"})
 
-# Way tags kept on edges: the routing-relevant ones and those the wheelchair
-# profile reads (steps, surface, smoothness, sac_scale, incline, wheelchair).
+# Way tags kept on edges: the routing-relevant ones and those the travel
+# profiles read (steps and their ramps, surface, smoothness, sac_scale,
+# incline, wheelchair), plus ``kerb`` and ``kerb_node`` set per segment from
+# the way's kerb and crossing nodes (``_segment_kerb``).
 EDGE_TAGS: tuple[str, ...] = (
     "highway", "name", "service", "maxspeed", "surface", "smoothness", "wheelchair",
-    "sac_scale", "incline", "footway", "access",
+    "sac_scale", "incline", "footway", "access", "ramp", "ramp:wheelchair", "kerb", "kerb_node",
 )
-# Tags whose change along a way must stay a node in the simplified graph.
+# Tags whose change along a way must stay a node in the simplified graph (a
+# kerb segment stays its own edge, so a fix opens exactly that edge).
 EDGE_TAGS_DIFFER: tuple[str, ...] = (
     "highway", "surface", "smoothness", "wheelchair", "sac_scale", "incline", "access",
+    "ramp", "ramp:wheelchair", "kerb", "kerb_node",
 )
+# Kerb value recorded on a crossing segment whose crossing node has no kerb tag
+# (the travel profiles decide what an unknown kerb means, geo.barriers).
+UNTAGGED_KERB: str = "unknown"
+# Tags only the walking profiles read: not kept on the drive network (so it is
+# not split at kerbs and its nodes and times do not change).
+WALK_ONLY_TAGS: frozenset[str] = frozenset({"ramp", "ramp:wheelchair", "kerb", "kerb_node"})
 # Long simplified edges are split so that no point beside a street is far from
 # a node: a building at the middle of a 3 km edge would otherwise snap 1.5 km away.
 MAX_EDGE_M: float = 200.0
@@ -87,6 +102,7 @@ class _Extract:
     """Nodes, highway ways and POIs read from one OSM file (WGS 84 degrees)."""
 
     node_lonlat: dict[int, tuple[float, float]] = field(default_factory=dict)
+    node_kerb: dict[int, tuple[str, bool]] = field(default_factory=dict)
     ways: list[tuple[int, list[int], dict[str, str]]] = field(default_factory=list)
     pois: list[dict] = field(default_factory=list)
 
@@ -102,6 +118,9 @@ def _read_extract(path: Path, source: str) -> _Extract:
         def node(self, n) -> None:  # noqa: ANN001 - osmium type
             out.node_lonlat[n.id] = (n.location.lon, n.location.lat)
             tags = dict(n.tags)
+            kerb = _node_kerb(tags)
+            if kerb is not None:
+                out.node_kerb[n.id] = kerb
             if any(k in tags for k in POI_KEYS) or tags.get("highway") == "bus_stop":
                 out.pois.append(_poi_row("node", n.id, tags, n.location.lon, n.location.lat, source))
 
@@ -119,6 +138,46 @@ def _read_extract(path: Path, source: str) -> _Extract:
         if len(coords):
             lon, lat = coords.mean(axis=0)
             out.pois.append(_poi_row("way", way_id, tags, float(lon), float(lat), source))
+    return out
+
+
+def _node_kerb(tags: dict[str, str]) -> tuple[str, bool] | None:
+    """Kerb of a node and whether it is a crossing node, or None for other nodes.
+
+    A node with ``kerb=*`` or ``barrier=kerb`` is a kerb (``barrier=kerb``
+    alone: ``UNTAGGED_KERB``); a ``highway=crossing`` node without a kerb tag
+    is a crossing of unknown kerb.
+    """
+    crossing = tags.get("highway") == "crossing"
+    if "kerb" in tags:
+        return tags["kerb"], crossing
+    if tags.get("barrier") == "kerb" or crossing:
+        return UNTAGGED_KERB, crossing
+    return None
+
+
+def _segment_kerb(refs: list[int], tags: dict[str, str], node_kerb: dict) -> list[tuple[str, int] | None]:
+    """Kerb crossed on each segment of a way, as (kerb value, kerb node id), or None.
+
+    A kerb node counts on the segments of a crossing way (``footway=crossing``)
+    that touch it, and on the segments of any other way when it lies inside the
+    way (a kerb at a way's end is a junction: the crossing way carries it). A
+    crossing node counts only on crossing ways (it also lies on the road).
+    Where a segment touches two kerbs, a raised one wins.
+    """
+    is_crossing_way = tags.get("footway") == "crossing" or "crossing" in tags
+    out: list[tuple[str, int] | None] = []
+    for k, (u, v) in enumerate(zip(refs[:-1], refs[1:])):
+        found = []
+        for index, node in ((k, u), (k + 1, v)):
+            if node not in node_kerb:
+                continue
+            value, crossing_node = node_kerb[node]
+            interior = 0 < index < len(refs) - 1
+            if is_crossing_way or (interior and not crossing_node):
+                found.append((value, node))
+        found.sort(key=lambda item: item[0] != "raised")
+        out.append(found[0] if found else None)
     return out
 
 
@@ -142,24 +201,33 @@ def _merged_segments(old: _Extract, new: _Extract) -> tuple[dict, list]:
     -------
     node_lonlat, segments
         ``node_lonlat`` maps node id to (lon, lat); ``segments`` is a list of
-        ``(u, v, way_id, tags, source)`` for consecutive way nodes.
+        ``(u, v, way_id, tags, source)`` for consecutive way nodes; ``tags``
+        include ``kerb`` and ``kerb_node`` where the segment crosses a kerb.
     """
     node_lonlat = {**old.node_lonlat, **new.node_lonlat}
+    node_kerb = {**old.node_kerb, **new.node_kerb}
     segments: list[tuple[int, int, int, dict, str]] = []
     seen_pairs: set[frozenset[int]] = set()
     for way_id, refs, tags in new.ways:
-        for u, v in zip(refs[:-1], refs[1:]):
+        for (u, v), kerb in zip(zip(refs[:-1], refs[1:]), _segment_kerb(refs, tags, node_kerb)):
             if u != v:
-                segments.append((u, v, way_id, tags, "2025"))
+                segments.append((u, v, way_id, _with_kerb(tags, kerb), "2025"))
                 seen_pairs.add(frozenset((u, v)))
     for way_id, refs, tags in old.ways:
-        for u, v in zip(refs[:-1], refs[1:]):
+        for (u, v), kerb in zip(zip(refs[:-1], refs[1:]), _segment_kerb(refs, tags, node_kerb)):
             if u == v or frozenset((u, v)) in seen_pairs:
                 continue
             if _in_centre(node_lonlat[u]) and _in_centre(node_lonlat[v]):
                 continue
-            segments.append((u, v, way_id, tags, "2012"))
+            segments.append((u, v, way_id, _with_kerb(tags, kerb), "2012"))
     return node_lonlat, segments
+
+
+def _with_kerb(tags: dict[str, str], kerb: tuple[str, int] | None) -> dict:
+    """The way's tags, with the segment's ``kerb`` value and ``kerb_node`` id when it crosses one."""
+    if kerb is None:
+        return tags
+    return {**tags, "kerb": kerb[0], "kerb_node": kerb[1]}
 
 
 def _is_drive(tags: dict[str, str]) -> bool:
@@ -198,7 +266,7 @@ def _build_graph(node_lonlat: dict, segments: list, network: str) -> nx.MultiDiG
     for u, v, way_id, tags, source in segments:
         if not keep(tags):
             continue
-        attrs = {k: tags[k] for k in EDGE_TAGS if k in tags}
+        attrs = {k: tags[k] for k in EDGE_TAGS if k in tags and (network == "walk" or k not in WALK_ONLY_TAGS)}
         attrs.update(osmid=way_id, source_extract=source)
         direction = _oneway_direction(tags) if network == "drive" else 0
         for a, b in ((u, v), (v, u)):
@@ -268,6 +336,8 @@ def _graph_frames(G: nx.MultiDiGraph) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFram
             edges[column] = edges[column].map(_scalar)
     edges["osmid"] = edges["osmid"].astype("int64")
     edges["length"] = edges["length"].astype("float64")
+    if "kerb_node" in edges.columns:
+        edges["kerb_node"] = edges["kerb_node"].astype("Int64")
     for flag in ("oneway", "reversed"):
         edges[flag] = edges[flag].astype(bool)
     keep = ["osmid", "highway", "name", "oneway", "reversed", "length", "source_extract", "geometry"]
@@ -306,7 +376,7 @@ def import_osm(source_dir: Path, out_dir: Path) -> dict[str, int]:
     ----------
     source_dir
         Folder holding the files named by ``CITY_2012_FILE``, ``CENTRE_2025_FILE``,
-        ``STOPS_FILE`` and ``DISTRICTS_FILE``.
+        ``STOPS_FILE`` and ``DISTRICTS_FILE``, and the SRTM tiles in ``SRTM_DIR``.
     out_dir
         The shipped data directory (``data/``).
 
@@ -326,6 +396,8 @@ def import_osm(source_dir: Path, out_dir: Path) -> dict[str, int]:
         nodes.to_parquet(out_dir / "network" / f"{network}_nodes.parquet", compression="zstd")
         edges.to_parquet(out_dir / "network" / f"{network}_edges.parquet", compression="zstd")
         counts[f"{network}_nodes"], counts[f"{network}_edges"] = len(nodes), len(edges)
+        if network == "walk":  # the walk network spans the drive one: crop the DEM to it
+            counts.update(import_dem(source_dir / SRTM_DIR, nodes, out_dir / DEM_RELATIVE_PATH))
     pois = _pois_frame(old, new)
     stops = _stops_frame(source_dir, pois)
     pois = pois[pois["highway"] != "bus_stop"].drop(columns="highway").reset_index(drop=True)

@@ -3,9 +3,12 @@
 For each essential service (``passport.SERVICES``) and disability group, the
 travel time from every household to the nearest object of that service whose
 passport status is *accessible* for the household's group is computed in one
-multi-source Dijkstra pass on the group's travel profile
-(``profiles.GROUP_PROFILE``, or one forced profile). A household has a gap
-when that time exceeds the service's threshold (``GAP_THRESHOLD_MIN``).
+multi-source Dijkstra pass per (service, group, profile) on the household's
+travel profile (``profiles.household_profiles``: by group, wheelchair
+households split between manual and powered chairs; or one forced profile).
+Walking profiles are terrain-aware by default (directed grades from the DEM,
+``terrain=False`` for the flat analysis). A household has a gap when that time
+exceeds the service's threshold (``GAP_THRESHOLD_MIN``).
 
 Households and objects farther than ``max_snap_m`` from the profile's
 network are flagged (``snap_too_far``) instead of being silently snapped: their
@@ -28,7 +31,7 @@ import pandas as pd
 from geo.validate import TableSchema, validate_frame
 from geo.crs import WGS84
 from geo.passport import GROUPS, SERVICES, STATUSES
-from geo.profiles import GROUP_PROFILE, get_profile
+from geo.profiles import UNTAGGED_KERB_DEFAULT, get_profile, household_profiles
 from geo.shortest_paths import ProfileGraph, profile_graph, snap, times_to_nearest, times_within
 
 # Travel-time thresholds in minutes per essential service (planning defaults:
@@ -81,16 +84,35 @@ class GapAnalysis:
         ``access_<profile>_s`` (matrix position and access leg in seconds).
     thresholds_s
         Threshold per service in seconds.
+    terrain
+        Whether grades from the DEM were applied.
+    untagged_kerb
+        The untagged-crossing assumption used.
     """
 
     households: gpd.GeoDataFrame
     objects: pd.DataFrame
     thresholds_s: dict[str, float]
+    terrain: bool = True
+    untagged_kerb: str = UNTAGGED_KERB_DEFAULT
 
     @property
     def services(self) -> list[str]:
         """The services analysed."""
         return list(self.thresholds_s)
+
+    def graph(self, name: str) -> ProfileGraph:
+        """The profile graph this analysis used for profile ``name``."""
+        return profile_graph(name, self.terrain, self.untagged_kerb)
+
+    def nearest_times(self, service: str, group: str, name: str, extra_sources: pd.DataFrame | None = None) -> np.ndarray:
+        """Seconds from every node of profile ``name`` to the nearest usable object of ``service``
+        accessible for ``group`` (plus ``extra_sources``, rows of ``objects``), access legs included."""
+        usable = self.objects[~self.objects["snap_too_far"]]
+        sources = usable[(usable["service"] == service) & (usable[f"status_{group}"] == "accessible")]
+        if extra_sources is not None:
+            sources = pd.concat([sources, extra_sources])
+        return times_to_nearest(self.graph(name), sources[f"pos_{name}"].to_numpy(), sources[f"access_{name}_s"].to_numpy())
 
 
 def _thresholds_s(thresholds_min: Mapping[str, float] | None) -> dict[str, float]:
@@ -102,13 +124,6 @@ def _thresholds_s(thresholds_min: Mapping[str, float] | None) -> dict[str, float
     if bad:
         raise ValueError(f"thresholds must be positive minutes, got {bad}")
     return {s: float(t) * 60.0 for s, t in chosen.items()}
-
-
-def _group_profiles(groups: Iterable[str], profile: str | None) -> dict[str, str]:
-    if profile is not None:
-        get_profile(profile)
-        return {g: profile for g in groups}
-    return {g: GROUP_PROFILE[g] for g in groups}
 
 
 def _snap_columns(graph: ProfileGraph, points: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -130,6 +145,8 @@ def compute_gaps(
     thresholds_min: Mapping[str, float] | None = None,
     max_snap_m: float = MAX_SNAP_M,
     on_pass: Progress | None = None,
+    terrain: bool = True,
+    untagged_kerb: str = UNTAGGED_KERB_DEFAULT,
 ) -> GapAnalysis:
     """Travel time from each household to the nearest accessible object of each service.
 
@@ -141,7 +158,8 @@ def compute_gaps(
     objects
         The passport registry (``object_id``, ``service``, ``status_<group>``).
     profile
-        Force one travel profile for every group; None uses ``GROUP_PROFILE``.
+        Force one travel profile for every household; None: by group
+        (``profiles.household_profiles``).
     thresholds_min
         Threshold in minutes per service (default ``GAP_THRESHOLD_MIN``); only
         the services given are analysed.
@@ -149,6 +167,10 @@ def compute_gaps(
         Points farther than this many metres from the network are flagged.
     on_pass
         Called with a label before each shortest-path pass (progress bars).
+    terrain
+        Directed grades from the DEM (speeds and grade limits); False: flat city.
+    untagged_kerb
+        What an untagged crossing's kerb is (``profiles.UNTAGGED_KERB_ASSUMPTIONS``).
 
     Returns
     -------
@@ -160,19 +182,22 @@ def compute_gaps(
     households = validate_frame(households, GAP_HOUSEHOLDS_SCHEMA).reset_index(drop=True)
     objects = validate_frame(objects, GAP_OBJECTS_SCHEMA)
     objects = objects[objects["service"].isin(list(thresholds_s))]
-    group_profile = _group_profiles(sorted(set(households["group"])), profile)
     step = on_pass or (lambda label: None)
 
     out = households[[c for c in ("household_id", "district", "group", "people", "welfare_level") if c in households]].copy()
     out.insert(2, "h3", h3_cells(households.geometry))
-    out["profile"] = households["group"].map(group_profile)
+    if profile is None:
+        out["profile"] = household_profiles(households["household_id"], households["group"])
+    else:
+        get_profile(profile)
+        out["profile"] = profile
     out["snap_m"] = np.nan
     service_objects = pd.DataFrame(objects.drop(columns="geometry"))
     service_objects["snap_m"] = np.inf
     positions = np.zeros(len(out), dtype=np.int64)
     access_s = np.zeros(len(out))
-    for name in sorted(set(group_profile.values())):
-        graph = profile_graph(name)
+    for name in sorted(set(out["profile"])):
+        graph = profile_graph(name, terrain, untagged_kerb)
         mine = (out["profile"] == name).to_numpy()
         positions[mine], out.loc[mine, "snap_m"], access_s[mine] = _snap_columns(graph, households.geometry[mine])
         pos, dist, acc = _snap_columns(graph, objects.geometry)
@@ -180,22 +205,21 @@ def compute_gaps(
         service_objects["snap_m"] = np.minimum(service_objects["snap_m"], dist)
     out["snap_too_far"] = out["snap_m"] > max_snap_m
     service_objects["snap_too_far"] = service_objects["snap_m"] > max_snap_m
-    usable = service_objects[~service_objects["snap_too_far"]]
+    analysis = GapAnalysis(gpd.GeoDataFrame(), service_objects, thresholds_s, terrain, untagged_kerb)  # households below
 
+    combinations = sorted(set(zip(out["group"], out["profile"])))
     for service, threshold_s in thresholds_s.items():
         times = np.full(len(out), np.nan)
-        for group, name in group_profile.items():
+        for group, name in combinations:
             step(f"{service} · {group} · {name}")
-            sources = usable[(usable["service"] == service) & (usable[f"status_{group}"] == "accessible")]
-            to_nearest = times_to_nearest(profile_graph(name), sources[f"pos_{name}"].to_numpy(), sources[f"access_{name}_s"].to_numpy())
-            mine = (out["group"] == group).to_numpy()
-            times[mine] = access_s[mine] + to_nearest[positions[mine]]
+            mine = ((out["group"] == group) & (out["profile"] == name)).to_numpy()
+            times[mine] = access_s[mine] + analysis.nearest_times(service, group, name)[positions[mine]]
         times[out["snap_too_far"].to_numpy()] = np.nan
         out[f"time_{service}_s"] = times
         out[f"gap_{service}"] = pd.array(np.where(np.isnan(times), None, times > threshold_s), dtype="boolean")
     out["_pos"], out["_access_s"] = positions, access_s
-    result = gpd.GeoDataFrame(out, geometry=households.geometry, crs=households.crs)
-    return GapAnalysis(result, service_objects, thresholds_s)
+    analysis.households = gpd.GeoDataFrame(out, geometry=households.geometry, crs=households.crs)
+    return analysis
 
 
 def public_households(analysis: GapAnalysis) -> gpd.GeoDataFrame:
@@ -211,7 +235,7 @@ def summarise(analysis: GapAnalysis, by: str) -> pd.DataFrame:
     analysis
         A gap analysis.
     by
-        ``"district"`` or ``"h3"``.
+        ``"district"``, ``"h3"`` or ``"profile"``.
 
     Returns
     -------
@@ -222,8 +246,8 @@ def summarise(analysis: GapAnalysis, by: str) -> pd.DataFrame:
         ``MIN_HOUSEHOLDS_PER_CELL`` households the shares are withheld (NaN).
     """
     table = analysis.households
-    if by not in ("district", "h3") or by not in table:
-        raise ValueError(f"cannot summarise by {by!r}; expected 'district' or 'h3'")
+    if by not in ("district", "h3", "profile") or by not in table:
+        raise ValueError(f"cannot summarise by {by!r}; expected 'district', 'h3' or 'profile'")
     grouped = table.groupby(by, sort=True)
     summary = pd.DataFrame({"households": grouped.size(), "people": grouped["people"].sum(),
                             "households_flagged": grouped["snap_too_far"].sum()})
@@ -236,6 +260,56 @@ def summarise(analysis: GapAnalysis, by: str) -> pd.DataFrame:
         share_columns = [c for c in summary if c.startswith(("share_gap_", "people_gap_"))]
         summary.loc[small, share_columns] = np.nan
     return summary.reset_index()
+
+
+def group_gap_shares(analysis: GapAnalysis, group: str, by: str | None = None) -> pd.DataFrame:
+    """Share of one group's snapped households with at least one gap, and the mean per-service share.
+
+    Parameters
+    ----------
+    analysis
+        A gap analysis.
+    group
+        Disability group (e.g. ``"wheelchair"``).
+    by
+        ``"district"``, ``"profile"`` or None (one row for the whole city, ``by`` = "all").
+
+    Returns
+    -------
+    DataFrame
+        ``by``, ``households`` (snapped), ``share_any_gap``, ``share_gap_mean``
+        (mean over services of the share with a gap).
+    """
+    table = analysis.households
+    table = table[(table["group"] == group) & ~table["snap_too_far"]]
+    gaps = table[[f"gap_{s}" for s in analysis.services]].fillna(False).astype(bool)
+    key = table[by] if by is not None else pd.Series("all", index=table.index)
+    frame = pd.DataFrame({"households": 1, "share_any_gap": gaps.any(axis=1).astype(float),
+                          "share_gap_mean": gaps.mean(axis=1)}, index=table.index)
+    grouped = frame.groupby(key.rename(by or "by"), sort=True)
+    return pd.DataFrame({"households": grouped["households"].sum(), "share_any_gap": grouped["share_any_gap"].mean(),
+                         "share_gap_mean": grouped["share_gap_mean"].mean()}).reset_index()
+
+
+def flat_vs_terrain(flat: GapAnalysis, terrain: GapAnalysis) -> pd.DataFrame:
+    """Wheelchair households' gap shares per district and for the whole city ("Almaty"), flat against terrain-aware.
+
+    Returns
+    -------
+    DataFrame
+        ``district``, ``households``, ``share_any_gap_flat`` / ``_terrain``,
+        ``share_gap_mean_flat`` / ``_terrain`` (``group_gap_shares``) and their
+        changes ``change_any_gap``, ``change_gap_mean`` (terrain minus flat).
+    """
+    rows = []
+    for by in ("district", None):
+        both = group_gap_shares(flat, "wheelchair", by).merge(group_gap_shares(terrain, "wheelchair", by),
+                                                               on=[by or "by", "households"], suffixes=("_flat", "_terrain"))
+        rows.append(both.rename(columns={by or "by": "district"}).replace({"district": {"all": "Almaty"}}))
+    table = pd.concat(rows, ignore_index=True)
+    table["change_any_gap"] = table["share_any_gap_terrain"] - table["share_any_gap_flat"]
+    table["change_gap_mean"] = table["share_gap_mean_terrain"] - table["share_gap_mean_flat"]
+    return table
 
 
 def hex_polygons(summary: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -264,14 +338,10 @@ def what_if(analysis: GapAnalysis, adapted_object_ids: Iterable[str]) -> pd.Data
     """
     adapted = _lookup(analysis, adapted_object_ids)
     table = analysis.households
-    usable = analysis.objects[~analysis.objects["snap_too_far"]]
     rows = []
     for service in sorted(set(adapted["service"]) & set(analysis.services)):
         for (group, name), households in table.groupby(["group", "profile"]):
-            current = usable[(usable["service"] == service) & (usable[f"status_{group}"] == "accessible")]
-            new = adapted[adapted["service"] == service]
-            sources = pd.concat([current, new])
-            to_nearest = times_to_nearest(profile_graph(name), sources[f"pos_{name}"].to_numpy(), sources[f"access_{name}_s"].to_numpy())
+            to_nearest = analysis.nearest_times(service, group, name, adapted[adapted["service"] == service])
             after = households["_access_s"].to_numpy() + to_nearest[households["_pos"].to_numpy()]
             before = households[f"time_{service}_s"].to_numpy()
             closes = households[f"gap_{service}"].fillna(False).to_numpy(dtype=bool) & (after <= analysis.thresholds_s[service])
@@ -320,7 +390,7 @@ def coverage(analysis: GapAnalysis, candidate_ids: Iterable[str], chunk: int = 2
     limit = max(analysis.thresholds_s.values())
     frames = []
     for name, households in table.groupby("profile"):
-        graph = profile_graph(name)
+        graph = analysis.graph(name)
         rows = households.index.to_numpy()
         node_of, access = households["_pos"].to_numpy(), households["_access_s"].to_numpy()
         for start in range(0, len(candidates), chunk):

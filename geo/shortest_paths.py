@@ -1,10 +1,16 @@
 """Vectorised snapping and multi-source shortest paths on a profile's network.
 
 A :class:`ProfileGraph` holds one travel profile's network as a scipy CSR
-matrix of edge travel times (seconds), restricted to its largest strongly
-connected component so every snapped point can reach every other. Points are
-snapped with a KD-tree in UTM 43N metres; the straight leg from a point to its
-node is travelled at the profile's access speed.
+matrix of edge travel times (seconds): directed, with grades from the DEM when
+``terrain`` is on (``geo.elevation``), barriers and too-steep edges removed.
+Its nodes are the largest strongly connected component of the network the
+profile could use with every fixable barrier (steps, raised kerbs) fixed and
+grade limits ignored: the same nodes with or without terrain and before or
+after any barrier fix, so points snap to the same nodes in every variant and
+a household behind a barrier or up a slope it cannot climb gets a gap (an
+infinite time), not a silent re-snap elsewhere. Points are snapped with a
+KD-tree in UTM 43N metres; the straight leg from a point to its node is
+travelled at the profile's access speed.
 
 Times "to the nearest source" are computed in one Dijkstra pass over the
 reversed graph from a virtual super-source joined to every source node by an
@@ -23,8 +29,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
+from geo.elevation import edge_grades, load_dem
 from geo.network import load_network_frames
-from geo.profiles import TravelProfile, edge_travel_time_s, get_profile
+from geo.profiles import UNTAGGED_KERB_DEFAULT, TravelProfile, edge_travel_time_s, fixed_barrier_tags, get_profile
 
 ZERO_EDGE_S: float = 1e-9  # stands in for a zero-time edge (sparse matrices drop zeros)
 
@@ -49,6 +56,15 @@ class ProfileGraph:
         CSR matrix, ``length[i, j]`` = length in metres of the shortest edge i -> j.
     tree
         KD-tree over ``xy`` for snapping.
+    fixes
+        Edges between kept nodes that a barrier fix would make faster (or
+        passable): the network edge table's rows (indexed ``(u, v, key)``) with
+        ``u_pos``, ``v_pos`` (matrix positions), ``time_s`` (now, maybe inf),
+        ``time_fixed_s`` and ``grade``.
+    terrain
+        Whether grades from the DEM were applied.
+    untagged_kerb
+        The untagged-crossing assumption used.
     """
 
     profile: TravelProfile
@@ -58,6 +74,9 @@ class ProfileGraph:
     reverse: csr_matrix
     length: csr_matrix
     tree: cKDTree
+    fixes: pd.DataFrame
+    terrain: bool = False
+    untagged_kerb: str = UNTAGGED_KERB_DEFAULT
 
     @property
     def n_nodes(self) -> int:
@@ -72,41 +91,91 @@ def _fastest_edges(u: np.ndarray, v: np.ndarray, time_s: np.ndarray, n: int) -> 
     return csr_matrix((fastest["t"].to_numpy(), (fastest["u"].to_numpy(), fastest["v"].to_numpy())), shape=(n, n))
 
 
-def graph_from_frames(profile: TravelProfile, nodes: pd.DataFrame, edges: pd.DataFrame) -> ProfileGraph:
+def graph_from_frames(
+    profile: TravelProfile,
+    nodes: pd.DataFrame,
+    edges: pd.DataFrame,
+    grade: np.ndarray | None = None,
+    untagged_kerb: str = UNTAGGED_KERB_DEFAULT,
+) -> ProfileGraph:
     """Build the routable graph of ``profile`` from node and edge tables.
 
     Parameters
     ----------
     profile
-        The travel profile (decides edge times and barriers).
+        The travel profile (decides edge times, grade limits and barriers).
     nodes
         Indexed by node id, with ``x`` and ``y`` in metres.
     edges
         Indexed by ``(u, v, key)`` with ``length`` (metres), ``highway`` and the
         tags the profile reads.
+    grade
+        Directed grade of each edge (fraction, + uphill; ``geo.elevation.edge_grades``); None: flat.
+    untagged_kerb
+        The untagged-crossing assumption (``geo.profiles.edge_barriers``).
 
-    Edges the profile cannot use are removed, then the graph is reduced to its
-    largest strongly connected component.
+    Edges the profile cannot use are left out; the nodes kept are the largest
+    strongly connected component of the edges it could use once every fixable
+    barrier is fixed, grade limits ignored (see the module docstring).
     """
-    time_s = edge_travel_time_s(profile, edges)
-    usable = np.isfinite(time_s)
+    time_s = edge_travel_time_s(profile, edges, grade, untagged_kerb)
+    fixed_edges = fixed_barrier_tags(edges)
+    time_fixed_s = edge_travel_time_s(profile, fixed_edges, grade, untagged_kerb)
+    potential = np.isfinite(edge_travel_time_s(profile, fixed_edges, grade, untagged_kerb, ignore_grade_limits=True))
     position = pd.Series(np.arange(len(nodes)), index=nodes.index)
-    u = position.loc[edges.index.get_level_values("u")[usable]].to_numpy()
-    v = position.loc[edges.index.get_level_values("v")[usable]].to_numpy()
-    full = _fastest_edges(u, v, time_s[usable], len(nodes))
-    _, labels = connected_components(full, directed=True, connection="strong")
+    u_all = position.loc[edges.index.get_level_values("u")].to_numpy()
+    v_all = position.loc[edges.index.get_level_values("v")].to_numpy()
+    _, labels = connected_components(_fastest_edges(u_all[potential], v_all[potential], np.ones(potential.sum()), len(nodes)),
+                                     directed=True, connection="strong")
     keep = np.flatnonzero(labels == np.bincount(labels).argmax())
-    forward = full[keep][:, keep].tocsr()
-    length = _fastest_edges(u, v, edges["length"].to_numpy(dtype=float)[usable], len(nodes))[keep][:, keep].tocsr()
+    new_position = np.full(len(nodes), -1)
+    new_position[keep] = np.arange(len(keep))
+    inside = (new_position[u_all] >= 0) & (new_position[v_all] >= 0)
+    usable = inside & np.isfinite(time_s)
+    u, v, n = new_position[u_all], new_position[v_all], len(keep)
+    forward = _fastest_edges(u[usable], v[usable], time_s[usable], n)
+    length = _fastest_edges(u[usable], v[usable], edges["length"].to_numpy(dtype=float)[usable], n)
+    better = inside & (time_fixed_s < time_s)
+    fixes = edges[better].assign(u_pos=u[better], v_pos=v[better], time_s=time_s[better], time_fixed_s=time_fixed_s[better],
+                                 grade=np.zeros(better.sum()) if grade is None else np.asarray(grade)[better])
     xy = nodes[["x", "y"]].to_numpy(dtype="float64")[keep]
-    return ProfileGraph(profile, nodes.index.to_numpy()[keep], xy, forward, forward.T.tocsr(), length, cKDTree(xy))
+    return ProfileGraph(profile, nodes.index.to_numpy()[keep], xy, forward, forward.T.tocsr(), length, cKDTree(xy), fixes,
+                        grade is not None, untagged_kerb)
 
 
-@lru_cache(maxsize=4)
-def profile_graph(name: str) -> ProfileGraph:
-    """The cached :class:`ProfileGraph` of the named profile on the shipped Almaty network."""
+@lru_cache(maxsize=16)
+def profile_graph(name: str, terrain: bool = True, untagged_kerb: str = UNTAGGED_KERB_DEFAULT) -> ProfileGraph:
+    """The cached :class:`ProfileGraph` of the named profile on the shipped Almaty network.
+
+    Parameters
+    ----------
+    name
+        Profile name (``geo.profiles.PROFILES``).
+    terrain
+        Apply grades from the shipped DEM (profiles whose speed ignores grades,
+        i.e. ``drive``, are the same either way).
+    untagged_kerb
+        The untagged-crossing assumption.
+    """
     profile = get_profile(name)
-    return graph_from_frames(profile, *load_network_frames(profile.network))  # type: ignore[arg-type]
+    nodes, edges = load_network_frames(profile.network)  # type: ignore[arg-type]
+    grade = network_grades(profile.network) if terrain and profile.uses_grades else None
+    return graph_from_frames(profile, nodes, edges, grade, untagged_kerb)
+
+
+@lru_cache(maxsize=2)
+def network_grades(network: str) -> np.ndarray:
+    """Directed grade of every edge of the shipped ``network`` from the shipped DEM (``geo.elevation``); read-only."""
+    grade = edge_grades(*load_network_frames(network), load_dem())  # type: ignore[arg-type]
+    grade.flags.writeable = False
+    return grade
+
+
+def clear_caches() -> None:
+    """Forget the cached profile graphs, grades and DEM (benchmarks time a cold start with it)."""
+    profile_graph.cache_clear()
+    network_grades.cache_clear()
+    load_dem.cache_clear()
 
 
 def snap(graph: ProfileGraph, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +197,9 @@ def snap(graph: ProfileGraph, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray,
     return position.astype(np.int64), distance_m
 
 
-def times_to_nearest(graph: ProfileGraph, source_positions: np.ndarray, source_access_s: np.ndarray) -> np.ndarray:
+def times_to_nearest(
+    graph: ProfileGraph, source_positions: np.ndarray, source_access_s: np.ndarray, limit_s: float = np.inf
+) -> np.ndarray:
     """Travel time in seconds from every node to its nearest source (``inf`` if none is reachable).
 
     Parameters
@@ -139,6 +210,8 @@ def times_to_nearest(graph: ProfileGraph, source_positions: np.ndarray, source_a
         Matrix positions of the source nodes (may repeat).
     source_access_s
         Access leg of each source in seconds, added to the network time.
+    limit_s
+        Stop the search at this many seconds (``inf`` beyond it); default: no limit.
 
     Returns
     -------
@@ -160,7 +233,7 @@ def times_to_nearest(graph: ProfileGraph, source_positions: np.ndarray, source_a
         ),
         shape=(n + 1, n + 1),
     )
-    return dijkstra(augmented, directed=True, indices=n)[:n]
+    return dijkstra(augmented, directed=True, indices=n, limit=limit_s)[:n]
 
 
 def times_within(graph: ProfileGraph, positions: np.ndarray, limit_s: float) -> csr_matrix:

@@ -94,15 +94,20 @@ def data_import_osm(
 
 @app.command()
 def gaps(
-    profile: str = typer.Option("auto", help="Travel profile for every group (wheelchair, walk, drive) or 'auto' (by group)."),
+    profile: str = typer.Option("auto", help="Travel profile for every household (manual_wheelchair, powered_wheelchair, "
+                                "walker, walk, drive) or 'auto' (by group; wheelchair users manual or powered)."),
     out: Path = typer.Option(Path("out/gaps"), help="Output folder."),
     max_snap_m: float = typer.Option(500.0, help="Flag points farther than this from the network (metres)."),
+    flat: bool = typer.Option(False, "--flat", help="Ignore the terrain (no grades): the flat-city analysis."),
+    untagged_kerbs: str = typer.Option("lowered", help="Kerb of crossings with no kerb tag: 'lowered' (passable, default: "
+                                       "crossings are mapped only in the centre) or 'raised' (the worst case)."),
     data_dir: Path = DataDirOption,
 ) -> None:
-    """Accessibility gaps: who cannot reach an accessible essential service in time."""
+    """Accessibility gaps: who cannot reach an accessible essential service in time (terrain- and barrier-aware)."""
     from invaplan.gap_report import run_gaps
 
-    run_gaps(data_dir, out, None if profile == "auto" else profile, max_snap_m, console)
+    run_gaps(data_dir, out, None if profile == "auto" else profile, max_snap_m, console, terrain=not flat,
+             untagged_kerb=untagged_kerbs)
 
 
 @app.command()

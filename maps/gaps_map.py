@@ -5,6 +5,11 @@ One service at a time colours both layers; a select in the legend switches it.
 Feature properties: ``n`` (cell id or district name), ``h`` (households),
 ``p`` (people), ``s`` (share with a gap per service, ``null`` where withheld
 or unknown).
+
+Optional street layers (hidden until ticked): edges too steep for a manual
+wheelchair to climb, street barriers by kind, and barrier fixes (the plan's
+barrier candidates) with their cost and the gaps they close; counts under
+``MIN_HOUSEHOLDS_PER_CELL`` households are shown as "fewer than" (privacy).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from folium.template import Template
 from geo.gaps import MIN_HOUSEHOLDS_PER_CELL, hex_polygons
 from geo.passport import SERVICES
 from maps.base import base_map, district_outlines
-from maps.geojson import GeoJsonLayer, feature_collection
+from maps.geojson import TEXT_POPUP, GeoJsonLayer, feature_collection
 from maps.legend import Legend
 from maps.tables import require_columns
 
@@ -33,6 +38,15 @@ DISTRICT_LAYER: str = "Share by district"
 HEX_STYLE: dict[str, float | str] = {"color": "#ffffff", "weight": 0.5, "fillOpacity": 0.75}
 DISTRICT_STYLE: dict[str, float | str] = {"color": "#37474f", "weight": 1, "fillOpacity": 0.6}
 SHARE_DECIMALS: int = 3
+STEEP_LAYER: str = "Too steep to climb in a manual wheelchair"
+BARRIER_LAYER: str = "Street barriers"
+FIX_LAYER: str = "Barrier fixes (plan candidates)"
+BARRIER_COLOURS: dict[str, str] = {"steps": "#6a1b9a", "raised_kerb": "#ef6c00", "wheelchair_no": "#424242",
+                                   "rough_surface": "#8d6e63", "bad_smoothness": "#8d6e63", "hiking_path": "#2e7d32"}
+STEEP_STYLE: str = '{style: function () { return {color: "#c62828", weight: 3, opacity: 0.8}; }}'
+BARRIER_STYLE: str = ("{style: function (f) { return {color: f.properties.c, weight: 4, opacity: 0.9}; }}")
+FIX_STYLE: str = ('{style: function () { return {color: "#0277bd", weight: 8, opacity: 0.6}; }, '
+                  'pointToLayer: function (f, ll) { return L.circleMarker(ll, {radius: 6}); }}')
 
 
 class GapScale(MacroElement):
@@ -124,8 +138,43 @@ def _legend_entries() -> list[tuple[str, str]]:
     return [*entries, (NO_DATA_COLOUR, f"no data (cells under {MIN_HOUSEHOLDS_PER_CELL} households)")]
 
 
+def _count(n: int) -> str:
+    """A household count for a map label; small counts only as "fewer than" (privacy)."""
+    return f"{n:,}" if n >= MIN_HOUSEHOLDS_PER_CELL or n == 0 else f"fewer than {MIN_HOUSEHOLDS_PER_CELL}"
+
+
+def street_layers(fmap: folium.Map, steep: gpd.GeoDataFrame, barriers: gpd.GeoDataFrame,
+                  fixes: gpd.GeoDataFrame) -> list[GeoJsonLayer]:
+    """Add the steep-edge, barrier and barrier-fix layers (hidden) to ``fmap``.
+
+    Parameters
+    ----------
+    steep
+        Lines with ``grade`` (fraction, uphill in the drawing direction), ``geo.barriers.steep_edges``.
+    barriers
+        Lines with ``kind`` (``geo.barriers.barrier_edges``).
+    fixes
+        Barrier candidates (``geo.barriers.BarrierCandidates.candidates``).
+    """
+    require_columns(steep, ("grade", "geometry"), "steep edges")
+    require_columns(barriers, ("kind", "geometry"), "barriers")
+    require_columns(fixes, ("candidate_id", "kind", "cost_tg", "households_closed", "pairs_closed", "geometry"), "fixes")
+    steep_props = [{"popup": f"Uphill {g:.1%}"} for g in steep["grade"]]
+    barrier_props = [{"c": BARRIER_COLOURS[k], "popup": k.replace("_", " ")} for k in barriers["kind"]]
+    fix_props = [{"popup": f"{c}\n{k.replace('_', ' ')}: {cost / 1e6:,.1f} M tg\n"
+                           f"closes gaps of {_count(int(h))} households ({int(p):,} household-service pairs)"}
+                 for c, k, cost, h, p in zip(fixes["candidate_id"], fixes["kind"], fixes["cost_tg"],
+                                             fixes["households_closed"], fixes["pairs_closed"])]
+    return [GeoJsonLayer(feature_collection(frame.geometry, props), name, options=style, popup=TEXT_POPUP,
+                         show=False).add_to(fmap)
+            for frame, props, name, style in ((steep, steep_props, STEEP_LAYER, STEEP_STYLE),
+                                              (barriers, barrier_props, BARRIER_LAYER, BARRIER_STYLE),
+                                              (fixes, fix_props, FIX_LAYER, FIX_STYLE))]
+
+
 def gaps_map(
-    gaps_by_hex: pd.DataFrame, gaps_by_district: pd.DataFrame, districts: gpd.GeoDataFrame, tiles: str = "offline"
+    gaps_by_hex: pd.DataFrame, gaps_by_district: pd.DataFrame, districts: gpd.GeoDataFrame, tiles: str = "offline",
+    streets: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame] | None = None,
 ) -> folium.Map:
     """Map of the share of households with a gap per H3 cell and per district, one service at a time.
 
@@ -141,13 +190,15 @@ def gaps_map(
         District polygons with ``name`` (``geo.districts.load_districts``).
     tiles
         ``"offline"`` (blank background, the default) or ``"osm"`` (OpenStreetMap tiles).
+    streets
+        Optional ``(steep, barriers, fixes)`` for :func:`street_layers`.
 
     Returns
     -------
     folium.Map
         The H3 layer (shown), the district layer (hidden until ticked), the
-        district outlines, a layer control and a legend whose select switches
-        the service.
+        district outlines, the street layers when given (hidden), a layer
+        control and a legend whose select switches the service.
     """
     require_columns(gaps_by_hex, ("h3", "households", "people", *SHARE_COLUMNS), "gaps_by_hex")
     require_columns(gaps_by_district, ("district", "households", "people", *SHARE_COLUMNS), "gaps_by_district")
@@ -163,6 +214,8 @@ def gaps_map(
     district_layer = GeoJsonLayer(district_data, DISTRICT_LAYER, options=f"{{style: {scale.get_name()}.districtStyle}}",
                                   tooltip=tooltip, show=False).add_to(fmap)
     district_outlines(districts).add_to(fmap)
+    if streets is not None:
+        street_layers(fmap, *streets)
     legend = Legend("Share of households with a gap", _legend_entries(),
                     choices=[(s, SERVICE_LABEL[s]) for s in SERVICES]).add_to(fmap)
     GapSwitch(scale, legend, [hexes, district_layer]).add_to(fmap)
