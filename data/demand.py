@@ -24,7 +24,7 @@ appointment length. Standing orders (dialysis three times a week, JobCoach work
 and education every weekday) recur with the same user, place and time on
 every day they apply. Windows are placed with the network travel times the
 dispatcher uses (``geo.shortest_paths`` drive profile), so every request is
-servable on its own.
+servable on its own; a journey with an end off the drive network is not drawn.
 
 Trips CSV columns (``TRIP_COLUMNS``): ``request_id``, ``user_id``, ``purpose``,
 ``standing`` (a standing order), ``operator`` (the user's registered operator),
@@ -48,6 +48,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from data.fleet import OPERATORS, SERVICE_END_H, SERVICE_START_H
 from geo.crs import UTM43N, WGS84
+from geo.gaps import MAX_SNAP_M
 from geo.shortest_paths import profile_graph, snap
 
 # ---------------------------------------------------------------- reference figures (the calibration targets)
@@ -83,8 +84,8 @@ PURPOSES: dict[str, tuple[tuple[str, ...], float, tuple[int, int], tuple[int, ..
 # Hour of the outbound arrival (appointment) -> share, for purposes without a fixed start; work, education
 # and dialysis start at FIXED_START_H. Shaped so that pickups (outbound and return) peak in the morning and at 14 h.
 ARRIVAL_HOUR_SHARE: dict[int, float] = {
-    8: 0.13, 9: 0.15, 10: 0.13, 11: 0.10, 12: 0.08, 13: 0.09, 14: 0.11, 15: 0.09, 16: 0.07, 17: 0.05}
-FIXED_START_H: dict[str, tuple[float, float]] = {"work": (8.5, 9.5), "education": (8.5, 9.0), "dialysis": (8.0, 13.0)}
+    8: 0.07, 9: 0.14, 10: 0.14, 11: 0.11, 12: 0.09, 13: 0.09, 14: 0.11, 15: 0.10, 16: 0.08, 17: 0.07}
+FIXED_START_H: dict[str, tuple[float, float]] = {"work": (8.5, 10.0), "education": (8.75, 10.0), "dialysis": (8.5, 13.0)}
 PICKUP_WINDOW_S: int = 30 * 60  # dial-a-ride convention: a 30-minute pickup window
 BUFFER_S: int = 5 * 60  # slack between the latest direct arrival and the appointment
 FIRST_PICKUP_S: int = int(SERVICE_START_H * 3600) + 45 * 60  # vehicles leave depots at 07:00; farthest home ~40 min
@@ -243,15 +244,17 @@ def _places(objects: gpd.GeoDataFrame, categories: tuple[str, ...]) -> np.ndarra
 
 
 def _direct_times(home: np.ndarray, dest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Network driving times (s) home -> destination and back, node to node as the dispatcher's matrix."""
+    """Network driving times (s) home -> destination and back, node to node as the dispatcher's matrix
+    (infinite when an end lies farther than ``MAX_SNAP_M`` from a drivable road: no taxi can get there)."""
     graph = profile_graph("drive")
-    h, _ = snap(graph, home[:, 0], home[:, 1])
-    d, _ = snap(graph, dest[:, 0], dest[:, 1])
+    h, h_m = snap(graph, home[:, 0], home[:, 1])
+    d, d_m = snap(graph, dest[:, 0], dest[:, 1])
     sources = np.unique(np.concatenate([h, d]))
     row = {int(s): k for k, s in enumerate(sources)}
     times = dijkstra(graph.forward, directed=True, indices=sources)
-    out_s = times[[row[int(a)] for a in h], d]
-    back_s = times[[row[int(b)] for b in d], h]
+    off = (h_m > MAX_SNAP_M) | (d_m > MAX_SNAP_M)
+    out_s = np.where(off, np.inf, times[[row[int(a)] for a in h], d])
+    back_s = np.where(off, np.inf, times[[row[int(b)] for b in d], h])
     return out_s, back_s
 
 
@@ -263,7 +266,7 @@ def _legs(users: pd.DataFrame, operators: np.ndarray, journeys: list[_Journey], 
     midnight = pd.Timestamp(date)
     legs: list[dict] = []
     for k, j in enumerate(journeys):
-        if min(out_s[k], back_s[k]) < MIN_DIRECT_S:
+        if min(out_s[k], back_s[k]) < MIN_DIRECT_S or not np.isfinite(out_s[k] + back_s[k]):
             continue
         user = users.iloc[j.user]
         wheelchair = user["group"] == "wheelchair"

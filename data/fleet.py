@@ -56,8 +56,8 @@ SERVICE_END_H: int = 21
 # Shift templates (start hour, end hour): Seoul wheelchair call taxi's 07-16, 08-17, 10-19, 12-21.
 SHIFT_TEMPLATES_H: tuple[tuple[int, int], ...] = ((7, 16), (8, 17), (10, 19), (12, 21))
 # Template of each vehicle, round-robin within an operator over this pattern (indices into SHIFT_TEMPLATES_H):
-# 40 % 07-16, 30 % 08-17, 20 % 10-19, 10 % 12-21 (demand is heaviest in the morning, light after 18 h).
-SHIFT_PATTERN: tuple[int, ...] = (0, 1, 0, 2, 1, 0, 3, 1, 0, 2)
+# 30 % 07-16, 30 % 08-17, 20 % 10-19, 20 % 12-21 (morning outbound and late-afternoon return peaks).
+SHIFT_PATTERN: tuple[int, ...] = (0, 1, 2, 3, 0, 1, 0, 1, 2, 3)
 BREAK_S: int = 45 * 60  # a driver's meal break (Labour Code of Kazakhstan art. 81: 30 min to 1 h, unpaid)
 BREAK_AFTER_H: tuple[float, float] = (4.0, 5.0)  # the break starts 4-5 hours into the shift
 MAX_ROUTE_S: int = 8 * HOUR_S + BREAK_S  # depot to depot: an 8-hour working day (Labour Code art. 68) plus the break

@@ -170,7 +170,8 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
     candidates: list[tuple[np.ndarray, np.ndarray, np.ndarray, Vehicle, RouteProfile]] = []
     idle_seen: set[tuple] = set()
     for vehicle in data.vehicles:
-        if not fits(vehicle, request) or (now_s is not None and vehicle.shift_end_s <= now_s):
+        if not fits(vehicle, request) or (now_s is not None and vehicle.shift_end_s <= now_s) \
+                or not _shift_reaches(data, vehicle, request):
             continue
         route = routes.get(vehicle.id) or idle_route(vehicle)
         if not route.stops:  # idle twins (same depot, shift, layout, operator) give the same insertions
@@ -198,6 +199,15 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
         if timed is not None:
             return Insertion(vehicle.id, timed, float(added[k]))
     return None
+
+
+def _shift_reaches(data: ProblemData, vehicle: Vehicle, request: TripRequest) -> bool:
+    """Whether the vehicle's shift can reach the pickup in its window and get home after the drop-off (a bound)."""
+    duration = data.duration_s
+    pick = max(vehicle.shift_start_s + duration[vehicle.depot, request.pickup], request.earliest_pickup_s)
+    home = (pick + request.service_pickup_s + duration[request.pickup, request.dropoff] + request.service_dropoff_s
+            + duration[request.dropoff, vehicle.depot])
+    return pick <= request.latest_pickup_s and home <= vehicle.shift_end_s
 
 
 def _screened_positions(data: ProblemData, arc: np.ndarray, vehicle: Vehicle, profile: RouteProfile,
