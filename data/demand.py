@@ -102,7 +102,6 @@ TRIP_COLUMNS: tuple[str, ...] = (
     "dropoff_lon", "dropoff_lat", "earliest_pickup", "latest_pickup", "latest_dropoff", "wheelchair", "companions",
     "service_pickup_s", "service_dropoff_s",
 )
-POOL_OVERSIZE: float = 1.3  # standing-order pool over a weekday's need (dialysis runs 3 days of 5)
 ONE_OFF_OVERSIZE: float = 1.15  # journeys drawn over the target, for those dropped as too short
 OPTIONAL_COLUMNS: frozenset[str] = frozenset({"user_id", "purpose", "standing", "operator", "district"})
 
@@ -227,8 +226,8 @@ def generate_trips(
     legs_per_journey = 2 - ONE_WAY_SHARE
     standing_share = sum(spec[1] for spec in PURPOSES.values() if spec[3])
     per_day = round(target * standing_share / 2)
-    pool = _journeys(users, places, round(per_day * POOL_OVERSIZE), np.random.default_rng(seed + 11), True)
-    today = [j for j in pool if date.weekday() in PURPOSES[j.purpose][3]][:per_day]
+    pool = _journeys(users, places, per_day, np.random.default_rng(seed + 11), True)  # the same on every day
+    today = [j for j in pool if date.weekday() in PURPOSES[j.purpose][3]]
     rng = np.random.default_rng([seed, date.toordinal()])
     one_off = round((target - 2 * len(today)) / legs_per_journey * ONE_OFF_OVERSIZE)
     journeys = today + _journeys(users, places, max(0, one_off), rng, False)

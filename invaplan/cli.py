@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -184,8 +185,8 @@ def fleet(
     """Fleet sizing: served share, cost per trip and ride times against the number of vehicles, per policy."""
     import pandas as pd
 
-    from data.dataset import ensure_dataset
-    from invaplan.fleet_report import FLEET_PARAMS, fleet_curve, parse_range, with_seed
+    from data.dataset import dataset_date, ensure_dataset
+    from invaplan.fleet_report import FLEET_PARAMS, fleet_curve, parse_range, service_days, with_seed
     from routing.almaty import check_policy
 
     sizes = parse_range(vehicles)
@@ -203,11 +204,12 @@ def fleet(
             raise ValueError(f"{extra_users}: no household_id column")
         extra = table["household_id"]
     directory = ensure_dataset(data_dir)
+    dates = service_days(dataset_date(directory), days)
     total = len(sizes) * days * len(policies)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("preparing", total=total)
-        curve = fleet_curve(directory, out, sizes, days, policies, with_seed(FLEET_PARAMS, seed, iterations), scheduler,
+        curve = fleet_curve(directory, out, sizes, dates, policies, with_seed(FLEET_PARAMS, seed, iterations), scheduler,
                             workers, extra, lambda label: progress.update(task, description=label),
                             lambda done, _: progress.update(task, completed=done))
     table = Table(title="Fleet sizing (mean over days)")
@@ -316,5 +318,5 @@ def main() -> None:
     try:
         app()
     except (SchemaError, FileNotFoundError, ValueError) as error:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(f"[red]error:[/red] {escape(str(error))}", emoji=False)  # the message verbatim: no markup, no emoji
         raise SystemExit(2) from None

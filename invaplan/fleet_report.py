@@ -31,7 +31,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from data.dataset import dataset_date, day_trips, load_fleet
+from data.dataset import day_trips, load_fleet
 from data.fleet import build_fleet, depots
 from data.trips import read_trips
 from routing.almaty import build_problem, check_policy
@@ -133,7 +133,7 @@ def solve_scenario(scenario: FleetScenario) -> dict:
             "solve_seconds": round(result.runtime_s, 1), "violations": len(check_solution(problem.data, result.solution))}
 
 
-def fleet_curve(data_dir: Path, out: Path, sizes: list[int], days: int, policies: list[str],
+def fleet_curve(data_dir: Path, out: Path, sizes: list[int], dates: list[dt.date], policies: list[str],
                 params: SolveParams = FLEET_PARAMS, scheduler: str | None = None, workers: int | None = None,
                 extra_users: pd.Series | None = None, on_step: Callable[[str], None] | None = None,
                 on_done: Callable[[int, int], None] | None = None) -> pd.DataFrame:
@@ -147,8 +147,8 @@ def fleet_curve(data_dir: Path, out: Path, sizes: list[int], days: int, policies
         Output folder.
     sizes
         Fleet sizes (vehicles).
-    days
-        Weekdays solved per size, from the dataset's date on.
+    dates
+        The days solved per size (``service_days``).
     policies
         Operator policies compared.
     params
@@ -165,8 +165,7 @@ def fleet_curve(data_dir: Path, out: Path, sizes: list[int], days: int, policies
     policies = [check_policy(p) for p in policies]
     step = on_step or (lambda label: None)
     out.mkdir(parents=True, exist_ok=True)
-    dates = service_days(dataset_date(data_dir), days)
-    step(f"generating {days} day(s) of requests and their travel matrices")
+    step(f"generating {len(dates)} day(s) of requests and their travel matrices")
     csvs = prepare_days(data_dir, out, dates, extra_users)
     depot_table = depots()
     scenarios = [FleetScenario(policy, size, day, str(csv), str(out / "cache"), depot_table, params)
