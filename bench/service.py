@@ -130,7 +130,8 @@ def main() -> None:
         total = run["kpis"]["total"]
         policies[run["policy"]] = {**{k: v for k, v in total.items() if k != "unserved_reasons"},
                                    "unserved_reasons": total["unserved_reasons"], "violations": run["violations"],
-                                   "operators": run["kpis"]["operators"], "solve_seconds": run["solve_seconds"]}
+                                   "operators": [{"operator": k, **v} for k, v in run["kpis"]["operators"].items()],
+                                   "solve_seconds": run["solve_seconds"]}  # a list: operator names hold dots
         print(f"  {run['policy']:8s} served {total['served_share']:.2%}, {total['vehicles_used']} vehicles, "
               f"{total['vehicle_hours']:.0f} vehicle-h, {total['trips_per_revenue_hour']:.2f} trips/revenue h (US 1.5-2.5), "
               f"{total['cost_per_trip_tg']:,} tg/trip, ride ratio p50 {total['ride_ratio_p50']} p95 {total['ride_ratio_p95']}, "
