@@ -40,7 +40,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 
 from data.dataset import dataset_date, day_trips, ensure_dataset, load_fleet, load_trips
 from data.demand import REFERENCE
