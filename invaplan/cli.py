@@ -320,3 +320,7 @@ def main() -> None:
     except (SchemaError, FileNotFoundError, ValueError) as error:
         console.print(f"[red]error:[/red] {escape(str(error))}", emoji=False)  # the message verbatim: no markup, no emoji
         raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()
