@@ -106,7 +106,8 @@ def write_dispatch_outputs(problem: AlmatyProblem, result: SolveResult, out: Pat
         "date": problem.date.isoformat(), "policy": policy, "requests": total, "served": int(cost["served"]),
         "unserved": total - int(cost["served"]), "served_share": round(cost["served"] / total, 4),
         "vehicles_used": int(cost["vehicles_used"]), "total_km": round(sum(m for _, m in paths.values()) / 1000, 1),
-        "vehicle_hours": round(cost["vehicle_time"] / 3600, 1), "driving_hours": round(cost["driving_time"] / 3600, 1),
+        "vehicle_hours": kpis["total"]["vehicle_hours"],  # paid: depot to depot less breaks taken inside a route
+        "driving_hours": round(cost["driving_time"] / 3600, 1),
         "operating_tg": kpis["total"]["operating_tg"], "cost_per_trip_tg": kpis["total"]["cost_per_trip_tg"],
         "trips_per_revenue_hour": kpis["total"]["trips_per_revenue_hour"],
         "objective": int(result.objective), "objective_unit": result_params.cost,
