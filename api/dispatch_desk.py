@@ -23,6 +23,7 @@ from scipy.sparse.csgraph import dijkstra
 from geo.crs import UTM43N, WGS84
 from geo.shortest_paths import profile_graph, snap
 from routing.almaty import vehicles_from_fleet
+from data.demand import SERVICE_WALKING_S, SERVICE_WHEELCHAIR_S as SERVICE_PICKUP_WHEELCHAIR_S
 from data.fleet import OPERATORS
 from routing.insertion import Insertion
 from routing.live import LivePlan
@@ -32,8 +33,6 @@ from routing.solver import SolveParams
 from routing.travel_matrix import MAX_SNAP_M, node_matrix
 
 ALMATY_TZ = ZoneInfo("Asia/Almaty")
-SERVICE_PICKUP_WHEELCHAIR_S: float = 300.0  # ramp loading (same as data.demand)
-SERVICE_WALKING_S: float = 120.0
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,6 @@ Usage: ``python bench/darp.py [--instances DIR] [--pr DIR] [--json PATH] [--time
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import platform
@@ -231,17 +230,17 @@ def machine() -> dict:
 
 def almaty(live_share: float, time_limit_s: float) -> dict:
     """The synthetic Almaty day: solve the booked requests, insert the rest live as they arrive (``routing.evaluate``)."""
-    from data.dataset import ensure_dataset, load_fleet, load_trips
+    from data.dataset import dataset_date, ensure_dataset, load_fleet, load_trips
     from routing.almaty import build_problem
 
     directory = ensure_dataset()
     started = time.perf_counter()
-    problem = build_problem(load_trips(directory), load_fleet(directory), dt.date(2026, 3, 2))  # no cache: timed
+    problem = build_problem(load_trips(directory), load_fleet(directory), dataset_date(directory))  # no cache: timed
     matrix_s = time.perf_counter() - started
     points = len(problem.data.duration_s)
     print(f"  Almaty matrix: {points} points (depots, pickups, drop-offs), times and distances in {matrix_s:.1f} s "
           "(uncached)", flush=True)
-    report = simulate_day(problem.data, SolveParams(time_limit_s=time_limit_s), live_share=live_share)
+    report = simulate_day(problem.data, SolveParams(time_limit_s=time_limit_s), live_share=live_share)  # tenge
     print(f"  Almaty day: {report.requests} requests ({report.live_requests} arriving live), "
           f"{len(problem.data.vehicles)} vehicles -> served {report.served_share:.2%}; booked part solved in "
           f"{report.solve_seconds:.1f} s; live insertion p50 {report.insert_ms_p50:.1f} ms, "

@@ -21,13 +21,14 @@ from data.household import HOUSEHOLDS_SCHEMA, build_households
 from data.objects import OBJECTS_SCHEMA, build_objects
 from geo.passport import CATEGORIES
 from geo.paths import generated_data_dir
-from data.demand import BUSY_DAY_TRIPS, generate_trips
-from data.fleet import FLEET_SCHEMA, build_fleet, vehicles_by_operator
-from data.trips import read_trips
+from data.demand import generate_trips
+from data.fleet import build_fleet, validate_fleet, vehicles_by_operator
+from data.trips import read_trips, validate_trips
 
 DEFAULT_SEED: int = 2025
 DEFAULT_DATE: dt.date = dt.date(2026, 3, 2)  # a Monday: a busy clinic day
 MANIFEST: str = "manifest.json"
+VERSION: int = 2  # bumped when a generated table changes shape; ensure_dataset rebuilds older datasets
 FILES: dict[str, str] = {
     "objects": "objects.parquet",
     "households": "households.parquet",
@@ -75,20 +76,46 @@ def build_dataset(
     fleet = build_fleet()
     fleet.to_parquet(out / FILES["fleet"], compression="zstd")
     step("trip requests")
-    trips = generate_trips(households, objects, date, BUSY_DAY_TRIPS, seed)
+    trips = generate_trips(households, objects, date, seed)
     trips.to_csv(out / FILES["trips"], index=False)
-    manifest = {"seed": seed, "date": date.isoformat(), "rows": {
+    manifest = {"version": VERSION, "seed": seed, "date": date.isoformat(), "rows": {
         "objects": len(objects), "households": len(households), "fleet": len(fleet), "trips": len(trips)}}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return out
 
 
 def ensure_dataset(data_dir: str | Path | None = None, on_step: Step | None = None) -> Path:
-    """The data directory, building the default dataset first if it is missing."""
+    """The data directory, building the default dataset first if it is missing or of an older version."""
     out = generated_data_dir(data_dir)
-    if not (out / MANIFEST).exists():
+    if not (out / MANIFEST).exists() or _manifest(out).get("version") != VERSION:
         build_dataset(out, on_step=on_step)
     return out
+
+
+def _manifest(directory: Path) -> dict:
+    return json.loads((directory / MANIFEST).read_text())
+
+
+def dataset_date(data_dir: str | Path | None = None) -> dt.date:
+    """The service day of the dataset's generated trips (from its manifest)."""
+    path = generated_data_dir(data_dir) / MANIFEST
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; run `invaplan data build` first")
+    return dt.date.fromisoformat(_manifest(path.parent)["date"])
+
+
+def dataset_seed(data_dir: str | Path | None = None) -> int:
+    """The random seed the dataset was generated with (from its manifest)."""
+    return int(_manifest(generated_data_dir(data_dir))["seed"])
+
+
+def day_trips(date: dt.date, data_dir: str | Path | None = None, extra_users: pd.Series | None = None) -> pd.DataFrame:
+    """Generated trip requests of any ``date`` for the dataset's users (validated, as ``load_trips``).
+
+    ``extra_users`` (household ids) become eligible too: a demand scenario.
+    """
+    trips = generate_trips(load_households(data_dir), load_objects(data_dir), date, dataset_seed(data_dir), extra_users)
+    return validate_trips(trips)
 
 
 def _path(data_dir: str | Path | None, table: str) -> Path:
@@ -110,7 +137,7 @@ def load_households(data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
 
 def load_fleet(data_dir: str | Path | None = None) -> gpd.GeoDataFrame:
     """The 170 vehicles (validated, depot geometry in UTM 43N)."""
-    return validate_frame(gpd.read_parquet(_path(data_dir, "fleet")), FLEET_SCHEMA)
+    return validate_fleet(gpd.read_parquet(_path(data_dir, "fleet")))
 
 
 def load_trips(data_dir: str | Path | None = None) -> pd.DataFrame:

@@ -9,12 +9,12 @@ import pandas as pd
 
 from geo.validate import SchemaError, TableSchema, validate_frame
 from geo.io import points_from_lonlat
-from data.demand import TRIP_COLUMNS
+from data.demand import OPTIONAL_COLUMNS, TRIP_COLUMNS
 
 TRIPS_SCHEMA = TableSchema(
     name="trips",
     id_column="request_id",
-    required=tuple(c for c in TRIP_COLUMNS if c not in {"user_id", "purpose"}),
+    required=tuple(c for c in TRIP_COLUMNS if c not in OPTIONAL_COLUMNS),
     numeric=("companions", "service_pickup_s", "service_dropoff_s"),
     geometry_type=None,
 )
@@ -68,7 +68,7 @@ def read_trips(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     try:
-        frame = pd.read_csv(path, dtype={"request_id": str, "user_id": str})
+        frame = pd.read_csv(path, dtype={"request_id": str, "user_id": str, "operator": str, "district": str})
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise SchemaError(f"trips: {path} is not a readable CSV: {error}") from error
     return validate_trips(frame)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -46,12 +47,13 @@ def steps(total: int) -> Iterator:
 def data_build(
     data_dir: Path = DataDirOption,
     seed: int = typer.Option(2025, help="Random seed; the same seed writes the same data."),
-    date: str = typer.Option("2026-03-02", help="Service day of the generated trip requests (YYYY-MM-DD)."),
+    date: str = typer.Option(None, help="Service day of the generated trip requests (YYYY-MM-DD; default: "
+                                        "data.dataset.DEFAULT_DATE, a Monday)."),
 ) -> None:
     """Write the default dataset (registry, households, fleet, trips) deterministically."""
-    from data.dataset import build_dataset
+    from data.dataset import DEFAULT_DATE, build_dataset
 
-    day = _parse_date(date)
+    day = _parse_date(date) if date else DEFAULT_DATE
     with steps(4) as advance:
         out = build_dataset(data_dir, seed=seed, date=day, on_step=advance)
     console.print(f"dataset written to [bold]{out}[/bold]")
@@ -133,20 +135,96 @@ def plan(
     run_plan(data_dir, out, years, budgets, counts, time_limit, console)
 
 
+PolicyOption = typer.Option("pooled", help="Operator policy: pooled (any vehicle), operator (the user's registered "
+                                            "operator only) or zones (the operator covering the user's district).")
+SeedOption = typer.Option(0, help="Random seed of the solver's ruin and recreate.")
+IterationsOption = typer.Option(None, help="Work limit: ruin-and-recreate iterations. With --solutions, the same "
+                                           "--seed gives the same plan on any machine (the time limit is then a cap).")
+SolutionsOption = typer.Option(None, help="Work limit: OR-Tools solutions per search (0: skip OR-Tools).")
+
+
 @app.command()
 def dispatch(
     requests: Path = typer.Option(None, "--requests", help="Trips CSV (default: the dataset's generated busy day)."),
-    date: str = typer.Option("2026-03-02", help="Service day (YYYY-MM-DD); only its trips are planned."),
+    date: str = typer.Option(None, help="Service day (YYYY-MM-DD); only its trips are planned (default: the "
+                                        "dataset's day, from its manifest)."),
     time_limit: float = typer.Option(60.0, help="Solver time limit in seconds."),
+    policy: str = PolicyOption,
+    seed: int = SeedOption,
+    iterations: int = IterationsOption,
+    solutions: int = SolutionsOption,
     out: Path = typer.Option(Path("out/dispatch"), help="Output folder."),
     data_dir: Path = DataDirOption,
 ) -> None:
-    """Assign the invataxi fleet to a day's trip requests and order each vehicle's stops."""
-    from data.dataset import FILES, ensure_dataset
+    """Assign the invataxi fleet to a day's trip requests and order each vehicle's stops (objective: tenge)."""
+    from data.dataset import FILES, dataset_date, ensure_dataset
     from invaplan.dispatch_report import run_dispatch
+    from routing.almaty import check_policy
+    from routing.solver import SolveParams
 
+    check_policy(policy)
+    for name, value in (("--iterations", iterations), ("--solutions", solutions), ("--time-limit", time_limit)):
+        if value is not None and value < 0:
+            raise typer.BadParameter(f"{name} {value} is negative")
     directory = ensure_dataset(data_dir)
-    run_dispatch(requests or directory / FILES["trips"], _parse_date(date), time_limit, out, directory, console)
+    day = _parse_date(date) if date else dataset_date(directory)
+    params = SolveParams(time_limit_s=time_limit, seed=seed, iterations=iterations, solution_limit=solutions)
+    run_dispatch(requests or directory / FILES["trips"], day, time_limit, out, directory, console, policy, params)
+
+
+@app.command()
+def fleet(
+    vehicles: str = typer.Option("80:220:20", help="Fleet sizes: START:STOP:STEP (STOP included) or a list 80,120,170."),
+    days: int = typer.Option(3, help="Generated weekdays solved per fleet size (from the dataset's day on)."),
+    policy: str = typer.Option("pooled,operator", help="Policies compared, comma-separated (pooled, operator, zones)."),
+    iterations: int = typer.Option(100, help="Ruin-and-recreate iterations per solve (a work limit: reproducible)."),
+    seed: int = SeedOption,
+    extra_users: Path = typer.Option(None, help="Demand scenario: CSV with a household_id column of households made "
+                                                "eligible on top of the registered users (e.g. the plan's structural "
+                                                "wheelchair gaps)."),
+    scheduler: str = typer.Option(None, help="Dask scheduler address (tcp://host:8786); default: a local cluster."),
+    workers: int = typer.Option(None, help="Worker processes of the local cluster (default: one per core)."),
+    out: Path = typer.Option(Path("out/fleet"), help="Output folder."),
+    data_dir: Path = DataDirOption,
+) -> None:
+    """Fleet sizing: served share, cost per trip and ride times against the number of vehicles, per policy."""
+    import pandas as pd
+
+    from data.dataset import dataset_date, ensure_dataset
+    from invaplan.fleet_report import FLEET_PARAMS, fleet_curve, parse_range, service_days, with_seed
+    from routing.almaty import check_policy
+
+    sizes = parse_range(vehicles)
+    policies = [check_policy(p.strip()) for p in policy.split(",") if p.strip()]
+    if not policies:
+        raise ValueError("--policy names no policy")
+    if iterations < 0:
+        raise ValueError(f"--iterations {iterations} is negative")
+    extra = None
+    if extra_users is not None:
+        if not extra_users.exists():
+            raise FileNotFoundError(f"{extra_users} does not exist")
+        table = pd.read_csv(extra_users, dtype={"household_id": str})
+        if "household_id" not in table.columns:
+            raise ValueError(f"{extra_users}: no household_id column")
+        extra = table["household_id"]
+    directory = ensure_dataset(data_dir)
+    dates = service_days(dataset_date(directory), days)
+    total = len(sizes) * days * len(policies)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task("preparing", total=total)
+        curve = fleet_curve(directory, out, sizes, dates, policies, with_seed(FLEET_PARAMS, seed, iterations), scheduler,
+                            workers, extra, lambda label: progress.update(task, description=label),
+                            lambda done, _: progress.update(task, completed=done))
+    table = Table(title="Fleet sizing (mean over days)")
+    for column in ("policy", "vehicles", "served_share", "cost_per_trip_tg", "ride_ratio_p95", "trips_per_revenue_hour"):
+        table.add_column(column, justify="right")
+    for row in curve.itertuples():
+        table.add_row(row.policy, str(row.vehicles), f"{row.served_share:.4f}", f"{row.cost_per_trip_tg:,.0f}",
+                      f"{row.ride_ratio_p95:.2f}", f"{row.trips_per_revenue_hour:.2f}")
+    console.print(table)
+    console.print(f"outputs in [bold]{out}[/bold] (fleet.csv, fleet_runs.csv, fleet.png, fleet.json)")
 
 
 @app.command()
@@ -223,10 +301,10 @@ def demo(out: Path = typer.Option(Path("out"), help="Output folder."), data_dir:
 
     run_plan(directory, out / "plan", PLAN_YEARS, dict.fromkeys(PLAN_YEARS, DEFAULT_BUDGET_TG), DEFAULT_COUNT_TARGET,
              60.0, console)
-    from data.dataset import DEFAULT_DATE, FILES
+    from data.dataset import FILES, dataset_date
     from invaplan.dispatch_report import run_dispatch
 
-    run_dispatch(directory / FILES["trips"], DEFAULT_DATE, 60.0, out / "dispatch", directory, console)
+    run_dispatch(directory / FILES["trips"], dataset_date(directory), 60.0, out / "dispatch", directory, console)
     from invaplan.maps_report import run_maps
 
     run_maps(out, directory, None, 60.0, console)
@@ -245,5 +323,9 @@ def main() -> None:
     try:
         app()
     except (SchemaError, FileNotFoundError, ValueError) as error:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(f"[red]error:[/red] {escape(str(error))}", emoji=False)  # the message verbatim: no markup, no emoji
         raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

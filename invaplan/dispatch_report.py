@@ -1,4 +1,4 @@
-"""Run the day's dispatch and write routes (CSV, GeoJSON of the driven path), unserved requests and a summary."""
+"""Run the day's dispatch and write routes (CSV, GeoJSON of the driven path), unserved requests, a summary and KPIs."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from geo.shortest_paths import profile_graph
 from data.dataset import load_fleet
 from routing.almaty import AlmatyProblem, build_problem
 from routing.checker import check_solution
+from routing.kpi import service_kpis
 from routing.problem import ProblemData
-from routing.solution import Solution, solution_cost
+from routing.solution import Solution, route_points, solution_cost
 from routing.solver import SolveParams, SolveResult, solve
 from data.trips import read_trips
 
@@ -38,8 +39,7 @@ def driven_paths(problem: AlmatyProblem, solution: Solution) -> dict[str, tuple[
     for route in solution.routes:
         if not route.stops:
             continue
-        depot = problem.data.vehicle_index()[route.vehicle_id].depot
-        pts = [depot, *[requests[s.request_id].pickup if s.kind == "pickup" else requests[s.request_id].dropoff for s in route.stops], depot]
+        pts = route_points(requests, problem.data.vehicle_index()[route.vehicle_id], route.stops)
         legs[route.vehicle_id] = [(int(nodes[a]), int(nodes[b])) for a, b in zip(pts[:-1], pts[1:])]
     sources = sorted({a for leg in legs.values() for a, _ in leg})
     if not sources:
@@ -75,8 +75,10 @@ def route_table(problem: AlmatyProblem, solution: Solution, operator_of: dict[st
     return pd.DataFrame(rows, columns=["vehicle_id", "operator", "stop", "request_id", "kind", "time", "lon", "lat"])
 
 
-def write_dispatch_outputs(problem: AlmatyProblem, result: SolveResult, out: Path) -> dict:
-    """Write routes.csv, routes.geojson (driven paths and stops), unserved.csv and summary.json; return the summary."""
+def write_dispatch_outputs(problem: AlmatyProblem, result: SolveResult, out: Path, result_params: SolveParams,
+                           policy: str = "pooled") -> dict:
+    """Write routes.csv, routes.geojson (driven paths and stops), unserved.csv and summary.json (with the KPIs of
+    ``routing.kpi``); return the summary. ``result_params`` are the parameters ``result`` was solved with."""
     out.mkdir(parents=True, exist_ok=True)
     data: ProblemData = problem.data
     solution = result.solution
@@ -99,33 +101,45 @@ def write_dispatch_outputs(problem: AlmatyProblem, result: SolveResult, out: Pat
     cost = solution_cost(data, solution)
     total = len(data.requests) + len(problem.off_network)
     served_by_operator = stops[stops["kind"] == "pickup"].groupby("operator").size()
+    kpis = service_kpis(data, solution, problem.off_network, result_params.tenge)
     summary = {
-        "date": problem.date.isoformat(), "requests": total, "served": int(cost["served"]),
+        "date": problem.date.isoformat(), "policy": policy, "requests": total, "served": int(cost["served"]),
         "unserved": total - int(cost["served"]), "served_share": round(cost["served"] / total, 4),
         "vehicles_used": int(cost["vehicles_used"]), "total_km": round(sum(m for _, m in paths.values()) / 1000, 1),
-        "vehicle_hours": round(cost["vehicle_time"] / 3600, 1), "driving_hours": round(cost["driving_time"] / 3600, 1),
-        "objective": int(result.objective), "solve_seconds": round(result.runtime_s, 1), "status": result.status,
+        "vehicle_hours": kpis["total"]["vehicle_hours"],  # paid: depot to depot less breaks taken inside a route
+        "driving_hours": round(cost["driving_time"] / 3600, 1),
+        "operating_tg": kpis["total"]["operating_tg"], "cost_per_trip_tg": kpis["total"]["cost_per_trip_tg"],
+        "trips_per_revenue_hour": kpis["total"]["trips_per_revenue_hour"],
+        "objective": int(result.objective), "objective_unit": result_params.cost,
+        "solve_seconds": round(result.runtime_s, 1), "status": result.status,
         "served_by_operator": {k: int(v) for k, v in served_by_operator.items()},
-        "checker_violations": len(check_solution(data, solution)),
+        "checker_violations": len(check_solution(data, solution)), "kpis": kpis,
     }
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
     return summary
 
 
 def run_dispatch(requests_csv: Path, date: dt.date, time_limit_s: float, out: Path, data_dir: Path | None,
-                 console: Console) -> dict:
-    """Read the trips, build the Almaty problem, solve, write the outputs and print a summary table."""
+                 console: Console, policy: str = "pooled", params: SolveParams | None = None) -> dict:
+    """Read the trips, build the Almaty problem under ``policy``, solve, write the outputs and print a summary.
+
+    ``params`` are the solver parameters (default: the tenge objective with ``time_limit_s`` seconds).
+    """
+    params = params or SolveParams(time_limit_s=time_limit_s)
     trips = read_trips(requests_csv)
     with console.status("travel-time matrix on the Almaty drive network"):
-        problem = build_problem(trips, load_fleet(data_dir), date, cache_dir=out / "cache")
+        problem = build_problem(trips, load_fleet(data_dir), date, cache_dir=out / "cache", policy=policy)
+    limit = (f"work limit {params.solution_limit} solutions + {params.iterations} iterations, seed {params.seed}"
+             if params.work_limited else f"time limit {params.time_limit_s:.0f} s")
     with console.status(f"assigning {len(problem.data.requests):,} requests to {len(problem.data.vehicles)} vehicles "
-                        f"(time limit {time_limit_s:.0f} s)"):
-        result = solve(problem.data, SolveParams(time_limit_s=time_limit_s))
-    summary = write_dispatch_outputs(problem, result, out)
-    table = Table(title=f"Dispatch {summary['date']}")
+                        f"({policy}, {limit})"):
+        result = solve(problem.data, params)
+    summary = write_dispatch_outputs(problem, result, out, params, policy)
+    table = Table(title=f"Dispatch {summary['date']} ({policy})")
     table.add_column("what")
     table.add_column("value", justify="right")
-    for key in ("requests", "served", "unserved", "served_share", "vehicles_used", "total_km", "vehicle_hours", "solve_seconds"):
+    for key in ("requests", "served", "unserved", "served_share", "vehicles_used", "total_km", "vehicle_hours",
+                "operating_tg", "cost_per_trip_tg", "trips_per_revenue_hour", "solve_seconds"):
         table.add_row(key, f"{summary[key]:,}" if isinstance(summary[key], int) else str(summary[key]))
     console.print(table)
     console.print(f"outputs in [bold]{out}[/bold] (routes.csv, routes.geojson, unserved.csv, summary.json)")

@@ -19,7 +19,7 @@ from rich.table import Table
 from geo.adaptation_plan import DEFAULT_BUDGET_TG, DEFAULT_COUNT_TARGET
 from geo.districts import load_districts
 from geo.gaps import MAX_SNAP_M
-from data.dataset import DEFAULT_DATE, FILES, ensure_dataset, load_objects
+from data.dataset import FILES, dataset_date, ensure_dataset, load_objects
 from invaplan.dispatch_report import run_dispatch
 from invaplan.gap_report import run_gaps
 from invaplan.plan_report import PLAN_YEARS, run_plan
@@ -62,7 +62,7 @@ def ensure_outputs(out: Path, data_dir: Path, requests_csv: Path, time_limit_s: 
         run_plan(data_dir, out / "plan", PLAN_YEARS, dict.fromkeys(PLAN_YEARS, DEFAULT_BUDGET_TG), DEFAULT_COUNT_TARGET,
                  time_limit_s, console)
     if not has_outputs(out / "dispatch", DISPATCH_FILES):
-        run_dispatch(requests_csv, DEFAULT_DATE, time_limit_s, out / "dispatch", data_dir, console)
+        run_dispatch(requests_csv, dataset_date(data_dir), time_limit_s, out / "dispatch", data_dir, console)
 
 
 def run_maps(out: Path, data_dir: Path | None, requests_csv: Path | None, time_limit_s: float,

@@ -20,7 +20,8 @@ def check_solution(data: ProblemData, solution: Solution) -> list[str]:
     listed unserved, never both; operator restrictions; capacities
     (wheelchair places, seats) after every stop; time windows on the start of
     service; travel and service times between consecutive stops (arrival >=
-    departure + travel); shift start and end; maximum ride time; route duration.
+    departure + travel); shift start and end; maximum ride time; route duration;
+    the driver's break (``_check_break``).
     """
     problems: list[str] = []
     vehicles, requests = data.vehicle_index(), data.request_index()
@@ -104,4 +105,39 @@ def _check_route(data: ProblemData, vehicle: Vehicle, route: Route, requests: di
     back = ready + data.duration_s[points[-2], points[-1]]
     if not route.end_s >= back - tol:
         problems.append(f"{where}: returns at {route.end_s:.1f} before it can ({back:.1f})")
+    return problems + _check_break(data, vehicle, route, requests, points)
+
+
+def _check_break(data: ProblemData, vehicle: Vehicle, route: Route, requests: dict[str, TripRequest],
+                 points: list[int]) -> list[str]:
+    """Problems with the break of a used route: present, starting in its window, taken at the depot before
+    leaving or after returning, or at a stop after its service with nobody on board and before driving on."""
+    where, tol = f"vehicle {vehicle.id}", TOLERANCE_S
+    if not vehicle.has_break:
+        return []
+    start, p, m, length = route.break_start_s, route.break_after, len(route.stops), vehicle.break_s
+    if start is None:
+        return [f"{where}: no break (needs {length:.0f} s starting in [{vehicle.break_earliest_s:.0f}, "
+                f"{vehicle.break_latest_s:.0f}])"]
+    problems = []
+    if not vehicle.break_earliest_s - tol <= start <= vehicle.break_latest_s + tol:
+        problems.append(f"{where}: break starts at {start:.1f} outside its window "
+                        f"[{vehicle.break_earliest_s:.1f}, {vehicle.break_latest_s:.1f}]")
+    if not 0 <= p <= m:
+        return problems + [f"{where}: break after stop {p} of {m}"]
+    if p == 0:
+        free_from, until = vehicle.shift_start_s, route.start_s
+    elif p == m:
+        free_from, until = route.end_s, vehicle.shift_end_s
+    else:
+        before = route.stops[p - 1]
+        free_from = before.time_s + requests[before.request_id].service_s(before.kind)
+        until = route.stops[p].time_s - data.duration_s[points[p], points[p + 1]]
+        picked = {s.request_id for s in route.stops[:p] if s.kind == "pickup"}
+        dropped = {s.request_id for s in route.stops[:p] if s.kind == "dropoff"}
+        if picked - dropped:
+            problems.append(f"{where}: break after stop {p} with passengers on board {sorted(picked - dropped)}")
+    if start < free_from - tol or start + length > until + tol:
+        problems.append(f"{where}: break [{start:.1f}, {start + length:.1f}] does not fit between {free_from:.1f} "
+                        f"and {until:.1f}")
     return problems

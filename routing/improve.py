@@ -11,8 +11,10 @@ vehicle costs left out, so that they do not heat the search). The best
 solution seen is returned; it is feasible by construction (every route comes
 from the exact scheduler).
 
-Costs are in cost-matrix units (metres or seconds): arc costs, plus a fixed
-cost per used vehicle, plus a penalty per unserved request.
+Costs are exact route costs (``routing.cost.Pricing.route``: tenge, metres or
+seconds) plus a penalty per unserved request. With ``iterations`` (a work
+limit) and a seed the result does not depend on the machine's speed, as long
+as the time limit is not reached first.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from routing.insertion import (CostName, ProfileCache, best_insertion, cost_matrix, reschedule, route_cost, route_points,
-                               route_sequence)
+from routing.cost import Pricing
+from routing.insertion import ProfileCache, best_insertion, reschedule, route_sequence
 from routing.locks import locked_count
 from routing.problem import ProblemData, TripRequest, Vehicle
-from routing.solution import Route, Solution
+from routing.solution import Route, Solution, idle_route, route_points
 
 MIN_RUINED: int = 2  # requests removed per iteration, at least
 MAX_RUINED: int = 20  # and at most (fewer on small instances: a quarter of the requests)
@@ -39,15 +41,14 @@ TIME_WEIGHT_S: float = 1.0  # relatedness: seconds of window difference worth on
 
 @dataclass(frozen=True)
 class Costs:
-    """How solutions are priced (cost-matrix units)."""
+    """How solutions are priced: the routes (``pricing``) and each unserved request (``unserved_penalty``, same unit)."""
 
-    cost: CostName
-    vehicle_fixed_cost: float
+    pricing: Pricing
     unserved_penalty: float
 
 
 def improve(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: float, unserved_reason: str,
-            now_s: float | None = None, seed: int = 0) -> Solution:
+            now_s: float | None = None, seed: int = 0, iterations: int | None = None) -> Solution:
     """Ruin and recreate ``solution`` for ``time_limit_s`` seconds; see the module docstring.
 
     Parameters
@@ -57,7 +58,7 @@ def improve(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: f
     solution
         A feasible starting solution.
     costs
-        Arc cost, vehicle fixed cost and unserved penalty.
+        Route pricing and unserved penalty.
     time_limit_s
         Wall-clock budget in seconds.
     unserved_reason
@@ -67,26 +68,32 @@ def improve(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: f
         The present (seconds): stops locked at ``now_s`` stay (``routing.locks``).
     seed
         Random seed.
+    iterations
+        Work limit: stop after this many ruin-and-recreate iterations (None: only the time limit).
     """
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
     requests = data.request_index()
     vehicles = data.vehicle_index()
-    arc = cost_matrix(data, costs.cost)
+    pricing = costs.pricing
+    arc = pricing.arc(data)
     routes = {r.vehicle_id: r for r in solution.routes}
     retry = [requests[k] for k, why in solution.unserved.items() if why == unserved_reason]
-    cost_of = {v: route_cost(arc, requests, vehicles[v], r, costs.vehicle_fixed_cost) for v, r in routes.items()}
+    cost_of = {v: pricing.route(data, requests, vehicles[v], r) for v, r in routes.items()}
     current = sum(cost_of.values()) + len(retry) * costs.unserved_penalty
     best, best_routes, best_retry = current, dict(routes), list(retry)
     used = [r for r in routes.values() if r.stops]
-    scale = sum(route_cost(arc, requests, vehicles[r.vehicle_id], r) for r in used) \
-        / max(1, sum(len(r.stops) + 1 for r in used))  # the mean arc cost
+    legs = [route_points(requests, vehicles[r.vehicle_id], r.stops) for r in used]
+    scale = sum(float(arc[p[:-1], p[1:]].sum()) for p in legs) / max(1, sum(len(p) - 1 for p in legs))  # mean arc cost
     related = _relatedness(data, arc)
     index_of = {r.id: k for k, r in enumerate(data.requests)}
     cache = ProfileCache()
     step_s = 0.0  # duration of the last iteration: the next starts only if one as long still fits
-    while (elapsed := time.perf_counter() - started) + step_s < time_limit_s:
-        temperature = scale * START_TEMPERATURE * (END_TEMPERATURE / START_TEMPERATURE) ** (elapsed / time_limit_s)
+    done = 0
+    while (elapsed := time.perf_counter() - started) + step_s < time_limit_s and (iterations is None or done < iterations):
+        progress = elapsed / time_limit_s if iterations is None else done / iterations
+        done += 1
+        temperature = scale * START_TEMPERATURE * (END_TEMPERATURE / START_TEMPERATURE) ** progress
         movable = _movable(data, requests, routes, now_s)
         if not movable:
             break
@@ -103,13 +110,13 @@ def improve(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: f
         rng.shuffle(pending)
         left: list[TripRequest] = []
         for request in pending:
-            insertion = best_insertion(data, requests, trial, request, now_s, costs.cost, cache)
+            insertion = best_insertion(data, requests, trial, request, now_s, pricing, cache)
             if insertion is None:
                 left.append(request)
             else:
                 trial[insertion.vehicle_id] = insertion.route
         changed = {v for v in trial if trial[v] is not routes[v]}
-        trial_cost = {v: route_cost(arc, requests, vehicles[v], trial[v], costs.vehicle_fixed_cost) for v in changed}
+        trial_cost = {v: pricing.route(data, requests, vehicles[v], trial[v]) for v in changed}
         candidate = current + sum(trial_cost[v] - cost_of[v] for v in changed) \
             + (len(left) - len(retry)) * costs.unserved_penalty
         if candidate < current - temperature * math.log(1.0 - rng.random()):  # simulated annealing
@@ -138,7 +145,7 @@ def _movable(data: ProblemData, requests: Mapping[str, TripRequest], routes: Map
     movable = []
     for vehicle in data.vehicles:
         route = routes[vehicle.id]
-        first = locked_count(route, route_points(requests, vehicle, route), data.duration_s, now_s)
+        first = locked_count(route, route_points(requests, vehicle, route.stops), data.duration_s, now_s)
         movable += [s.request_id for s in route.stops[first:] if s.kind == "pickup"]
     return movable
 
@@ -151,8 +158,7 @@ def _remove(data: ProblemData, requests: Mapping[str, TripRequest], vehicles: Ma
         if any(s.request_id in ruined for s in route.stops):
             vehicle = vehicles[vehicle_id]
             kept = [(r, k) for r, k in route_sequence(requests, route) if r.id not in ruined]
-            new = reschedule(data, requests, vehicle, route, kept, now_s) if kept else \
-                Route(vehicle_id, vehicle.shift_start_s, vehicle.shift_start_s, ())
+            new = reschedule(data, requests, vehicle, route, kept, now_s) if kept else idle_route(vehicle)
             if new is None:
                 return None
             trial[vehicle_id] = new

@@ -2,7 +2,9 @@
 
 For every vehicle that can carry the request, every (pickup position,
 drop-off position) pair after the vehicle's locked stops is priced by the
-added arc cost (distance or travel time, vectorised with numpy) and screened
+added arc cost (``routing.cost.Pricing.arc``: tenge of km and driving time,
+or distance, or travel time; vectorised with numpy), plus the vehicle's fixed
+cost when it was idle, and screened
 by bounds that never discard a feasible insertion: the new stops' windows
 against the earliest the vehicle can get there; the latest start of each
 following stop that keeps the rest of its route feasible (backward time
@@ -13,8 +15,10 @@ duration, locks) and the first feasible one is returned. That is the exact
 cheapest feasible insertion unless more than ``MAX_EXACT_CHECKS`` candidates
 fail first.
 
-Units: seconds for times; the added cost is in the cost matrix's unit
-(metres or seconds).
+Units: seconds for times; the added cost is in the pricing's unit (tenge,
+metres or seconds). With drivers' breaks the screening bounds use the current
+times, so a feasible insertion that moves the break earlier may be missed
+(never an infeasible one accepted).
 """
 
 from __future__ import annotations
@@ -22,51 +26,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
 
 import numpy as np
 
+from routing.cost import Pricing
 from routing.locks import leading_locked, locked_count
 from routing.problem import ProblemData, StopKind, TripRequest, Vehicle, fits
 from routing.schedule import schedule
-from routing.solution import Route
+from routing.solution import Route, idle_route, route_points
 
 MAX_EXACT_CHECKS: int = 400  # exact schedule checks per insertion before giving up
-
-CostName = Literal["distance", "duration"]
 
 
 @dataclass(frozen=True)
 class Insertion:
-    """Where a request fits: the vehicle, its new timed route and the added cost (metres or seconds)."""
+    """Where a request fits: the vehicle, its new timed route and the added arc and fixed cost (pricing units)."""
 
     vehicle_id: str
     route: Route
     added_cost: float
 
 
-def cost_matrix(data: ProblemData, cost: CostName) -> np.ndarray:
-    """The arc-cost matrix: ``distance_m`` or ``duration_s``."""
-    return data.distance_m if cost == "distance" else data.duration_s
-
-
 def route_sequence(requests: Mapping[str, TripRequest], route: Route) -> list[tuple[TripRequest, StopKind]]:
     """The ordered (request, kind) stops of a route."""
     return [(requests[s.request_id], s.kind) for s in route.stops]
-
-
-def route_points(requests: Mapping[str, TripRequest], vehicle: Vehicle, route: Route) -> np.ndarray:
-    """Matrix indices of a route: depot, stops, depot."""
-    return np.array([vehicle.depot, *[requests[s.request_id].point(s.kind) for s in route.stops], vehicle.depot])
-
-
-def route_cost(arc: np.ndarray, requests: Mapping[str, TripRequest], vehicle: Vehicle, route: Route,
-               fixed_cost: float = 0.0) -> float:
-    """Arc cost of a route from its depot back to it, plus ``fixed_cost`` if it is used (cost-matrix units; 0 when idle)."""
-    if not route.stops:
-        return 0.0
-    points = route_points(requests, vehicle, route)
-    return float(arc[points[:-1], points[1:]].sum()) + fixed_cost
 
 
 def reschedule(data: ProblemData, requests: Mapping[str, TripRequest], vehicle: Vehicle, route: Route,
@@ -76,7 +59,7 @@ def reschedule(data: ProblemData, requests: Mapping[str, TripRequest], vehicle: 
     The stops of ``route`` locked at ``now_s`` (``routing.locks``) must be
     the first stops of ``sequence``, in the same order.
     """
-    count = locked_count(route, route_points(requests, vehicle, route), data.duration_s, now_s)
+    count = locked_count(route, route_points(requests, vehicle, route.stops), data.duration_s, now_s)
     locked = [s.time_s for s in route.stops[:count]]
     return schedule(data, vehicle, sequence, locked, route.start_s if count else None, now_s)
 
@@ -143,7 +126,7 @@ class ProfileCache:
 def _profile(data: ProblemData, requests: Mapping[str, TripRequest], vehicle: Vehicle, route: Route) -> RouteProfile:
     seq = route_sequence(requests, route)
     duration = data.duration_s
-    points = np.array([vehicle.depot, *[r.point(k) for r, k in seq], vehicle.depot])
+    points = route_points(requests, vehicle, route.stops)
     services = np.array([r.service_s(k) for r, k in seq], dtype=float)
     high = np.array([r.window(k)[1] for r, k in seq] + [vehicle.shift_end_s])
     step = services + duration[points[1:-1], points[2:]]  # from the start of stop k to the start of stop k + 1
@@ -158,7 +141,7 @@ def _profile(data: ProblemData, requests: Mapping[str, TripRequest], vehicle: Ve
 
 
 def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], routes: Mapping[str, Route],
-                   request: TripRequest, now_s: float | None = None, cost: CostName = "distance",
+                   request: TripRequest, now_s: float | None = None, pricing: Pricing | None = None,
                    cache: ProfileCache | None = None) -> Insertion | None:
     """The cheapest feasible insertion of ``request`` (not applied), or None.
 
@@ -176,19 +159,21 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
         The present in seconds: stops performed or under way are locked
         (``routing.locks``), and no vehicle starts driving to a new stop
         before it; None: planning ahead, nothing locked.
-    cost
-        Arc cost to minimise: "distance" (metres) or "duration" (seconds).
+    pricing
+        The objective (``routing.cost.Pricing``; default: tenge).
     cache
         Route profiles kept between calls (faster when few routes change).
     """
-    arc = cost_matrix(data, cost)
+    pricing = pricing or Pricing()
+    arc = pricing.arc(data)
     cache = cache or ProfileCache()
     candidates: list[tuple[np.ndarray, np.ndarray, np.ndarray, Vehicle, RouteProfile]] = []
     idle_seen: set[tuple] = set()
     for vehicle in data.vehicles:
-        if not fits(vehicle, request) or (now_s is not None and vehicle.shift_end_s <= now_s):
+        if not fits(vehicle, request) or (now_s is not None and vehicle.shift_end_s <= now_s) \
+                or not _shift_reaches(data, vehicle, request):
             continue
-        route = routes.get(vehicle.id) or Route(vehicle.id, vehicle.shift_start_s, vehicle.shift_start_s, ())
+        route = routes.get(vehicle.id) or idle_route(vehicle)
         if not route.stops:  # idle twins (same depot, shift, layout, operator) give the same insertions
             twin = (vehicle.depot, vehicle.shift_start_s, vehicle.shift_end_s, vehicle.wheelchair_places,
                     vehicle.seats, vehicle.operator)
@@ -198,7 +183,7 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
         profile = cache.get(data, requests, vehicle, route)
         added, picks, drops = _screened_positions(data, arc, vehicle, profile, request, now_s)
         if len(added):
-            candidates.append((added, picks, drops, vehicle, profile))
+            candidates.append((added if route.stops else added + pricing.fixed, picks, drops, vehicle, profile))
     if not candidates:
         return None
     added = np.concatenate([c[0] for c in candidates])
@@ -214,6 +199,15 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
         if timed is not None:
             return Insertion(vehicle.id, timed, float(added[k]))
     return None
+
+
+def _shift_reaches(data: ProblemData, vehicle: Vehicle, request: TripRequest) -> bool:
+    """Whether the vehicle's shift can reach the pickup in its window and get home after the drop-off (a bound)."""
+    duration = data.duration_s
+    pick = max(vehicle.shift_start_s + duration[vehicle.depot, request.pickup], request.earliest_pickup_s)
+    home = (pick + request.service_pickup_s + duration[request.pickup, request.dropoff] + request.service_dropoff_s
+            + duration[request.dropoff, vehicle.depot])
+    return pick <= request.latest_pickup_s and home <= vehicle.shift_end_s
 
 
 def _screened_positions(data: ProblemData, arc: np.ndarray, vehicle: Vehicle, profile: RouteProfile,

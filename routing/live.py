@@ -9,7 +9,8 @@ and keeps the result only if it is better. Re-optimisation can run in a
 background thread while requests keep arriving: its result is discarded if
 the plan changed meanwhile. Locks follow ``routing.locks``.
 
-Units: seconds; added costs in the cost matrix's unit (metres or seconds).
+Units: seconds; costs in the objective's unit (``SolveParams.cost``: tenge by
+default, the same objective as the batch solver's).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from routing.insertion import CostName, Insertion, ProfileCache, best_insertion, reschedule, route_points, route_sequence
+from routing.cost import Pricing
+from routing.insertion import Insertion, ProfileCache, best_insertion, reschedule, route_sequence
 from routing.locks import locked_count
 from routing.problem import ProblemData, TripRequest, unservable_reason, validate_request
-from routing.solution import Route, Solution
+from routing.solution import Route, Solution, idle_route, route_points
 from routing.solver import SolveParams, objective, solve
 
 NO_POSITION_REASON: str = "no vehicle can fit it: every insertion breaks a window, ride time, capacity or shift"
@@ -66,8 +68,8 @@ class LivePlan:
     solution
         The current solution (e.g. ``routing.solver.solve(data).solution``).
     params
-        Solver parameters used by :meth:`reoptimise`; their ``cost`` is also
-        the insertion cost.
+        Solver parameters used by :meth:`reoptimise`; their objective
+        (``pricing``) is also the insertion's.
     """
 
     def __init__(self, data: ProblemData, solution: Solution, params: SolveParams | None = None) -> None:
@@ -78,15 +80,15 @@ class LivePlan:
         self._requests: dict[str, TripRequest] = dict(data.request_index())
         self._routes: dict[str, Route] = {r.vehicle_id: r for r in solution.routes}
         for vehicle in data.vehicles:
-            self._routes.setdefault(vehicle.id, Route(vehicle.id, vehicle.shift_start_s, vehicle.shift_start_s, ()))
+            self._routes.setdefault(vehicle.id, idle_route(vehicle))
         self._unserved: dict[str, str] = dict(solution.unserved)
         self._executor: ThreadPoolExecutor | None = None
         self._profiles = ProfileCache()
 
     @property
-    def cost(self) -> CostName:
-        """The insertion and solver arc cost."""
-        return self.params.cost
+    def pricing(self) -> Pricing:
+        """The insertion's and the solver's objective."""
+        return self.params.pricing
 
     # ----------------------------------------------------------------- state
     def solution(self) -> Solution:
@@ -151,7 +153,7 @@ class LivePlan:
             self._version += 1
             reason = unservable_reason(self._data, request, now_s)
             insertion = None if reason else best_insertion(self._data, self._requests, self._routes, request,
-                                                           now_s, self.cost, self._profiles)
+                                                           now_s, self.pricing, self._profiles)
             if insertion is None:
                 self._unserved[request.id] = reason or NO_POSITION_REASON
                 return self._unserved[request.id]
@@ -174,7 +176,7 @@ class LivePlan:
             route = next((r for r in self._routes.values() if any(s.request_id == request_id for s in r.stops)), None)
             if route is not None:
                 vehicle = self._data.vehicle_index()[route.vehicle_id]
-                points = route_points(self._requests, vehicle, route)
+                points = route_points(self._requests, vehicle, route.stops)
                 pickup = next(k for k, s in enumerate(route.stops) if s.request_id == request_id)
                 if pickup < locked_count(route, points, self._data.duration_s, now_s):
                     raise ValueError(f"request {request_id!r}: its pickup at {route.stops[pickup].time_s:.0f} s "

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from routing.problem import ProblemData, TripRequest, Vehicle
-from routing.solution import Route, Stop
+from routing.solution import Route, Stop, route_points
 
 
 def locked_count(route: Route, points: Sequence[int], duration_s: np.ndarray, now_s: float | None) -> int:
@@ -84,7 +84,7 @@ def vehicle_state(data: ProblemData, requests: Mapping[str, TripRequest], vehicl
     earliest = vehicle.shift_start_s if now_s is None else max(now_s, vehicle.shift_start_s)
     if route is None or not route.stops:
         return VehicleState(vehicle, (), None, vehicle.depot, earliest, ())
-    points = [vehicle.depot, *[requests[s.request_id].point(s.kind) for s in route.stops], vehicle.depot]
+    points = route_points(requests, vehicle, route.stops)
     locked = route.stops[: locked_count(route, points, data.duration_s, now_s)]
     if not locked:
         return VehicleState(vehicle, (), None, vehicle.depot, earliest, ())
@@ -94,5 +94,5 @@ def vehicle_state(data: ProblemData, requests: Mapping[str, TripRequest], vehicl
             del picked[stop.request_id]
     last = locked[-1]
     ready = max(earliest, last.time_s + requests[last.request_id].service_s(last.kind))
-    return VehicleState(vehicle, locked, route.start_s, points[len(locked)], ready,
+    return VehicleState(vehicle, locked, route.start_s, int(points[len(locked)]), ready,
                         tuple((requests[r], t) for r, t in picked.items()))

@@ -28,7 +28,12 @@ DEFAULT_MAX_RIDE_SLACK_S: float = 600.0
 
 @dataclass(frozen=True)
 class Vehicle:
-    """One vehicle: depot is an index into the matrices; shift in seconds."""
+    """One vehicle: depot is an index into the matrices; shift in seconds.
+
+    A driver with ``break_s > 0`` takes one break of that length starting
+    between ``break_earliest_s`` and ``break_latest_s`` (seconds), at the depot
+    or at a stop with nobody on board (``routing.schedule``).
+    """
 
     id: str
     operator: str
@@ -37,6 +42,14 @@ class Vehicle:
     shift_end_s: float
     wheelchair_places: int
     seats: int
+    break_earliest_s: float = 0.0
+    break_latest_s: float = 0.0
+    break_s: float = 0.0
+
+    @property
+    def has_break(self) -> bool:
+        """Whether the driver must take a break."""
+        return self.break_s > 0
 
 
 @dataclass(frozen=True)
@@ -177,6 +190,10 @@ class ProblemData:
                 raise ValueError(f"{where}: shift_end_s {v.shift_end_s} is not after shift_start_s {v.shift_start_s}")
             if v.wheelchair_places < 0 or v.seats < 0:
                 raise ValueError(f"{where}: negative capacity")
+            if v.has_break and not (v.shift_start_s <= v.break_earliest_s <= v.break_latest_s
+                                    and v.break_latest_s + v.break_s <= v.shift_end_s):
+                raise ValueError(f"{where}: break window [{v.break_earliest_s}, {v.break_latest_s}] + {v.break_s} s "
+                                 "does not fit inside the shift")
 
     def _validate_requests(self, n: int) -> None:
         seen: set[str] = set()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from routing.problem import ProblemData, StopKind
+import numpy as np
 
-__all__ = ["Route", "Solution", "Stop", "StopKind", "route_distance", "solution_cost", "stop_points"]
+from routing.problem import ProblemData, StopKind, TripRequest, Vehicle
+
+__all__ = ["Route", "Solution", "Stop", "StopKind", "idle_route", "route_distance", "route_points", "solution_cost",
+           "stop_points"]
 
 
 @dataclass(frozen=True)
@@ -20,12 +24,30 @@ class Stop:
 
 @dataclass(frozen=True)
 class Route:
-    """One vehicle's tour: leaves its depot at ``start_s``, returns at ``end_s`` (seconds)."""
+    """One vehicle's tour: leaves its depot at ``start_s``, returns at ``end_s`` (seconds).
+
+    ``break_start_s`` is the start of the driver's break (None: no break) and
+    ``break_after`` where it is taken: 0 at the depot before leaving, k (0 < k
+    < number of stops) at stop k after its service with nobody on board, the
+    number of stops at the depot after returning.
+    """
 
     vehicle_id: str
     start_s: float
     end_s: float
     stops: tuple[Stop, ...]
+    break_start_s: float | None = None
+    break_after: int = 0
+
+
+def idle_route(vehicle: Vehicle) -> Route:
+    """The route of an unused vehicle (no stops, no break)."""
+    return Route(vehicle.id, vehicle.shift_start_s, vehicle.shift_start_s, ())
+
+
+def route_points(requests: Mapping[str, TripRequest], vehicle: Vehicle, stops: Sequence[Stop]) -> np.ndarray:
+    """Matrix indices visited by a vehicle's stops: depot, each stop, depot."""
+    return np.array([vehicle.depot, *[requests[s.request_id].point(s.kind) for s in stops], vehicle.depot], dtype=int)
 
 
 @dataclass(frozen=True)
@@ -42,9 +64,7 @@ class Solution:
 
 def stop_points(data: ProblemData, route: Route) -> list[int]:
     """Matrix indices visited by a route: depot, stops, depot."""
-    requests = data.request_index()
-    depot = data.vehicle_index()[route.vehicle_id].depot
-    return [depot, *[requests[s.request_id].point(s.kind) for s in route.stops], depot]
+    return route_points(data.request_index(), data.vehicle_index()[route.vehicle_id], route.stops).tolist()
 
 
 def route_distance(data: ProblemData, route: Route) -> float:

@@ -26,8 +26,19 @@ stands, with its passengers on board, whose drop-offs it must still make.
 OR-Tools needs integers: travel and service times are scaled and rounded up,
 windows rounded inwards, so every integer solution is feasible in exact
 times. Final times come from the exact scheduler (``routing.schedule``),
-never from rounded solver values, and the arc cost is distance (default) or
-travel time.
+never from rounded solver values.
+
+Objective (``routing.cost.Pricing``): tenge by default (vehicle-days, paid
+driver hours, km, passengers' excess ride time); the OR-Tools model prices
+the arcs (km and driving hours) and the vehicle-day as its fixed cost, and
+every choice between whole plans uses the exact cost. Literature instances
+use ``cost="distance"`` (or "duration") and keep their published objectives.
+Drivers' breaks are OR-Tools break intervals (not during a service); the
+exact scheduler then places each break at the depot or at an empty stop.
+
+Reproducibility: with ``solution_limit`` and ``iterations`` (work limits)
+and a ``seed``, the same problem gives the same plan on any machine, as long
+as the time limit (then only a safety cap) is not reached.
 """
 
 from __future__ import annotations
@@ -40,12 +51,13 @@ from typing import Literal
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from routing.cost import TENGE, CostModel, CostName, Pricing
 from routing.improve import Costs, improve
-from routing.insertion import CostName, ProfileCache, best_insertion, cost_matrix, route_cost
+from routing.insertion import ProfileCache, best_insertion
 from routing.locks import VehicleState, vehicle_state
-from routing.problem import ProblemData, StopKind, TripRequest, Vehicle, fits, unservable_reason
+from routing.problem import ProblemData, StopKind, TripRequest, fits, unservable_reason
 from routing.schedule import schedule
-from routing.solution import Route, Solution, solution_cost
+from routing.solution import Route, Solution, idle_route, solution_cost
 
 NOT_FITTED_REASON: str = "no vehicle had room for it within the time limit (all vehicles busy in its window)"
 INSERTION_FROM_REQUESTS: int = 200  # "auto" construction: OR-Tools' own below, exact insertion above
@@ -64,9 +76,13 @@ class SolveParams:
     Attributes
     ----------
     time_limit_s
-        Wall-clock limit of the whole solve in seconds.
+        Wall-clock limit of the whole solve in seconds (a safety cap when
+        ``solution_limit`` and ``iterations`` bound the work).
     cost
-        Arc cost: "distance" (metres) or "duration" (seconds of travel).
+        Objective: "tenge" (the service's cost model ``tenge``), "distance"
+        (metres) or "duration" (seconds of travel).
+    tenge
+        Tenge rates (``routing.cost.TENGE``: calibrated to the city's budget).
     scale
         Integer units per matrix unit for OR-Tools; None: automatic (the
         horizon and the longest arc map to about ``INTEGER_RANGE`` units).
@@ -74,7 +90,7 @@ class SolveParams:
         Cost of leaving a request unserved, in cost-matrix units; None: larger
         than any detour, so the solver serves all it can.
     vehicle_fixed_cost
-        Cost of using a vehicle, in cost-matrix units (large: minimise vehicles first).
+        Extra cost of using a vehicle, in the objective's unit (large: minimise vehicles first).
     first_solutions
         OR-Tools ``FirstSolutionStrategy`` names: without a starting solution
         each is tried in turn, its solution improved by the metaheuristic in
@@ -97,12 +113,20 @@ class SolveParams:
     now_s
         The present (seconds): requests whose pickup window closed are
         unserved; with a current plan, its stops under way are locked.
+    seed
+        Random seed of ruin and recreate.
+    solution_limit
+        Work limit of OR-Tools: solutions per search (None: time only; 0:
+        skip OR-Tools when a construction gives the start).
+    iterations
+        Work limit of ruin and recreate: iterations (None: time only).
     log
         Print OR-Tools search progress.
     """
 
     time_limit_s: float = 30.0
-    cost: CostName = "distance"
+    cost: CostName = "tenge"
+    tenge: CostModel = TENGE
     scale: float | None = None
     unserved_penalty: float | None = None
     vehicle_fixed_cost: float = 0.0
@@ -112,7 +136,20 @@ class SolveParams:
     lns_share: float = LNS_SHARE
     balance_weight: float = 0.0
     now_s: float | None = None
+    seed: int = 0
+    solution_limit: int | None = None
+    iterations: int | None = None
     log: bool = False
+
+    @property
+    def pricing(self) -> Pricing:
+        """The objective's route pricing."""
+        return Pricing(self.cost, self.tenge, self.vehicle_fixed_cost)
+
+    @property
+    def work_limited(self) -> bool:
+        """Whether work limits, not the clock, end both searches (a reproducible solve)."""
+        return self.solution_limit is not None and self.iterations is not None
 
 
 @dataclass(frozen=True)
@@ -124,8 +161,8 @@ class SolveResult:
     solution
         Routes (one per vehicle) and unserved requests with reasons.
     objective
-        Cost of the solution in cost-matrix units: arc costs, vehicle fixed
-        costs and unserved penalties (see :func:`objective`).
+        Cost of the solution in the objective's unit (tenge, metres or
+        seconds): routes and unserved penalties (see :func:`objective`).
     runtime_s
         Wall time in seconds.
     status
@@ -160,15 +197,15 @@ class SolveResult:
 
 
 def objective(data: ProblemData, solution: Solution, params: SolveParams) -> float:
-    """The solver's objective in cost-matrix units, computed exactly: arc costs + fixed costs + penalties.
+    """The solver's objective, computed exactly: route costs (``routing.cost.Pricing``) + unserved penalties.
 
     The unserved penalty is paid for every request of ``data`` left
     unserved that some plan might serve; those no plan can serve at
     ``params.now_s`` (``problem.unservable_reason``) cost nothing.
     """
-    arc = cost_matrix(data, params.cost)
+    pricing = params.pricing
     requests, vehicles = data.request_index(), data.vehicle_index()
-    total = sum(route_cost(arc, requests, vehicles[r.vehicle_id], r, params.vehicle_fixed_cost) for r in solution.routes)
+    total = sum(pricing.route(data, requests, vehicles[r.vehicle_id], r) for r in solution.routes)
     servable = sum(1 for r in solution.unserved if r in requests
                    and unservable_reason(data, requests[r], params.now_s) is None)
     return total + servable * _penalty(data, params)
@@ -200,11 +237,13 @@ def solve(data: ProblemData, params: SolveParams | None = None, current: Solutio
     initial = current
     if initial is None and (params.construction == "insertion"
                             or (params.construction == "auto" and len(open_requests) > INSERTION_FROM_REQUESTS)):
-        initial = construct(data, open_requests, params.now_s, params.cost)
+        initial = construct(data, open_requests, params.now_s, params.pricing)
     lns_share = 0.0 if params.balance_weight else params.lns_share
-    ortools_end = deadline - lns_share * max(0.0, deadline - time.perf_counter())
+    ortools_end = deadline if params.work_limited else deadline - lns_share * max(0.0, deadline - time.perf_counter())
     candidates = []
     strategies = params.first_solutions if initial is None else params.first_solutions[:1]
+    if initial is not None and params.solution_limit == 0:
+        strategies = ()
     for k, strategy in enumerate(strategies):  # a portfolio: each start improved in an equal share of the time
         until = time.perf_counter() + (ortools_end - time.perf_counter()) / (len(strategies) - k)
         sequences, status = model.solve(until, initial, strategy)
@@ -213,34 +252,34 @@ def solve(data: ProblemData, params: SolveParams | None = None, current: Solutio
             candidates.append((found, status))
     if initial is not None:
         kept = {r.id: NOT_FITTED_REASON for r in open_requests if r.id not in initial.served_ids()}
-        routes = tuple(_route_of(initial, v.id) or _idle(v) for v in data.vehicles)
+        routes = tuple(_route_of(initial, v.id) or idle_route(v) for v in data.vehicles)
         candidates.append((Solution(routes, {**kept, **unserved}), "CONSTRUCTED" if current is None else "KEPT"))
     if not candidates:
-        routes = tuple(_idle(v) for v in data.vehicles)
+        routes = tuple(idle_route(v) for v in data.vehicles)
         candidates.append((Solution(routes, {**{r.id: NOT_FITTED_REASON for r in open_requests}, **unserved}),
                            "NO_SOLUTION"))
     solution, status = min(candidates, key=lambda c: objective(data, c[0], params))
-    if lns_share > 0 and (left_s := deadline - time.perf_counter()) > 0:
-        costs = Costs(params.cost, params.vehicle_fixed_cost, _penalty(data, params))
-        improved = improve(data, solution, costs, left_s, NOT_FITTED_REASON, params.now_s)
+    if lns_share > 0 and params.iterations != 0 and (left_s := deadline - time.perf_counter()) > 0:
+        costs = Costs(params.pricing, _penalty(data, params))
+        improved = improve(data, solution, costs, left_s, NOT_FITTED_REASON, params.now_s, params.seed, params.iterations)
         if objective(data, improved, params) < objective(data, solution, params) - 1e-9:
             solution, status = improved, f"{status}+RUIN_AND_RECREATE"
     return _result(data, solution, params, time.perf_counter() - started, status)
 
 
-def construct(data: ProblemData, requests: list[TripRequest], now_s: float | None, cost: CostName) -> Solution:
+def construct(data: ProblemData, requests: list[TripRequest], now_s: float | None, pricing: Pricing) -> Solution:
     """Sequential exact cheapest insertion of ``requests`` in order of earliest pickup (unserved: not fitted)."""
     index = data.request_index()
     routes: dict[str, Route] = {}
     unserved: dict[str, str] = {}
     cache = ProfileCache()
     for request in sorted(requests, key=lambda r: (r.earliest_pickup_s, r.id)):
-        insertion = best_insertion(data, index, routes, request, now_s, cost, cache)
+        insertion = best_insertion(data, index, routes, request, now_s, pricing, cache)
         if insertion is None:
             unserved[request.id] = NOT_FITTED_REASON
         else:
             routes[insertion.vehicle_id] = insertion.route
-    return Solution(tuple(routes.get(v.id) or _idle(v) for v in data.vehicles), unserved)
+    return Solution(tuple(routes.get(v.id) or idle_route(v) for v in data.vehicles), unserved)
 
 
 def _solution_of(data: ProblemData, states: list[VehicleState], sequences: list[list[tuple[TripRequest, StopKind]]],
@@ -264,7 +303,7 @@ def _repair(data: ProblemData, solution: Solution, params: SolveParams) -> Solut
     unserved = dict(solution.unserved)
     cache = ProfileCache()
     for request in left_out:
-        insertion = best_insertion(data, index, routes, request, params.now_s, params.cost, cache)
+        insertion = best_insertion(data, index, routes, request, params.now_s, params.pricing, cache)
         if insertion is not None:
             routes[insertion.vehicle_id] = insertion.route
             del unserved[request.id]
@@ -275,10 +314,6 @@ def _route_of(solution: Solution | None, vehicle_id: str) -> Route | None:
     if solution is None:
         return None
     return next((r for r in solution.routes if r.vehicle_id == vehicle_id), None)
-
-
-def _idle(vehicle: Vehicle) -> Route:
-    return Route(vehicle.id, vehicle.shift_start_s, vehicle.shift_start_s, ())
 
 
 def _timed_route(data: ProblemData, state: VehicleState, sequence: list[tuple[TripRequest, StopKind]],
@@ -296,7 +331,7 @@ def _timed_route(data: ProblemData, state: VehicleState, sequence: list[tuple[Tr
     while True:
         full = locked + sequence
         if not full:
-            return _idle(state.vehicle)
+            return idle_route(state.vehicle)
         route = schedule(data, state.vehicle, full, [s.time_s for s in state.locked], state.departed_s, now_s)
         if route is not None:
             return route
@@ -313,12 +348,12 @@ def _result(data: ProblemData, solution: Solution, params: SolveParams, runtime_
 
 
 def _penalty(data: ProblemData, params: SolveParams) -> float:
-    """Unserved penalty in cost-matrix units."""
+    """Unserved penalty in the objective's unit."""
     if params.unserved_penalty is not None:
         return params.unserved_penalty
-    arc = cost_matrix(data, params.cost)
+    arc = params.pricing.arc(data)
     longest = float(arc[np.isfinite(arc)].max(initial=0.0))
-    return params.vehicle_fixed_cost + PENALTY_FACTOR * longest + 1.0
+    return params.pricing.fixed + PENALTY_FACTOR * longest + 1.0
 
 
 def _scale(params: SolveParams, largest: float) -> float:
@@ -352,7 +387,7 @@ class _Model:
         horizon_s = max(v.shift_end_s for v in self.vehicles) if self.vehicles else 1.0
         finite = data.duration_s[np.isfinite(data.duration_s)]
         self.time_scale = _scale(params, max(horizon_s, float(finite.max(initial=1.0))))
-        arc = cost_matrix(data, params.cost)
+        arc = params.pricing.arc(data)
         self.cost_scale = _scale(params, float(arc[np.isfinite(arc)].max(initial=1.0)))
         self.horizon = int(math.ceil(horizon_s * self.time_scale))
 
@@ -385,9 +420,10 @@ class _Model:
         manager = pywrapcp.RoutingIndexManager(len(self.points), n_vehicles, list(range(n_vehicles)),
                                                list(range(n_vehicles, 2 * n_vehicles)))
         model = pywrapcp.RoutingModel(manager)
-        model.SetArcCostEvaluatorOfAllVehicles(model.RegisterTransitMatrix(self._ints(cost_matrix(data, params.cost), self.cost_scale).tolist()))
-        if params.vehicle_fixed_cost:
-            model.SetFixedCostOfAllVehicles(int(round(params.vehicle_fixed_cost * self.cost_scale)))
+        arc = self._ints(params.pricing.arc(data), self.cost_scale)
+        model.SetArcCostEvaluatorOfAllVehicles(model.RegisterTransitMatrix(arc.tolist()))
+        if params.pricing.fixed:
+            model.SetFixedCostOfAllVehicles(int(round(params.pricing.fixed * self.cost_scale)))
         service = np.zeros(len(self.points), dtype=np.int64)
         service[2 * n_vehicles:] = [self._time(r.service_s(k)) for r, k in self.stops]
         transit = self._ints(data.duration_s, self.time_scale) + service[:, None]
@@ -395,6 +431,7 @@ class _Model:
         time_dim = model.GetDimensionOrDie("time")
         self._add_capacities(model)
         self._add_vehicle_limits(model, time_dim)
+        self._add_breaks(model, manager, time_dim, service)
         self._add_requests(model, manager, time_dim)
         if params.balance_weight:
             model.AddConstantDimension(1, len(self.points), True, "count")
@@ -407,6 +444,8 @@ class _Model:
         search.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic)
         search.log_search = params.log
         search.time_limit.FromMilliseconds(max(MIN_SEARCH_MS, int((deadline - time.perf_counter()) * 1000)))
+        if params.solution_limit is not None:
+            search.solution_limit = max(1, params.solution_limit)
         if initial is None:
             assignment = model.SolveWithParameters(search)
         else:
@@ -448,6 +487,18 @@ class _Model:
             latest = self._time(end_max, math.floor)
             time_dim.CumulVar(model.Start(i)).SetRange(self._time(state.ready_s), latest)
             time_dim.CumulVar(model.End(i)).SetRange(self._time(state.ready_s), latest)
+
+    def _add_breaks(self, model: pywrapcp.RoutingModel, manager: pywrapcp.RoutingIndexManager,
+                    time_dim: pywrapcp.RoutingDimension, service: np.ndarray) -> None:
+        """Each driver's break as an OR-Tools break interval, never during a boarding or alighting."""
+        solver = model.solver()
+        visits = [int(service[manager.IndexToNode(index)]) for index in range(model.Size())]
+        for i, vehicle in enumerate(self.vehicles):
+            if vehicle.has_break:
+                interval = solver.FixedDurationIntervalVar(
+                    self._time(vehicle.break_earliest_s), self._time(vehicle.break_latest_s, math.floor),
+                    self._time(vehicle.break_s), False, f"break {vehicle.id}")
+                time_dim.SetBreakIntervalsOfVehicle([interval], i, visits)
 
     def _add_requests(self, model: pywrapcp.RoutingModel, manager: pywrapcp.RoutingIndexManager,
                       time_dim: pywrapcp.RoutingDimension) -> None:

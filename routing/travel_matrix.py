@@ -4,8 +4,9 @@ Points are snapped to the drive network's largest strongly connected
 component (``geo.shortest_paths``); one scipy Dijkstra per distinct node gives
 the fastest travel times (speeds per road class, ``geo.profiles.DRIVE_SPEED_KPH``)
 and a second the shortest road distances. Sources are split across processes
-(one per core). Results are cached on disk by node set, so a day's matrix is
-computed once.
+(one per core). Results are cached on disk under a key of the node set and a
+fingerprint of the graph (its edges, their travel times and lengths), so a day's
+matrix is computed once and a change of road speeds or network never reuses it.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ import hashlib
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
+from geo.gaps import MAX_SNAP_M  # a point farther than this from any drivable road is off the network
 from geo.shortest_paths import profile_graph, snap
 
-MAX_SNAP_M: float = 500.0  # a point farther than this from any drivable road is off the network
+
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,17 @@ def node_matrix(nodes: np.ndarray, workers: int | None = None) -> tuple[np.ndarr
     return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
 
 
+@lru_cache(maxsize=1)
+def graph_fingerprint() -> str:
+    """Hash of everything in the drive graph that changes a travel time or distance (structure and edge weights)."""
+    graph = profile_graph("drive")
+    digest = hashlib.sha1()
+    for matrix in (graph.forward, graph.length):
+        for array in (matrix.indptr, matrix.indices, matrix.data):
+            digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
 def travel_matrix(x: np.ndarray, y: np.ndarray, cache_dir: Path | None = None) -> TravelMatrix:
     """The invataxi travel-time and distance matrix between points in UTM 43N metres.
 
@@ -86,7 +100,7 @@ def travel_matrix(x: np.ndarray, y: np.ndarray, cache_dir: Path | None = None) -
     graph = profile_graph("drive")
     positions, snap_m = snap(graph, np.asarray(x, float), np.asarray(y, float))
     unique, inverse = np.unique(positions, return_inverse=True)
-    key = hashlib.sha1(unique.astype(np.int64).tobytes() + str(graph.forward.nnz).encode()).hexdigest()[:16]
+    key = hashlib.sha1(unique.astype(np.int64).tobytes() + graph_fingerprint().encode()).hexdigest()[:16]
     cached = Path(cache_dir) / f"drive-{key}.npz" if cache_dir else None
     if cached is not None and cached.exists():
         with np.load(cached) as stored:
@@ -95,5 +109,7 @@ def travel_matrix(x: np.ndarray, y: np.ndarray, cache_dir: Path | None = None) -
         duration, distance = node_matrix(unique)
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)
-            np.savez_compressed(cached, duration_s=duration, distance_m=distance)
+            partial = cached.with_name(f"{cached.stem}.{os.getpid()}.npz")  # written whole, then renamed (parallel runs)
+            np.savez(partial, duration_s=duration, distance_m=distance)
+            partial.replace(cached)
     return TravelMatrix(positions, snap_m, duration[np.ix_(inverse, inverse)], distance[np.ix_(inverse, inverse)])

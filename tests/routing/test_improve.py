@@ -9,10 +9,10 @@ import pytest
 from darp_instances import brute_force_distance, line_problem
 from routing.checker import check_solution
 from routing.improve import Costs, improve
-from routing.insertion import route_points
 from routing.locks import locked_count
 from routing.schedule import schedule
-from routing.solution import Route, Solution, solution_cost
+from routing.cost import Pricing
+from routing.solution import Route, Solution, route_points, solution_cost
 from routing.solver import NOT_FITTED_REASON
 
 PENALTY: float = 1e7
@@ -28,7 +28,7 @@ def one_request_per_vehicle(n_requests: int, seed: int) -> tuple:
 
 def test_fixed_vehicle_cost_empties_routes_and_stays_feasible() -> None:
     data, start = one_request_per_vehicle(6, seed=2)
-    costs = Costs("distance", vehicle_fixed_cost=50_000.0, unserved_penalty=PENALTY)
+    costs = Costs(Pricing("distance", vehicle_fixed_cost=50_000.0), PENALTY)
     better = improve(data, start, costs, time_limit_s=1.0, unserved_reason=NOT_FITTED_REASON)
     assert check_solution(data, better) == []
     assert not better.unserved
@@ -40,7 +40,7 @@ def test_reaches_the_brute_force_optimum_from_a_poor_start(seed: int) -> None:
     data, start = one_request_per_vehicle(4, seed)
     data = replace(data, vehicles=data.vehicles[:2])
     start = Solution(start.routes[:2], {r.id: NOT_FITTED_REASON for r in data.requests[2:]})
-    costs = Costs("distance", vehicle_fixed_cost=0.0, unserved_penalty=PENALTY)
+    costs = Costs(Pricing("distance", vehicle_fixed_cost=0.0), PENALTY)
     best = improve(data, start, costs, time_limit_s=1.0, unserved_reason=NOT_FITTED_REASON)
     assert check_solution(data, best) == []
     assert not best.unserved  # the two left-out requests were inserted
@@ -51,7 +51,7 @@ def test_unserved_requests_with_another_reason_are_left_alone() -> None:
     data, start = one_request_per_vehicle(3, seed=4)
     start = Solution(start.routes[:2] + (Route(data.vehicles[2].id, 0.0, 0.0, ()),),
                      {data.requests[2].id: "cancelled"})
-    costs = Costs("distance", vehicle_fixed_cost=0.0, unserved_penalty=PENALTY)
+    costs = Costs(Pricing("distance", vehicle_fixed_cost=0.0), PENALTY)
     result = improve(data, start, costs, time_limit_s=0.3, unserved_reason=NOT_FITTED_REASON)
     assert result.unserved == {data.requests[2].id: "cancelled"}
     assert data.requests[2].id not in result.served_ids()
@@ -60,11 +60,11 @@ def test_unserved_requests_with_another_reason_are_left_alone() -> None:
 def test_stops_under_way_stay_where_they_are() -> None:
     data, start = one_request_per_vehicle(5, seed=6)
     now = min(r.stops[0].time_s for r in start.routes) + 1.0  # the earliest pickup has started
-    costs = Costs("distance", vehicle_fixed_cost=50_000.0, unserved_penalty=PENALTY)
+    costs = Costs(Pricing("distance", vehicle_fixed_cost=50_000.0), PENALTY)
     result = improve(data, start, costs, time_limit_s=0.5, unserved_reason=NOT_FITTED_REASON, now_s=now)
     assert check_solution(data, result) == []
     requests = data.request_index()
     for before, after in zip(start.routes, result.routes):
         vehicle = data.vehicle_index()[before.vehicle_id]
-        locked = locked_count(before, route_points(requests, vehicle, before), data.duration_s, now)
+        locked = locked_count(before, route_points(requests, vehicle, before.stops), data.duration_s, now)
         assert after.stops[:locked] == before.stops[:locked]

@@ -28,7 +28,7 @@ def test_cordeau_instance_parses_with_the_right_counts_and_windows() -> None:
 
 def test_cordeau_instance_solves_near_its_optimum() -> None:
     data = read_cordeau(FIXTURES / "a2-16.txt")
-    result = solve(data, SolveParams(time_limit_s=3))
+    result = solve(data, SolveParams(cost="distance", time_limit_s=3))
     assert check_solution(data, result.solution) == []
     assert not result.unserved
     assert result.total_distance_m <= A2_16_OPTIMUM * 1.02

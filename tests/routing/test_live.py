@@ -9,7 +9,8 @@ import pytest
 
 from darp_instances import SPEED_M_PER_S, line_positions, line_problem
 from routing.checker import check_solution
-from routing.insertion import route_points
+from routing.solution import route_points
+from routing.cost import Pricing
 from routing.live import CANCELLED_REASON, LivePlan
 from routing.locks import locked_count
 from routing.schedule import schedule
@@ -20,7 +21,8 @@ def planned(n_requests: int, seed: int, vehicles: int, held_out: int = 1) -> tup
     """A live plan of all but the last ``held_out`` requests, and those requests."""
     data = line_problem(n_requests, seed, vehicles)
     base = replace(data, requests=data.requests[:-held_out])
-    return LivePlan(base, solve(base, SolveParams(time_limit_s=0.5)).solution), list(data.requests[-held_out:])
+    params = SolveParams(cost="distance", time_limit_s=0.5)
+    return LivePlan(base, solve(base, params).solution, params), list(data.requests[-held_out:])
 
 
 def brute_force_insertion(plan: LivePlan, request, now: float) -> float:  # noqa: ANN001
@@ -29,7 +31,7 @@ def brute_force_insertion(plan: LivePlan, request, now: float) -> float:  # noqa
     best = np.inf
     for vehicle in data.vehicles:
         route = plan.route(vehicle.id)
-        points = route_points(requests, vehicle, route)
+        points = route_points(requests, vehicle, route.stops)
         locked = locked_count(route, points, data.duration_s, now)
         seq = [(requests[s.request_id], s.kind) for s in route.stops]
         old = data.distance_m[points[:-1], points[1:]].sum() if seq else 0.0
@@ -39,7 +41,7 @@ def brute_force_insertion(plan: LivePlan, request, now: float) -> float:  # noqa
                 fixed = [s.time_s for s in route.stops[:locked]]
                 timed = schedule(data, vehicle, order, fixed, route.start_s if locked else None, now)
                 if timed is not None:
-                    new = route_points({**requests, request.id: request}, vehicle, timed)
+                    new = route_points({**requests, request.id: request}, vehicle, timed.stops)
                     best = min(best, data.distance_m[new[:-1], new[1:]].sum() - old)
     return best
 
@@ -56,7 +58,7 @@ def test_insertion_is_the_brute_force_cheapest_and_honours_locks(seed: int) -> N
     data = plan.problem()
     for vehicle in data.vehicles:
         old = before[vehicle.id]
-        locked = locked_count(old, route_points(data.request_index(), vehicle, old), data.duration_s, now)
+        locked = locked_count(old, route_points(data.request_index(), vehicle, old.stops), data.duration_s, now)
         assert locked >= (1 if old.stops and old.stops[0].time_s <= now else 0)
         assert plan.route(vehicle.id).stops[:locked] == old.stops[:locked]  # kept, nothing inserted before them
 
@@ -89,8 +91,8 @@ def test_cancel_removes_a_request_not_yet_under_way() -> None:
 
 def test_reoptimise_improves_a_poor_plan_keeps_locks_and_cancellations() -> None:
     data = line_problem(10, 11, vehicles=3)
-    poor = construct(data, list(reversed(data.requests)), None, "distance")  # insertion in a poor order
-    plan = LivePlan(data, poor, SolveParams())
+    poor = construct(data, list(reversed(data.requests)), None, Pricing("distance"))  # insertion in a poor order
+    plan = LivePlan(data, poor, SolveParams(cost="distance"))
     cancelled = next(s.request_id for r in poor.routes for s in r.stops[2:] if s.kind == "pickup")
     now = min(s.time_s for r in poor.routes for s in r.stops) + 1.0
     plan.cancel(cancelled, now)

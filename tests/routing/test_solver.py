@@ -17,7 +17,7 @@ from routing.solver import NOT_FITTED_REASON, SolveParams, objective, solve
 @pytest.mark.parametrize(("seed", "vehicles"), [(0, 1), (1, 1), (2, 2)])
 def test_solver_finds_the_brute_force_optimum(seed: int, vehicles: int) -> None:
     data = line_problem(3, seed, vehicles)
-    result = solve(data, SolveParams(time_limit_s=1))
+    result = solve(data, SolveParams(cost="distance", time_limit_s=1))
     assert check_solution(data, result.solution) == []
     assert not result.solution.unserved
     assert result.total_distance_m == pytest.approx(brute_force_distance(data), abs=1e-6)
@@ -29,7 +29,7 @@ def test_capacity_forces_two_trips_by_hand() -> None:
     distance = np.abs(xs[:, None] - xs[None, :])
     requests = (TripRequest("a", 1, 2, 0, 1000, wheelchair=True), TripRequest("b", 3, 4, 0, 1000, wheelchair=True))
     data = ProblemData((Vehicle("v", "OP", 0, 0, 5000, 1, 3),), requests, distance, distance)
-    result = solve(data, SolveParams(time_limit_s=1))
+    result = solve(data, SolveParams(cost="distance", time_limit_s=1))
     assert check_solution(data, result.solution) == []
     kinds = [(s.request_id, s.kind) for s in result.solution.routes[0].stops]
     assert kinds[1] == (kinds[0][0], "dropoff")
@@ -41,7 +41,7 @@ def test_unservable_requests_are_reported_and_the_rest_served() -> None:
     crowd = replace(data.requests[0], id="crowd", companions=5)
     late = replace(data.requests[1], id="late", earliest_pickup_s=0, latest_pickup_s=100)
     data = replace(data, requests=(*data.requests, crowd, late))
-    result = solve(data, SolveParams(time_limit_s=1, now_s=500.0))
+    result = solve(data, SolveParams(cost="distance", time_limit_s=1, now_s=500.0))
     assert check_solution(data, result.solution) == []
     assert set(result.unserved) == {"crowd", "late"}
     assert "more than any vehicle holds" in result.unserved["crowd"]
@@ -55,7 +55,7 @@ def test_too_many_requests_for_the_fleet_are_left_out_with_the_reason() -> None:
     data = line_problem(10, 5)
     tight = tuple(replace(r, wheelchair=True, earliest_pickup_s=600.0, latest_pickup_s=1200.0) for r in data.requests)
     data = replace(data, requests=tight)
-    result = solve(data, SolveParams(time_limit_s=1))
+    result = solve(data, SolveParams(cost="distance", time_limit_s=1))
     assert check_solution(data, result.solution) == []
     assert 0 < result.served < 10
     assert set(result.unserved.values()) == {NOT_FITTED_REASON}
@@ -77,8 +77,8 @@ def test_result_figures_match_the_independent_cost() -> None:
 def test_vehicle_fixed_cost_minimises_vehicles_first() -> None:
     data = line_problem(4, 6, vehicles=3)
     loose = replace(data, requests=tuple(replace(r, wheelchair=False) for r in data.requests))
-    free = solve(loose, SolveParams(time_limit_s=1))
-    fixed = solve(loose, SolveParams(time_limit_s=1, vehicle_fixed_cost=1e6))
+    free = solve(loose, SolveParams(cost="distance", time_limit_s=1))
+    fixed = solve(loose, SolveParams(cost="distance", time_limit_s=1, vehicle_fixed_cost=1e6))
     assert fixed.vehicles_used == 1 <= free.vehicles_used
     assert check_solution(loose, fixed.solution) == []
 
@@ -88,21 +88,21 @@ def test_operator_balancing_spreads_work_over_the_fleet() -> None:
     data = replace(data, vehicles=(data.vehicles[0], replace(data.vehicles[1], operator="OTHER")),
                    operators=frozenset({"OP", "OTHER"}))
     data = replace(data, requests=tuple(replace(r, wheelchair=False) for r in data.requests))
-    balanced = solve(data, SolveParams(time_limit_s=1, balance_weight=1e5))
+    balanced = solve(data, SolveParams(cost="distance", time_limit_s=1, balance_weight=1e5))
     assert check_solution(data, balanced.solution) == []
     assert [len(r.stops) for r in balanced.routes] == [6, 6]
 
 
 def test_construction_by_insertion_is_improved_and_feasible() -> None:
     data = line_problem(8, 8, vehicles=2)
-    result = solve(data, SolveParams(time_limit_s=1, construction="insertion"))
+    result = solve(data, SolveParams(cost="distance", time_limit_s=1, construction="insertion"))
     assert check_solution(data, result.solution) == []
     assert result.served == 8
 
 
 def test_resolving_a_running_plan_keeps_locked_stops_and_never_worsens() -> None:
     data = line_problem(8, 9, vehicles=2)
-    params = SolveParams(time_limit_s=1, construction="insertion")
+    params = SolveParams(cost="distance", time_limit_s=1, construction="insertion")
     first = solve(data, replace(params, time_limit_s=0.1, metaheuristic="GREEDY_DESCENT"))
     now = sorted(s.time_s for r in first.routes for s in r.stops)[3]  # a few stops done
     again = solve(data, replace(params, now_s=now), current=first.solution)
