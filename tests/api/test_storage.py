@@ -16,9 +16,12 @@ from api.storage import (
     find_key,
     is_duplicate,
     list_trips,
+    load_routes,
     new_trip_id,
     remember_idempotent,
+    request_hash,
     revoke_key,
+    save_routes,
     trip_events,
 )
 
@@ -90,3 +93,25 @@ def test_idempotency_key_is_unique_per_caller(sessions) -> None:
         with pytest.raises(IntegrityError) as error:
             session.commit()
         assert is_duplicate(error.value)
+
+
+def test_the_accepted_plan_is_upserted_per_vehicle(sessions) -> None:
+    with sessions() as session:
+        save_routes(session, "2026-03-02", {"SPO-001": [["T1", "pickup"], ["T1", "dropoff"]], "SPO-002": []})
+        session.commit()
+        save_routes(session, "2026-03-02", {"SPO-001": [["T2", "pickup"], ["T1", "pickup"], ["T2", "dropoff"], ["T1", "dropoff"]]})
+        save_routes(session, "2026-03-03", {"SPO-001": [["T3", "pickup"], ["T3", "dropoff"]]})
+        session.commit()
+        assert load_routes(session) == {
+            "2026-03-02": {"SPO-001": [["T2", "pickup"], ["T1", "pickup"], ["T2", "dropoff"], ["T1", "dropoff"]], "SPO-002": []},
+            "2026-03-03": {"SPO-001": [["T3", "pickup"], ["T3", "dropoff"]]}}
+
+
+def test_idempotency_records_keep_the_request_hash(sessions) -> None:
+    with sessions() as session:
+        key, _ = create_key(session, "admin", None, None, OPERATORS)
+        digest = request_hash({"b": 1, "a": [1, 2]})
+        assert digest == request_hash({"a": [1, 2], "b": 1}) != request_hash({"a": [2, 1], "b": 1})
+        remember_idempotent(session, key.id, "k", "POST", "/v1/trips", 201, {"id": "T1"}, digest)
+        session.commit()
+        assert find_idempotent(session, key.id, "k").request_hash == digest
