@@ -3,10 +3,11 @@
 A trip request is snapped to the drive network and its two nodes get their
 full-graph travel rows (``api.travel_rows``) *before* any lock is taken;
 then, under the lock of its service day only, the plan's current points are
-looked up in those rows, the points are added and the trip is inserted into
-the live plan (``routing.live.LivePlan``). The caller commits the trip and
-the changed vehicle route (:meth:`DispatchDesk.route_stops`) under the same
-day lock and undoes the plan change if the commit fails.
+looked up in those rows (fastest paths: their time and their length), the points are added and the trip is inserted into
+the live plan (``routing.live.LivePlan``). Every change returns a
+:class:`PlanChange` (the day's plan version and the changed routes); the
+caller commits it with the trip after the lock is released (storage keeps
+the newest version of each route) and cancels the trip again if the commit fails.
 
 On start every day's plan is restored from storage (:meth:`DispatchDesk.restore`):
 the stored vehicle routes are rescheduled in their stored order, so a
@@ -36,11 +37,22 @@ from routing.live import LivePlan
 from routing.problem import ProblemData, TripRequest
 from routing.solution import Route, Solution
 from routing.solver import SolveParams
-from routing.travel_matrix import MAX_SNAP_M, node_matrix
+from routing.travel_matrix import MAX_SNAP_M
 
 SERVICE_PICKUP_WHEELCHAIR_S: float = 300.0  # ramp loading (same as data.demand)
 SERVICE_WALKING_S: float = 120.0
 LonLat = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    """Routes changed by one plan change (``[trip_id, kind]`` stops in driving order) and the day's plan version after it."""
+
+    version: int
+    routes: dict[str, list[list[str]]]
+
+
+NO_CHANGE = PlanChange(0, {})
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,7 @@ class Placement:
     pickup_eta_s: float | None
     dropoff_eta_s: float | None
     reason: str | None
+    change: PlanChange = NO_CHANGE
 
 
 @dataclass(frozen=True)
@@ -103,12 +116,13 @@ class DispatchDesk:
         depots = fleet.drop_duplicates("depot_id").reset_index(drop=True)
         self._depot_nodes, _ = snap(self.graph, depots.geometry.x.to_numpy(), depots.geometry.y.to_numpy())
         self._vehicles = vehicles_from_fleet(fleet, {d: i for i, d in enumerate(depots["depot_id"])})
-        self._depot_matrix = node_matrix(np.array([int(n) for n in self._depot_nodes]), workers=1)
+        self._depot_matrix = self.rows.matrices([int(n) for n in self._depot_nodes])
         self.operator_of = {v.id: v.operator for v in self._vehicles}
         self._days_lock = threading.Lock()
         self._locks: dict[dt.date, threading.RLock] = {}
         self._plans: dict[dt.date, LivePlan] = {}
         self._nodes: dict[dt.date, list[int]] = {}
+        self._versions: dict[dt.date, int] = {}
         self._where: dict[str, tuple[dt.date, int, int]] = {}  # trip id -> (day, pickup point, drop-off point)
 
     # ------------------------------------------------------------------ days
@@ -129,7 +143,14 @@ class DispatchDesk:
         data = ProblemData(self._vehicles, tuple(requests), duration, distance, operators=frozenset(OPERATORS))
         self._plans[day] = LivePlan(data, solution, SolveParams(cost="duration"))
         self._nodes[day] = nodes
+        self._versions.setdefault(day, 0)
         return self._plans[day]
+
+    def changed(self, day: dt.date, vehicles: Sequence[str]) -> PlanChange:
+        """Record a change of ``day``'s plan (call under its lock): the new version and the routes of ``vehicles``."""
+        with self.lock(day):
+            self._versions[day] = self._versions.get(day, 0) + 1
+            return PlanChange(self._versions[day], {v: self.route_stops(day, v) for v in vehicles})
 
     # ---------------------------------------------------------------- trips
     def _snap(self, pickup: LonLat, dropoff: LonLat) -> tuple[list[int], str | None]:
@@ -157,13 +178,14 @@ class DispatchDesk:
             nodes.extend(prepared.nodes)
             outcome = plan.insert(_request(trip_id, pick, drop, window_s, wheelchair, companions, operator), now_s)
             self._where[trip_id] = (day, pick, drop)
-        if isinstance(outcome, str):
-            return Placement(None, operator, None, None, outcome)
-        return self._placement(outcome, trip_id)
+            if isinstance(outcome, str):
+                return Placement(None, operator, None, None, outcome)
+            return self._placement(outcome, trip_id, self.changed(day, [outcome.vehicle_id]))
 
-    def _placement(self, insertion: Insertion, trip_id: str) -> Placement:
+    def _placement(self, insertion: Insertion, trip_id: str, change: PlanChange) -> Placement:
         stops = {s.kind: s.time_s for s in insertion.route.stops if s.request_id == trip_id}
-        return Placement(insertion.vehicle_id, self.operator_of[insertion.vehicle_id], stops["pickup"], stops["dropoff"], None)
+        return Placement(insertion.vehicle_id, self.operator_of[insertion.vehicle_id], stops["pickup"], stops["dropoff"],
+                         None, change)
 
     def vehicle_of(self, trip_id: str) -> str | None:
         """The vehicle whose route holds ``trip_id`` now, or None."""
@@ -173,8 +195,8 @@ class DispatchDesk:
         return next((r.vehicle_id for r in self.plan(where[0]).solution().routes
                      if any(s.request_id == trip_id for s in r.stops)), None)
 
-    def cancel(self, trip_id: str, now_s: float) -> str | None:
-        """Cancel a trip in its day's plan; returns the vehicle whose route changed (None: it had none).
+    def cancel(self, trip_id: str, now_s: float) -> PlanChange:
+        """Cancel a trip in its day's plan; returns the changed route (none if it had no vehicle).
 
         Raises
         ------
@@ -183,30 +205,31 @@ class DispatchDesk:
         """
         where = self._where.get(trip_id)
         if where is None:
-            return None
+            return NO_CHANGE
         with self.lock(where[0]):
             vehicle = self.vehicle_of(trip_id)
             self.plan(where[0]).cancel(trip_id, now_s)
-            return vehicle
+            return self.changed(where[0], [vehicle] if vehicle else [])
 
     def route_stops(self, day: dt.date, vehicle_id: str) -> list[list[str]]:
         """A vehicle's current stops on ``day`` in driving order, as ``[trip_id, kind]`` pairs (what storage keeps)."""
         return [[s.request_id, s.kind] for s in self.plan(day).route(vehicle_id).stops]
 
     # -------------------------------------------------------------- restore
-    def restore(self, day: dt.date, trips: Sequence[StoredTrip], routes: dict[str, list[list[str]]]) -> list[str]:
-        """Rebuild ``day``'s plan from stored trips and stored vehicle routes.
+    def restore(self, day: dt.date, trips: Sequence[StoredTrip], routes: dict[str, list[list[str]]], version: int) -> PlanChange:
+        """Rebuild ``day``'s plan from stored trips and stored vehicle routes (of plan ``version``).
 
         Each stored route is rescheduled in its stored order; trips in no
         stored route stay unserved with their stored reason, except those
-        never placed, which are inserted afresh. Returns the ids of trips
-        that could not be restored in their stored place and were inserted again.
+        never placed, which are inserted afresh. Returns every route of the
+        restored plan, as a change after ``version``.
         """
         with self.lock(day):
+            self._versions[day] = version
             snapped = [(t, self._snap(t.pickup, t.dropoff)[0]) for t in trips]
             placed = [(t, nodes) for t, nodes in snapped if nodes]
             nodes = [int(n) for n in self._depot_nodes] + [n for _, pair in placed for n in pair]
-            duration, distance = node_matrix(np.array(nodes), workers=1)  # no fork from a threaded server
+            duration, distance = self.rows.matrices(nodes)
             requests = {t.id: _request(t.id, len(self._depot_nodes) + 2 * k, len(self._depot_nodes) + 2 * k + 1,
                                        t.window_s, t.wheelchair, t.companions, t.operator)
                         for k, (t, _) in enumerate(placed)}
@@ -227,9 +250,8 @@ class DispatchDesk:
             for trip_id, request in requests.items():
                 self._where[trip_id] = (day, request.pickup, request.dropoff)
             for trip_id in again:
-                request = requests[trip_id]
-                plan.insert(request, -math.inf)
-            return again
+                plan.insert(requests[trip_id], -math.inf)
+            return self.changed(day, list(self.operator_of))
 
     # ---------------------------------------------------------------- reads
     def assignments(self, day: dt.date) -> dict[str, tuple[str, float, float]]:

@@ -41,13 +41,15 @@ def _restore_plans(app: FastAPI) -> None:
     desk: DispatchDesk = app.state.desk
     with app.state.sessions() as session:
         stored = replay_order(session)
-        routes = load_routes(session)
+        plans = load_routes(session)
         for day in sorted({t.service_date for t in stored}):
             mine = [t for t in stored if t.service_date == day]
             date = dt.date.fromisoformat(day)
-            desk.restore(date, [StoredTrip(t.id, (t.pickup_lon, t.pickup_lat), (t.dropoff_lon, t.dropoff_lat),
-                                           (t.earliest_pickup_s, t.latest_pickup_s, t.latest_dropoff_s), t.wheelchair,
-                                           t.companions, t.operator, t.reason) for t in mine], routes.get(day, {}))
+            version, routes = plans.get(day, (0, {}))
+            change = desk.restore(date, [StoredTrip(t.id, (t.pickup_lon, t.pickup_lat), (t.dropoff_lon, t.dropoff_lat),
+                                                    (t.earliest_pickup_s, t.latest_pickup_s, t.latest_dropoff_s),
+                                                    t.wheelchair, t.companions, t.operator, t.reason) for t in mine],
+                                  routes, version)
             now = desk.assignments(date)
             for trip in mine:
                 vehicle_id, pickup_s, dropoff_s = now.get(trip.id, (None, None, None))
@@ -56,7 +58,7 @@ def _restore_plans(app: FastAPI) -> None:
                     trip.reason = None if vehicle_id else trip.reason or "not restored into the plan"
                     set_assignment(session, trip, vehicle_id, desk.operator_of.get(vehicle_id, trip.operator),
                                    pickup_s, dropoff_s, "reassigned")
-            save_routes(session, day, {v: desk.route_stops(date, v) for v in desk.operator_of})
+            save_routes(session, day, change.routes, change.version)
         session.commit()
 
 

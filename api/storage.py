@@ -73,9 +73,11 @@ def new_trip_id() -> str:
 
 
 def add_trip(session: Session, trip: Trip, detail: dict | None = None) -> Trip:
-    """Store a new trip and its first history events (created, then assigned or unserved); no commit."""
+    """Store a new trip and its first history events (created, then assigned or unserved); no commit.
+
+    The unit of work inserts the trip before its events (foreign key), in one flush at commit.
+    """
     session.add(trip)
-    session.flush()
     session.add(TripEvent(trip_id=trip.id, kind="created", detail=detail))
     session.add(TripEvent(trip_id=trip.id, kind=trip.status, vehicle_id=trip.vehicle_id, detail={"reason": trip.reason}))
     return trip
@@ -133,23 +135,30 @@ def cancel_trip(session: Session, trip: Trip) -> None:
     session.add(TripEvent(trip_id=trip.id, kind="cancelled", vehicle_id=trip.vehicle_id))
 
 
-def save_routes(session: Session, service_date: str, routes: dict[str, list[list[str]]]) -> None:
-    """Store the accepted plan of vehicles (``[trip_id, kind]`` stops in driving order), replacing theirs; no commit."""
+def save_routes(session: Session, service_date: str, routes: dict[str, list[list[str]]], version: int) -> None:
+    """Store vehicles' routes (``[trip_id, kind]`` stops in driving order) of plan ``version``; no commit.
+
+    A stored route of a newer version is kept (a slower transaction never overwrites a later plan).
+    """
     if not routes:
         return
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    rows = [{"service_date": service_date, "vehicle_id": v, "stops": stops, "updated_at": utcnow()} for v, stops in routes.items()]
+    rows = [{"service_date": service_date, "vehicle_id": v, "stops": stops, "version": version, "updated_at": utcnow()}
+            for v, stops in routes.items()]
     statement = dialect.insert(PlanRoute).values(rows)
-    session.execute(statement.on_conflict_do_update(index_elements=["service_date", "vehicle_id"],
-                                                    set_={"stops": statement.excluded.stops,
-                                                          "updated_at": statement.excluded.updated_at}))
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["service_date", "vehicle_id"], where=PlanRoute.version < statement.excluded.version,
+        set_={"stops": statement.excluded.stops, "version": statement.excluded.version,
+              "updated_at": statement.excluded.updated_at}))
 
 
-def load_routes(session: Session) -> dict[str, dict[str, list[list[str]]]]:
-    """The stored accepted plans: service date -> vehicle -> ``[trip_id, kind]`` stops."""
-    out: dict[str, dict[str, list[list[str]]]] = {}
+def load_routes(session: Session) -> dict[str, tuple[int, dict[str, list[list[str]]]]]:
+    """The stored accepted plans: service date -> (newest version, vehicle -> ``[trip_id, kind]`` stops)."""
+    out: dict[str, tuple[int, dict[str, list[list[str]]]]] = {}
     for row in session.scalars(select(PlanRoute)):
-        out.setdefault(row.service_date, {})[row.vehicle_id] = row.stops
+        version, routes = out.get(row.service_date, (0, {}))
+        routes[row.vehicle_id] = row.stops
+        out[row.service_date] = (max(version, row.version), routes)
     return out
 
 

@@ -97,14 +97,16 @@ def test_idempotency_key_is_unique_per_caller(sessions) -> None:
 
 def test_the_accepted_plan_is_upserted_per_vehicle(sessions) -> None:
     with sessions() as session:
-        save_routes(session, "2026-03-02", {"SPO-001": [["T1", "pickup"], ["T1", "dropoff"]], "SPO-002": []})
+        save_routes(session, "2026-03-02", {"SPO-001": [["T1", "pickup"], ["T1", "dropoff"]], "SPO-002": []}, 1)
         session.commit()
-        save_routes(session, "2026-03-02", {"SPO-001": [["T2", "pickup"], ["T1", "pickup"], ["T2", "dropoff"], ["T1", "dropoff"]]})
-        save_routes(session, "2026-03-03", {"SPO-001": [["T3", "pickup"], ["T3", "dropoff"]]})
+        newer = [["T2", "pickup"], ["T1", "pickup"], ["T2", "dropoff"], ["T1", "dropoff"]]
+        save_routes(session, "2026-03-02", {"SPO-001": newer}, 3)
+        save_routes(session, "2026-03-03", {"SPO-001": [["T3", "pickup"], ["T3", "dropoff"]]}, 1)
         session.commit()
-        assert load_routes(session) == {
-            "2026-03-02": {"SPO-001": [["T2", "pickup"], ["T1", "pickup"], ["T2", "dropoff"], ["T1", "dropoff"]], "SPO-002": []},
-            "2026-03-03": {"SPO-001": [["T3", "pickup"], ["T3", "dropoff"]]}}
+        save_routes(session, "2026-03-02", {"SPO-001": [["T1", "pickup"], ["T1", "dropoff"]]}, 2)  # late: older plan
+        session.commit()
+        assert load_routes(session) == {"2026-03-02": (3, {"SPO-001": newer, "SPO-002": []}),
+                                        "2026-03-03": (1, {"SPO-001": [["T3", "pickup"], ["T3", "dropoff"]]})}
 
 
 def test_idempotency_records_keep_the_request_hash(sessions) -> None:

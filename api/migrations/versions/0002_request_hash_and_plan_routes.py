@@ -25,6 +25,7 @@ def upgrade() -> None:
     sa.Column('service_date', sa.String(length=10), nullable=False),
     sa.Column('vehicle_id', sa.String(length=16), nullable=False),
     sa.Column('stops', sa.JSON(), nullable=False),
+    sa.Column('version', sa.BigInteger(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('service_date', 'vehicle_id')
     )
