@@ -9,7 +9,7 @@ import secrets
 import uuid
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -73,13 +73,17 @@ def new_trip_id() -> str:
 
 
 def add_trip(session: Session, trip: Trip, detail: dict | None = None) -> Trip:
-    """Store a new trip and its first history events (created, then assigned or unserved); no commit.
+    """Insert a new trip and its first history events (created, then assigned or unserved); no commit.
 
-    The unit of work inserts the trip before its events (foreign key), in one flush at commit.
+    Plain INSERT statements, not the ORM unit of work (a third of a booking's
+    CPU time went to it): ``trip`` stays a detached record of what was written.
     """
-    session.add(trip)
-    session.add(TripEvent(trip_id=trip.id, kind="created", detail=detail))
-    session.add(TripEvent(trip_id=trip.id, kind=trip.status, vehicle_id=trip.vehicle_id, detail={"reason": trip.reason}))
+    now = utcnow()
+    trip.created_at = trip.updated_at = now
+    session.execute(insert(Trip), [{c.key: getattr(trip, c.key) for c in Trip.__table__.columns}])
+    session.execute(insert(TripEvent), [
+        {"trip_id": trip.id, "at": now, "kind": "created", "vehicle_id": None, "detail": detail},
+        {"trip_id": trip.id, "at": now, "kind": trip.status, "vehicle_id": trip.vehicle_id, "detail": {"reason": trip.reason}}])
     return trip
 
 
@@ -176,8 +180,9 @@ def find_idempotent(session: Session, api_key_id: int, key: str) -> IdempotencyR
 def remember_idempotent(session: Session, api_key_id: int, key: str, method: str, path: str,
                         status_code: int, body: dict, request_sha256: str | None = None) -> None:
     """Store the answer for an idempotency key (and the hash of the request it answered) in the caller's transaction; no commit."""
-    session.add(IdempotencyRecord(api_key_id=api_key_id, key=key, method=method, path=path,
-                                  status_code=status_code, body=body, request_hash=request_sha256))
+    session.execute(insert(IdempotencyRecord), [{"api_key_id": api_key_id, "key": key, "method": method, "path": path,
+                                                 "status_code": status_code, "body": body, "request_hash": request_sha256,
+                                                 "created_at": utcnow()}])
 
 
 def is_duplicate(error: IntegrityError) -> bool:

@@ -14,6 +14,7 @@ from api.storage import (
     create_key,
     find_idempotent,
     find_key,
+    get_trip,
     is_duplicate,
     list_trips,
     load_routes,
@@ -75,7 +76,7 @@ def test_trips_keep_their_history_and_filter(sessions) -> None:
         for t in (first, second, third):
             add_trip(session, t)
         session.commit()
-        cancel_trip(session, first)
+        cancel_trip(session, get_trip(session, first.id))
         session.commit()
         assert [e.kind for e in trip_events(session, first.id)] == ["created", "assigned", "cancelled"]
         assert {t.id for t in list_trips(session, "2026-03-02", None, "SPO-GROUP", 50, 0)} == {first.id}
@@ -89,8 +90,8 @@ def test_idempotency_key_is_unique_per_caller(sessions) -> None:
         remember_idempotent(session, key.id, "abc", "POST", "/v1/trips", 201, {"id": "T1"})
         session.commit()
         assert find_idempotent(session, key.id, "abc").body == {"id": "T1"}
-        remember_idempotent(session, key.id, "abc", "POST", "/v1/trips", 201, {"id": "T2"})
         with pytest.raises(IntegrityError) as error:
+            remember_idempotent(session, key.id, "abc", "POST", "/v1/trips", 201, {"id": "T2"})
             session.commit()
         assert is_duplicate(error.value)
 
