@@ -254,9 +254,19 @@ class DispatchDesk:
             return self.changed(day, list(self.operator_of))
 
     # ---------------------------------------------------------------- reads
+    def current(self, trip_id: str) -> tuple[str, float, float] | None:
+        """(vehicle, pickup ETA s, drop-off ETA s) of a trip in its day's current plan, or None."""
+        vehicle = self.vehicle_of(trip_id)
+        if vehicle is None:
+            return None
+        times = {s.kind: s.time_s for s in self.plan(self._where[trip_id][0]).route(vehicle).stops if s.request_id == trip_id}
+        return vehicle, times["pickup"], times["dropoff"]
+
     def assignments(self, day: dt.date) -> dict[str, tuple[str, float, float]]:
-        """Trip id -> (vehicle, pickup ETA s, drop-off ETA s) for the day's current plan."""
+        """Trip id -> (vehicle, pickup ETA s, drop-off ETA s) for the day's current plan (none for a day without one)."""
         out: dict[str, tuple[str, float, float]] = {}
+        if day not in self._plans:
+            return out
         for route in self.plan(day).solution().routes:
             times: dict[str, dict[str, float]] = {}
             for stop in route.stops:

@@ -47,12 +47,19 @@ def _desk(request: Request) -> DispatchDesk:
     return request.app.state.desk
 
 
-def trip_out(trip: Trip) -> TripOut:
-    """The API view of a stored trip (times in Almaty time)."""
+def trip_out(trip: Trip, live: tuple[str, float, float] | None = None) -> TripOut:
+    """The API view of a stored trip (times in Almaty time).
+
+    ``live``: the trip's (vehicle, pickup s, drop-off s) in the current plan; when it is on its
+    stored vehicle these ETAs are shown (later insertions into the route shift them).
+    """
     day = dt.date.fromisoformat(trip.service_date)
+    pickup_s, dropoff_s = trip.pickup_eta_s, trip.dropoff_eta_s
+    if live is not None and trip.status == "assigned" and live[0] == trip.vehicle_id:
+        pickup_s, dropoff_s = live[1], live[2]
     return TripOut(
         id=trip.id, service_date=trip.service_date, status=trip.status, operator=trip.operator, vehicle_id=trip.vehicle_id,
-        pickup_eta=clock(trip.pickup_eta_s, day), dropoff_eta=clock(trip.dropoff_eta_s, day),
+        pickup_eta=clock(pickup_s, day), dropoff_eta=clock(dropoff_s, day),
         reason=trip.reason, pickup={"lon": trip.pickup_lon, "lat": trip.pickup_lat},
         dropoff={"lon": trip.dropoff_lon, "lat": trip.dropoff_lat},
         earliest_pickup=clock(trip.earliest_pickup_s, day), latest_pickup=clock(trip.latest_pickup_s, day),
@@ -153,7 +160,7 @@ def _undo(request: Request, session: Session, trip_id: str, day: dt.date) -> Non
 
 
 @router.get("/trips", response_model=list[TripOut])
-def index(caller: Caller = Depends(dispatcher), session: Session = Depends(get_session), date: dt.date | None = None,
+def index(request: Request, caller: Caller = Depends(dispatcher), session: Session = Depends(get_session), date: dt.date | None = None,
           status_filter: str | None = Query(None, alias="status", pattern="^(assigned|unserved|cancelled)$"),
           operator: str | None = None, limit: int = Query(100, ge=1, le=1000),
           offset: int = Query(0, ge=0, le=MAX_INT)) -> list[TripOut]:
@@ -163,16 +170,19 @@ def index(caller: Caller = Depends(dispatcher), session: Session = Depends(get_s
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"operator: a {caller.operator} dispatcher cannot list {operator}")
         operator = caller.operator
     rows = list_trips(session, date.isoformat() if date else None, status_filter, operator, limit, offset)
-    return [trip_out(t) for t in rows]
+    live = {k: v for day in {t.service_date for t in rows} for k, v in _desk(request).assignments(dt.date.fromisoformat(day)).items()}
+    return [trip_out(t, live.get(t.id)) for t in rows]
 
 
 TripId = Path(max_length=40, description="a trip id (TRP-...)")
 
 
 @router.get("/trips/{trip_id}", response_model=TripOut)
-def read(trip_id: str = TripId, caller: Caller = Depends(dispatcher), session: Session = Depends(get_session)) -> TripOut:
-    """One trip."""
-    return trip_out(_visible(caller, get_trip(session, trip_id)))
+def read(request: Request, trip_id: str = TripId, caller: Caller = Depends(dispatcher),
+         session: Session = Depends(get_session)) -> TripOut:
+    """One trip, with its ETAs in the current plan."""
+    trip = _visible(caller, get_trip(session, trip_id))
+    return trip_out(trip, _desk(request).current(trip.id))
 
 
 @router.get("/trips/{trip_id}/history", response_model=list[TripEventOut])

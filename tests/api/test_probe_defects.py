@@ -251,3 +251,21 @@ def test_docs_work_offline(client: TestClient) -> None:
     assert {Path(a).name for a in assets} >= {"swagger-ui-bundle.js", "swagger-ui.css"}
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
+
+
+def test_trip_etas_follow_the_live_plan(client: TestClient) -> None:
+    """Later insertions shift the times of stops already on a route; a trip read shows where its vehicle is now planned."""
+    ids = [client.post("/v1/trips", json={**TRIP, "pickup": {"lon": 76.92 + k * 0.003, "lat": 43.24},
+                                          "earliest_pickup": f"{DAY}T08:{40 + k:02d}", "latest_pickup": f"{DAY}T09:30"},
+                       headers=client.keys["spo"]).json()["id"] for k in range(8)]
+    routes = client.get(f"/v1/vehicles?date={DAY}", headers=client.keys["spo"]).json()
+    planned = {(f["properties"]["trip_id"], f["properties"]["kind"]): f["properties"]["time_s"]
+               for v in routes for f in v["route"]["features"] if "trip_id" in f["properties"]}
+    listed = {t["id"]: t for t in client.get(f"/v1/trips?date={DAY}&limit=1000", headers=client.keys["spo"]).json()}
+    for trip_id in ids:
+        trip = client.get(f"/v1/trips/{trip_id}", headers=client.keys["spo"]).json()
+        assert listed[trip_id]["pickup_eta"] == trip["pickup_eta"]
+        if trip["status"] == "assigned":
+            eta = dt.datetime.fromisoformat(trip["pickup_eta"])
+            seconds = (eta - eta.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()
+            assert abs(seconds - planned[(trip_id, "pickup")]) <= 0.55  # both rounded: to the second, to 0.1 s
