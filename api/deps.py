@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from api.storage import find_key
+from api.storage import find_key, hash_key
 
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer ivp_...`")
 
@@ -27,21 +29,58 @@ class Caller:
         return self.role == "admin" or (self.role == "dispatcher" and operator == self.operator)
 
 
+class KeyCache:
+    """Bearer keys -> callers, looked up in storage and kept ``ttl_s`` seconds (revocations here clear it at once).
+
+    Parameters
+    ----------
+    sessions
+        Database sessions.
+    ttl_s
+        How long a looked-up valid key is trusted, seconds: the delay
+        with which a key revoked by another process (``invaplan keys``) stops working.
+    """
+
+    MISS = object()
+
+    def __init__(self, sessions: sessionmaker[Session], ttl_s: float) -> None:
+        self.sessions, self.ttl_s = sessions, ttl_s
+        self._known: dict[str, tuple[float, Caller | None]] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, raw_key: str) -> Caller | object:
+        """The cached caller, or :attr:`MISS`."""
+        entry = self._known.get(hash_key(raw_key))
+        return entry[1] if entry is not None and entry[0] > time.monotonic() else self.MISS
+
+    def lookup(self, raw_key: str) -> Caller | None:
+        """The caller behind ``raw_key`` from storage (and remember it)."""
+        with self.sessions() as session:
+            row = find_key(session, raw_key)
+            caller = None if row is None else Caller(row.id, row.role, row.operator)
+        if caller is not None:  # bad keys are not kept: guessing must not grow the cache
+            with self._lock:
+                self._known[hash_key(raw_key)] = (time.monotonic() + self.ttl_s, caller)
+        return caller
+
+    def forget(self) -> None:
+        """Drop every cached key (after a revocation)."""
+        with self._lock:
+            self._known.clear()
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """A database session for one request."""
     with request.app.state.sessions() as session:
         yield session
 
 
-def get_caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
-    """The caller behind the bearer key; 401 without a valid key."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
+def get_caller(request: Request, _: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
+    """The caller authenticated by ``api.guard.Guard`` before the body was read; 401 without one."""
+    caller = getattr(request.state, "caller", None)
+    if caller is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer API key", headers={"WWW-Authenticate": "Bearer"})
-    with request.app.state.sessions() as session:
-        row = find_key(session, credentials.credentials)
-        if row is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
-        return Caller(row.id, row.role, row.operator)
+    return caller
 
 
 def require(*roles: str) -> Callable[[Caller], Caller]:

@@ -3,50 +3,87 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from contextlib import asynccontextmanager
 
+import swagger_ui_bundle
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from api.db import make_engine, migrate, session_factory
-from api.dispatch_desk import DispatchDesk
+from api.deps import KeyCache
+from api.dispatch_desk import DispatchDesk, StoredTrip
+from api.guard import Guard
 from api.routes import health, keys, planning, trips
 from api.settings import Settings
-from api.storage import replay_order, set_assignment
-from geo.gaps import compute_gaps, summarise
+from api.storage import load_routes, replay_order, save_routes, set_assignment
 from data.dataset import ensure_dataset, load_fleet, load_households, load_objects
 from data.fleet import OPERATORS
+from geo.gaps import MIN_HOUSEHOLDS_PER_CELL, compute_gaps, summarise
+
+DOCS_ASSETS: str = "/docs-assets"  # Swagger UI from the installed swagger-ui-bundle package: /docs works offline
 
 
 def _load_planning_state(app: FastAPI, settings: Settings) -> None:
-    """Load the Almaty data once; keep only the aggregated gap summaries and the dispatch desk."""
+    """Load the Almaty data once; keep only the aggregated gap summaries (small cells withheld) and the dispatch desk."""
     directory = ensure_dataset(settings.resolved_data_dir())
     analysis = compute_gaps(load_households(directory), load_objects(directory))
     app.state.gaps_by_district = summarise(analysis, "district")
-    app.state.gaps_by_hex = summarise(analysis, "h3")
-    app.state.desk = DispatchDesk(load_fleet(directory))
+    by_hex = summarise(analysis, "h3")
+    app.state.gaps_by_hex = by_hex[by_hex["households"] >= MIN_HOUSEHOLDS_PER_CELL].reset_index(drop=True)
+    app.state.desk = DispatchDesk(load_fleet(directory), settings.routing_workers)
 
 
-def _replay_trips(app: FastAPI) -> None:
-    """Rebuild the live plans from the stored trips (oldest first) and record any changed assignment."""
+def _restore_plans(app: FastAPI) -> None:
+    """Rebuild each day's live plan from the stored trips and the stored accepted plan; record any changed assignment."""
     desk: DispatchDesk = app.state.desk
     with app.state.sessions() as session:
-        for trip in replay_order(session):
-            day = dt.date.fromisoformat(trip.service_date)
-            placed = desk.place(trip.id, day, (trip.pickup_lon, trip.pickup_lat), (trip.dropoff_lon, trip.dropoff_lat),
-                                (trip.earliest_pickup_s, trip.latest_pickup_s, trip.latest_dropoff_s), trip.wheelchair,
-                                trip.companions, trip.operator if trip.status == "unserved" or trip.operator else None, -math.inf)
-            if placed.vehicle_id != trip.vehicle_id:
-                trip.status, trip.reason = ("assigned", None) if placed.vehicle_id else ("unserved", placed.reason)
-                set_assignment(session, trip, placed.vehicle_id, placed.operator, placed.pickup_eta_s, placed.dropoff_eta_s,
-                               "reassigned")
+        stored = replay_order(session)
+        plans = load_routes(session)
+        for day in sorted({t.service_date for t in stored}):
+            mine = [t for t in stored if t.service_date == day]
+            date = dt.date.fromisoformat(day)
+            version, routes = plans.get(day, (0, {}))
+            change = desk.restore(date, [StoredTrip(t.id, (t.pickup_lon, t.pickup_lat), (t.dropoff_lon, t.dropoff_lat),
+                                                    (t.earliest_pickup_s, t.latest_pickup_s, t.latest_dropoff_s),
+                                                    t.wheelchair, t.companions, t.operator, t.reason) for t in mine],
+                                  routes, version)
+            now = desk.assignments(date)
+            for trip in mine:
+                vehicle_id, pickup_s, dropoff_s = now.get(trip.id, (None, None, None))
+                if vehicle_id != trip.vehicle_id:
+                    trip.status = "assigned" if vehicle_id else "unserved"
+                    trip.reason = None if vehicle_id else trip.reason or "not restored into the plan"
+                    set_assignment(session, trip, vehicle_id, desk.operator_of.get(vehicle_id, trip.operator),
+                                   pickup_s, dropoff_s, "reassigned")
+            save_routes(session, day, change.routes, change.version)
         session.commit()
 
 
+def _offline_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from the installed assets (no CDN)."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} – API docs",
+                                   swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png")
+
+
+def _field(error: dict) -> tuple[str, str]:
+    """Field name and message of one validation error; a JSON syntax error names the body and the position."""
+    if error["type"] == "json_invalid":
+        position = error["loc"][-1]
+        return "body", f"invalid JSON at character position {position}: {error.get('ctx', {}).get('error', error['msg'])}"
+    return ".".join(str(p) for p in error["loc"] if p not in ("body", "header", "query", "path")), error["msg"]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app: storage migrated on start, Almaty data loaded once.
+    """Build the app: storage migrated on start, Almaty data loaded once, the accepted plans restored.
 
     Parameters
     ----------
@@ -60,34 +97,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.resolved_database_url())
         migrate(engine)
         app.state.engine, app.state.sessions = engine, session_factory(engine)
+        app.state.keys = KeyCache(app.state.sessions, settings.key_cache_s)
         _load_planning_state(app, settings)
-        _replay_trips(app)
+        _restore_plans(app)
         app.state.ready = True
         yield
         app.state.ready = False
+        app.state.desk.close()
         engine.dispose()
 
-    app = FastAPI(title="invaplan", version="0.1.0", lifespan=lifespan,
-                  description="Invataxi dispatch and accessibility planning for Almaty.")
+    app = FastAPI(title="invaplan", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="Invataxi dispatch and accessibility planning for Almaty. Every date-time is Almaty "
+                              "time (Asia/Almaty, UTC+05:00): inputs with an offset are converted, inputs without one "
+                              "are Almaty local time, outputs carry +05:00.")
     app.state.settings = settings
     app.state.operators = tuple(OPERATORS)
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):  # noqa: ANN001, ANN202 - middleware protocol
-        length = request.headers.get("content-length")
-        if length is None and request.method in ("POST", "PUT", "PATCH"):
-            return JSONResponse({"detail": "a Content-Length header is required"}, status_code=status.HTTP_411_LENGTH_REQUIRED)
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return JSONResponse({"detail": f"request body larger than {settings.max_body_bytes} bytes"},
-                                status_code=status.HTTP_413_CONTENT_TOO_LARGE)
-        return await call_next(request)
+    app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes, auth_failures_per_minute=settings.auth_failures_per_minute)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
-        problems = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in error.errors()]
+        problems = [dict(zip(("field", "message"), _field(e), strict=True)) for e in error.errors()]
         summary = "; ".join(f"{p['field'] or 'body'}: {p['message']}" for p in problems)
         return JSONResponse({"detail": summary, "errors": problems}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
+    _offline_docs(app)
     for router in (health.router, keys.router, planning.router, trips.router):
         app.include_router(router)
     return app

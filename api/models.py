@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -82,7 +82,23 @@ class IdempotencyRecord(Base):
     path: Mapped[str] = mapped_column(String(255))
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict] = mapped_column(JSON)
+    request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)  # SHA-256 of the canonical request
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PlanRoute(Base):
+    """The accepted plan: one vehicle's stops on a service day, in driving order, as ``[trip_id, kind]`` pairs.
+
+    ``version`` counts the day's plan changes: a write never replaces a newer
+    route, so trips may commit outside the day's lock in any order.
+    """
+
+    __tablename__ = "plan_routes"
+    service_date: Mapped[str] = mapped_column(String(10), primary_key=True)
+    vehicle_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    stops: Mapped[list] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
 class Job(Base):

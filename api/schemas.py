@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
+from api.clock import TIME_RULE, AlmatyDateTime, StoredDateTime
 from geo.crs import ALMATY_BBOX_DEG
 
 LON_MIN, LAT_MIN, LON_MAX, LAT_MAX = ALMATY_BBOX_DEG
+MAX_INT: int = 2**31 - 1  # the largest integer a parameter may take (PostgreSQL INTEGER)
 TripStatus = Literal["assigned", "unserved", "cancelled"]
 Role = Literal["admin", "planner", "dispatcher"]
 
@@ -18,21 +20,21 @@ class Point(BaseModel):
     """A point in Almaty (WGS 84 degrees)."""
 
     model_config = ConfigDict(extra="forbid")
-    lon: float = Field(ge=LON_MIN, le=LON_MAX, description="longitude, degrees (Almaty service area)")
-    lat: float = Field(ge=LAT_MIN, le=LAT_MAX, description="latitude, degrees (Almaty service area)")
+    lon: float = Field(ge=LON_MIN, le=LON_MAX, strict=True, description="longitude, degrees (Almaty service area); a number")
+    lat: float = Field(ge=LAT_MIN, le=LAT_MAX, strict=True, description="latitude, degrees (Almaty service area); a number")
 
 
 class TripCreate(BaseModel):
-    """A new trip request. Times are local date-times of one service day."""
+    __doc__ = f"""A new trip request; the pickup window lies on one service day. Times: {TIME_RULE}."""
 
     model_config = ConfigDict(extra="forbid")
     pickup: Point
     dropoff: Point
-    earliest_pickup: dt.datetime
-    latest_pickup: dt.datetime
-    latest_dropoff: dt.datetime | None = None
-    wheelchair: bool
-    companions: int = Field(0, ge=0, le=4, description="companions travelling along (seats)")
+    earliest_pickup: AlmatyDateTime
+    latest_pickup: AlmatyDateTime
+    latest_dropoff: AlmatyDateTime | None = None
+    wheelchair: StrictBool
+    companions: StrictInt = Field(0, ge=0, le=4, description="companions travelling along (seats)")
     operator: str | None = Field(None, description="operator to serve it; dispatchers may only name their own")
     user_ref: str | None = Field(None, max_length=64, description="pseudonymous user id")
 
@@ -48,7 +50,7 @@ class TripCreate(BaseModel):
 
 
 class TripOut(BaseModel):
-    """A stored trip with its assignment."""
+    """A stored trip with its assignment; all times are Almaty time with their offset (+05:00)."""
 
     model_config = ConfigDict(from_attributes=True)
     id: str
@@ -72,7 +74,7 @@ class TripEventOut(BaseModel):
     """One entry of a trip's history."""
 
     model_config = ConfigDict(from_attributes=True)
-    at: dt.datetime
+    at: StoredDateTime
     kind: str
     vehicle_id: str | None
     detail: dict | None
@@ -121,5 +123,5 @@ class ReoptimiseRequest(BaseModel):
     """Parameters of a batch re-optimisation."""
 
     model_config = ConfigDict(extra="forbid")
-    date: dt.date
-    time_limit_s: float = Field(30.0, gt=0, le=600)
+    date: dt.date = Field(description="the service day (Almaty), YYYY-MM-DD")
+    time_limit_s: float = Field(30.0, gt=0, le=600, strict=True, description="solver time limit, seconds")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geo.paths import generated_data_dir
+
+ROUTING_WORKERS: int = min(2, os.cpu_count() or 1)  # Dijkstra in parallel with the server process; measured in bench/api.py
 
 
 class Settings(BaseSettings):
@@ -21,6 +24,16 @@ class Settings(BaseSettings):
         Generated-data directory (the Almaty dataset, created on first start).
     max_body_bytes
         Requests with larger bodies are refused with 413.
+    booking_horizon_days
+        How many days ahead (Almaty dates) trips may be booked; later ones get 422.
+    auth_failures_per_minute
+        Failed authentications per client address and minute before it is answered 429.
+    key_cache_s
+        Seconds a valid API key is trusted without a database look-up (a key revoked
+        through the API stops at once; one revoked by ``invaplan keys`` within this time).
+    routing_workers
+        Worker processes computing travel rows (scipy's Dijkstra holds the GIL);
+        0 computes them in the request thread.
     results_dir
         Where ``invaplan demo`` / ``plan`` / ``maps`` wrote their outputs
         (``plan/``, ``maps/``), served read-only.
@@ -31,6 +44,10 @@ class Settings(BaseSettings):
     database_url: str = ""
     data_dir: Path | None = None
     max_body_bytes: int = 64 * 1024
+    booking_horizon_days: int = 60  # two months: a month of standing bookings and a month of slack (issue 16)
+    auth_failures_per_minute: int = 30  # well above typing mistakes, far below guessing
+    key_cache_s: float = 10.0
+    routing_workers: int = ROUTING_WORKERS
     results_dir: Path = Path("out")
 
     def resolved_data_dir(self) -> Path:

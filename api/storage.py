@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import secrets
 import uuid
 
-from sqlalchemy import select
+import pandas as pd
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.models import ApiKey, IdempotencyRecord, Job, Trip, TripEvent, utcnow
+from api.models import ApiKey, IdempotencyRecord, Job, PlanRoute, Trip, TripEvent, utcnow
 
 ROLES: tuple[str, ...] = ("admin", "planner", "dispatcher")
 KEY_PREFIX: str = "ivp_"
@@ -70,11 +73,17 @@ def new_trip_id() -> str:
 
 
 def add_trip(session: Session, trip: Trip, detail: dict | None = None) -> Trip:
-    """Store a new trip and its first history events (created, then assigned or unserved); no commit."""
-    session.add(trip)
-    session.flush()
-    session.add(TripEvent(trip_id=trip.id, kind="created", detail=detail))
-    session.add(TripEvent(trip_id=trip.id, kind=trip.status, vehicle_id=trip.vehicle_id, detail={"reason": trip.reason}))
+    """Insert a new trip and its first history events (created, then assigned or unserved); no commit.
+
+    Plain INSERT statements, not the ORM unit of work (a third of a booking's
+    CPU time went to it): ``trip`` stays a detached record of what was written.
+    """
+    now = utcnow()
+    trip.created_at = trip.updated_at = now
+    session.execute(insert(Trip), [{c.key: getattr(trip, c.key) for c in Trip.__table__.columns}])
+    session.execute(insert(TripEvent), [
+        {"trip_id": trip.id, "at": now, "kind": "created", "vehicle_id": None, "detail": detail},
+        {"trip_id": trip.id, "at": now, "kind": trip.status, "vehicle_id": trip.vehicle_id, "detail": {"reason": trip.reason}}])
     return trip
 
 
@@ -94,6 +103,13 @@ def list_trips(session: Session, service_date: str | None, status: str | None, o
     if operator:
         query = query.where(Trip.operator == operator)
     return list(session.scalars(query.order_by(Trip.created_at.desc(), Trip.id).limit(limit).offset(offset)))
+
+
+def day_trip_points(session: Session, service_date: str) -> pd.DataFrame:
+    """Pickup ``lon``, ``lat`` (degrees) and ``status`` of a day's trips that are not cancelled."""
+    rows = session.execute(select(Trip.pickup_lon, Trip.pickup_lat, Trip.status)
+                           .where(Trip.service_date == service_date, Trip.status != "cancelled")).all()
+    return pd.DataFrame(rows, columns=["lon", "lat", "status"])
 
 
 def replay_order(session: Session) -> list[Trip]:
@@ -123,6 +139,38 @@ def cancel_trip(session: Session, trip: Trip) -> None:
     session.add(TripEvent(trip_id=trip.id, kind="cancelled", vehicle_id=trip.vehicle_id))
 
 
+def save_routes(session: Session, service_date: str, routes: dict[str, list[list[str]]], version: int) -> None:
+    """Store vehicles' routes (``[trip_id, kind]`` stops in driving order) of plan ``version``; no commit.
+
+    A stored route of a newer version is kept (a slower transaction never overwrites a later plan).
+    """
+    if not routes:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    rows = [{"service_date": service_date, "vehicle_id": v, "stops": stops, "version": version, "updated_at": utcnow()}
+            for v, stops in routes.items()]
+    statement = dialect.insert(PlanRoute).values(rows)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["service_date", "vehicle_id"], where=PlanRoute.version < statement.excluded.version,
+        set_={"stops": statement.excluded.stops, "version": statement.excluded.version,
+              "updated_at": statement.excluded.updated_at}))
+
+
+def load_routes(session: Session) -> dict[str, tuple[int, dict[str, list[list[str]]]]]:
+    """The stored accepted plans: service date -> (newest version, vehicle -> ``[trip_id, kind]`` stops)."""
+    out: dict[str, tuple[int, dict[str, list[list[str]]]]] = {}
+    for row in session.scalars(select(PlanRoute)):
+        version, routes = out.get(row.service_date, (0, {}))
+        routes[row.vehicle_id] = row.stops
+        out[row.service_date] = (max(version, row.version), routes)
+    return out
+
+
+def request_hash(payload: object) -> str:
+    """SHA-256 of a request's canonical JSON (sorted keys), to tell a retry from a different request."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
 def find_idempotent(session: Session, api_key_id: int, key: str) -> IdempotencyRecord | None:
     """The stored answer for this caller's idempotency key, or None."""
     return session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.api_key_id == api_key_id,
@@ -130,10 +178,11 @@ def find_idempotent(session: Session, api_key_id: int, key: str) -> IdempotencyR
 
 
 def remember_idempotent(session: Session, api_key_id: int, key: str, method: str, path: str,
-                        status_code: int, body: dict) -> None:
-    """Store the answer for an idempotency key in the caller's transaction; no commit."""
-    session.add(IdempotencyRecord(api_key_id=api_key_id, key=key, method=method, path=path,
-                                  status_code=status_code, body=body))
+                        status_code: int, body: dict, request_sha256: str | None = None) -> None:
+    """Store the answer for an idempotency key (and the hash of the request it answered) in the caller's transaction; no commit."""
+    session.execute(insert(IdempotencyRecord), [{"api_key_id": api_key_id, "key": key, "method": method, "path": path,
+                                                 "status_code": status_code, "body": body, "request_hash": request_sha256,
+                                                 "created_at": utcnow()}])
 
 
 def is_duplicate(error: IntegrityError) -> bool:
@@ -148,6 +197,14 @@ def create_job(session: Session, kind: str, service_date: str, operator: str | N
     session.add(job)
     session.commit()
     return job
+
+
+def start_job(session: Session, job_id: str) -> None:
+    """Mark a job running and commit."""
+    job = session.get(Job, job_id)
+    if job is not None:
+        job.status = "running"
+        session.commit()
 
 
 def finish_job(session: Session, job_id: str, status: str, result: dict) -> None:

@@ -1,6 +1,8 @@
 """The gap map: share of households with no accessible service in reach, by H3 cell and district.
 
-Only aggregates are drawn (H3 res-8 cells and districts), never households.
+Only aggregates are drawn (H3 res-8 cells and districts), never households;
+cells with fewer than ``geo.gaps.MIN_HOUSEHOLDS_PER_CELL`` households are
+left out altogether (not even their id and counts), as in the API.
 One service at a time colours both layers; a select in the legend switches it.
 Feature properties: ``n`` (cell id or district name), ``h`` (households),
 ``p`` (people), ``s`` (share with a gap per service, ``null`` where withheld
@@ -135,7 +137,7 @@ def _legend_entries() -> list[tuple[str, str]]:
     """One swatch per colour class, then the no-data colour."""
     bounds = [0.0, *GAP_BINS, 1.0]
     entries = [(colour, f"{low:.0%}–{high:.0%}") for colour, low, high in zip(GAP_COLOURS, bounds, bounds[1:])]
-    return [*entries, (NO_DATA_COLOUR, f"no data (cells under {MIN_HOUSEHOLDS_PER_CELL} households)")]
+    return [*entries, (NO_DATA_COLOUR, "no data")]
 
 
 def _count(n: int) -> str:
@@ -182,8 +184,9 @@ def gaps_map(
     ----------
     gaps_by_hex
         ``h3`` (res-8 cell id), ``households``, ``people`` and ``share_gap_<service>``
-        for every ``geo.passport.SERVICES`` (fractions; NaN where withheld). Any
-        geometry column is ignored: cells are drawn from their ids.
+        for every ``geo.passport.SERVICES`` (fractions; NaN where unknown). Cells
+        under ``MIN_HOUSEHOLDS_PER_CELL`` households are not drawn. Any geometry
+        column is ignored: cells are drawn from their ids.
     gaps_by_district
         ``district``, ``households``, ``people`` and the same share columns.
     districts
@@ -205,7 +208,8 @@ def gaps_map(
     fmap = base_map(districts, tiles)
     scale = GapScale().add_to(fmap)
     tooltip = f"{scale.get_name()}.tooltip, {{sticky: true}}"
-    cells = hex_polygons(pd.DataFrame(gaps_by_hex[["h3", "households", "people", *SHARE_COLUMNS]]))
+    published = gaps_by_hex[gaps_by_hex["households"] >= MIN_HOUSEHOLDS_PER_CELL]
+    cells = hex_polygons(pd.DataFrame(published[["h3", "households", "people", *SHARE_COLUMNS]]))
     hexes = GeoJsonLayer(feature_collection(cells.geometry, _properties(cells["h3"], cells)), HEX_LAYER,
                          options=f"{{style: {scale.get_name()}.hexStyle}}", tooltip=tooltip).add_to(fmap)
     by_district = districts[["name", "geometry"]].merge(gaps_by_district, how="left", left_on="name",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from sqlalchemy.orm import Session
 
 from api.deps import Caller, get_session, require
-from api.schemas import KeyCreate, KeyCreated, KeyOut
+from api.schemas import MAX_INT, KeyCreate, KeyCreated, KeyOut
 from api.storage import create_key, list_keys, revoke_key
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
@@ -30,7 +30,9 @@ def index(_: Caller = Depends(require("admin")), session: Session = Depends(get_
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke(key_id: int, _: Caller = Depends(require("admin")), session: Session = Depends(get_session)) -> None:
-    """Revoke a key."""
+def revoke(request: Request, key_id: int = Path(ge=1, le=MAX_INT), _: Caller = Depends(require("admin")),
+           session: Session = Depends(get_session)) -> None:
+    """Revoke a key; it stops working at once."""
     if not revoke_key(session, key_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no key {key_id}")
+    request.app.state.keys.forget()

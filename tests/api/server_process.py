@@ -24,10 +24,10 @@ def free_port() -> int:
 class Server:
     """A uvicorn subprocess of the real app on a loopback port."""
 
-    def __init__(self, data_dir: Path, database_url: str) -> None:
+    def __init__(self, data_dir: Path, database_url: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "INVAPLAN_DATA_DIR": str(data_dir), "INVAPLAN_DATABASE_URL": database_url}
+        env = {**os.environ, "INVAPLAN_DATA_DIR": str(data_dir), "INVAPLAN_DATABASE_URL": database_url, **(env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "warning"], env=env)

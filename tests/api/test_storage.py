@@ -14,11 +14,15 @@ from api.storage import (
     create_key,
     find_idempotent,
     find_key,
+    get_trip,
     is_duplicate,
     list_trips,
+    load_routes,
     new_trip_id,
     remember_idempotent,
+    request_hash,
     revoke_key,
+    save_routes,
     trip_events,
 )
 
@@ -72,7 +76,7 @@ def test_trips_keep_their_history_and_filter(sessions) -> None:
         for t in (first, second, third):
             add_trip(session, t)
         session.commit()
-        cancel_trip(session, first)
+        cancel_trip(session, get_trip(session, first.id))
         session.commit()
         assert [e.kind for e in trip_events(session, first.id)] == ["created", "assigned", "cancelled"]
         assert {t.id for t in list_trips(session, "2026-03-02", None, "SPO-GROUP", 50, 0)} == {first.id}
@@ -86,7 +90,31 @@ def test_idempotency_key_is_unique_per_caller(sessions) -> None:
         remember_idempotent(session, key.id, "abc", "POST", "/v1/trips", 201, {"id": "T1"})
         session.commit()
         assert find_idempotent(session, key.id, "abc").body == {"id": "T1"}
-        remember_idempotent(session, key.id, "abc", "POST", "/v1/trips", 201, {"id": "T2"})
         with pytest.raises(IntegrityError) as error:
+            remember_idempotent(session, key.id, "abc", "POST", "/v1/trips", 201, {"id": "T2"})
             session.commit()
         assert is_duplicate(error.value)
+
+
+def test_the_accepted_plan_is_upserted_per_vehicle(sessions) -> None:
+    with sessions() as session:
+        save_routes(session, "2026-03-02", {"SPO-001": [["T1", "pickup"], ["T1", "dropoff"]], "SPO-002": []}, 1)
+        session.commit()
+        newer = [["T2", "pickup"], ["T1", "pickup"], ["T2", "dropoff"], ["T1", "dropoff"]]
+        save_routes(session, "2026-03-02", {"SPO-001": newer}, 3)
+        save_routes(session, "2026-03-03", {"SPO-001": [["T3", "pickup"], ["T3", "dropoff"]]}, 1)
+        session.commit()
+        save_routes(session, "2026-03-02", {"SPO-001": [["T1", "pickup"], ["T1", "dropoff"]]}, 2)  # late: older plan
+        session.commit()
+        assert load_routes(session) == {"2026-03-02": (3, {"SPO-001": newer, "SPO-002": []}),
+                                        "2026-03-03": (1, {"SPO-001": [["T3", "pickup"], ["T3", "dropoff"]]})}
+
+
+def test_idempotency_records_keep_the_request_hash(sessions) -> None:
+    with sessions() as session:
+        key, _ = create_key(session, "admin", None, None, OPERATORS)
+        digest = request_hash({"b": 1, "a": [1, 2]})
+        assert digest == request_hash({"a": [1, 2], "b": 1}) != request_hash({"a": [2, 1], "b": 1})
+        remember_idempotent(session, key.id, "k", "POST", "/v1/trips", 201, {"id": "T1"}, digest)
+        session.commit()
+        assert find_idempotent(session, key.id, "k").request_hash == digest

@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 
 from geo.districts import load_districts
+from geo.gaps import MIN_HOUSEHOLDS_PER_CELL
 from geo.passport import SERVICES
 from maps.base import BLANK_LAYER, DISTRICTS_LAYER, OSM_LAYER
 from map_browser import MapPage, open_map
-from maps.gaps_map import DISTRICT_LAYER, GAP_BINS, GAP_COLOURS, HEX_LAYER, NO_DATA_COLOUR, SERVICE_LABEL, gaps_map
+from maps.gaps_map import DISTRICT_LAYER, GAP_BINS, GAP_COLOURS, HEX_LAYER, SERVICE_LABEL, gaps_map
 from maps.legend import LEGEND_CLASS
 from maps.render import external_assets, save_map
 
@@ -52,11 +53,19 @@ def test_html_is_standalone(gaps_html: Path) -> None:
     assert external_assets(gaps_html.read_text(encoding="utf-8")) == []
 
 
+def test_cells_under_the_household_threshold_are_not_published(gaps_html: Path, gaps_by_hex: pd.DataFrame) -> None:
+    html = gaps_html.read_text(encoding="utf-8")
+    small = gaps_by_hex[gaps_by_hex["households"] < MIN_HOUSEHOLDS_PER_CELL]
+    assert len(small) == 1 and small["h3"].iloc[0] not in html  # neither its id nor its counts
+    assert gaps_by_hex["h3"][0] in html
+
+
 def test_renders_cells_and_never_points(gaps_page: MapPage, gaps_by_hex: pd.DataFrame, tmp_path: Path) -> None:
     assert gaps_page.errors == []
     assert gaps_page.blocked == []
     # the H3 cells plus the 8 district outlines; the district choropleth starts hidden
-    assert gaps_page.features() == {"points": 0, "polygons": len(gaps_by_hex) + len(load_districts()),
+    published = int((gaps_by_hex["households"] >= MIN_HOUSEHOLDS_PER_CELL).sum())
+    assert gaps_page.features() == {"points": 0, "polygons": published + len(load_districts()),
                                     "lines": 0, "markers": 0}
     assert gaps_page.screenshot(tmp_path / "gaps.png").stat().st_size > 10_000
 
@@ -72,7 +81,6 @@ def test_layer_control_and_legend(gaps_page: MapPage) -> None:
 def test_service_switch_recolours_and_tooltip_follows(gaps_page: MapPage, gaps_by_hex: pd.DataFrame) -> None:
     page, centre_cell = gaps_page.page, gaps_by_hex["h3"][0]
     assert page.evaluate(FEATURE_JS, centre_cell)["fill"] == GAP_COLOURS[0]  # pharmacy: 5 %
-    assert page.evaluate(FEATURE_JS, gaps_by_hex["h3"][1])["fill"] == NO_DATA_COLOUR  # withheld
     page.select_option(f".{LEGEND_CLASS} select", "bank")
     centre = page.evaluate(FEATURE_JS, centre_cell)
     assert centre["fill"] == GAP_COLOURS[-1]  # bank: 90 %
@@ -85,7 +93,8 @@ def test_service_switch_recolours_and_tooltip_follows(gaps_page: MapPage, gaps_b
 def test_district_layer_can_be_shown(gaps_page: MapPage, gaps_by_hex: pd.DataFrame,
                                      gaps_by_district: pd.DataFrame) -> None:
     gaps_page.toggle_layer(DISTRICT_LAYER)
-    assert gaps_page.features()["polygons"] == len(gaps_by_hex) + 2 * len(gaps_by_district)
+    published = int((gaps_by_hex["households"] >= MIN_HOUSEHOLDS_PER_CELL).sum())
+    assert gaps_page.features()["polygons"] == published + 2 * len(gaps_by_district)
     service = gaps_page.page.input_value(f".{LEGEND_CLASS} select")
     share = gaps_by_district.set_index("district").loc["Almaly", f"share_gap_{service}"]
     expected = GAP_COLOURS[int(np.searchsorted(GAP_BINS, share, side="right"))]
