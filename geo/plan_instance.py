@@ -27,9 +27,10 @@ Sound reductions (the optimum is unchanged):
 * an element covered by a single candidate is folded into that candidate's own
   weight (it closes exactly when the candidate is adapted);
 * candidates with no value and in no target are dropped;
-* compliance-order candidates whose value is all their own are interchangeable
-  within one start year and set of targets: only the most valuable that the
-  order capacity could ever use are kept.
+* compliance-order candidates whose value is all their own and that count for
+  no target are interchangeable within one start year: only the most valuable that the
+  order capacity could ever use are kept, and each may start no earlier than
+  its rank allows (see ``_kept``).
 """
 
 from __future__ import annotations
@@ -250,7 +251,8 @@ def build_instance(candidates: pd.DataFrame, pairs: pd.DataFrame, years: Iterabl
     if outside:
         raise ValueError(f"target {outside[0].label()!r}: year {outside[0].year} is outside the plan {years[0]}-{years[-1]}")
     signature = _target_signature(candidates, targets)
-    keep = _kept(candidates, shared, signature, years, policy)
+    keep, earliest = _kept(candidates, shared, signature, years, policy)
+    candidates = candidates.assign(start_year=earliest)
     remap = -np.ones(len(candidates), dtype=np.int64)
     remap[keep] = np.arange(keep.sum())
     kept = candidates[keep].reset_index(drop=True)
@@ -297,18 +299,31 @@ def _target_signature(candidates: pd.DataFrame, targets: list[Target]) -> np.nda
     return key
 
 
-def _kept(candidates: pd.DataFrame, shared: np.ndarray, signature: np.ndarray, years: tuple[int, ...], policy: Policy) -> np.ndarray:
-    """Drop valueless candidates outside every target, and surplus own-value-only compliance orders."""
+def _kept(candidates: pd.DataFrame, shared: np.ndarray, signature: np.ndarray, years: tuple[int, ...],
+          policy: Policy) -> tuple[np.ndarray, np.ndarray]:
+    """Which candidates to keep, and the earliest year each may start.
+
+    Valueless candidates outside every target are dropped. Own-value-only
+    compliance orders outside every target with one start year are interchangeable:
+    some optimal plan orders the most valuable ones first and never later than
+    less valuable ones, so the one ranked ``r`` (from 0) cannot start before the
+    year whose cumulative order capacity reaches ``r + 1``, and those ranked
+    beyond the whole capacity are dropped.
+    """
     own = candidates["own_weight"].to_numpy()
+    starts = candidates["start_year"].to_numpy().copy()
     keep = (own > 0) | shared | (signature != "")
-    orders = (candidates["instrument"] == COMPLIANCE_ORDER).to_numpy() & ~shared & keep
-    frame = pd.DataFrame({"start": candidates["start_year"].to_numpy(), "signature": signature, "own": own,
-                          "id": candidates["object_id"].to_numpy()})[orders]
-    for (start, _), group in frame.groupby(["start", "signature"]):
-        usable = int(sum(policy.order_capacity[y] for y in years if y >= start))
-        surplus = group.sort_values(["own", "id"], ascending=[False, True]).index[usable:]
-        keep[surplus] = False
-    return keep
+    orders = (candidates["instrument"] == COMPLIANCE_ORDER).to_numpy() & ~shared & keep & (signature == "")
+    frame = pd.DataFrame({"start": starts, "own": own, "id": candidates["object_id"].to_numpy()})[orders]
+    for start, group in frame.groupby("start"):
+        usable = [y for y in years if y >= start]
+        cumulative = np.cumsum([policy.order_capacity[y] for y in usable])
+        ranked = group.sort_values(["own", "id"], ascending=[False, True]).index.to_numpy()
+        first = np.searchsorted(cumulative, np.arange(1, len(ranked) + 1), side="left")
+        keep[ranked[first >= len(usable)]] = False
+        fits = first < len(usable)
+        starts[ranked[fits]] = np.array(usable)[first[fits]]
+    return keep, starts
 
 
 def _target_rows(candidates: pd.DataFrame, targets: list[Target], years: tuple[int, ...]) -> list[TargetRow]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -369,7 +370,8 @@ def budget_curve(inputs: ProgrammeInputs, years: range, policy: Policy, budgets:
                  console: Console, scheduler: str | None = None) -> pd.DataFrame:
     """Solve the programme at each annual budget through ``invaplan.scenarios.run_scenarios``, with progress."""
     scenarios = [CurveScenario(inputs, tuple(years), policy, float(b), time_limit_s) for b in budgets]
-    with Progress(TextColumn("budget curve"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+    with warnings.catch_warnings(), Progress(TextColumn("budget curve"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+        warnings.filterwarnings("ignore", message="Sending large graph")  # the shared inputs go once per point, as intended
         task = bar.add_task("curve", total=len(scenarios))
         points = run_scenarios(curve_point, scenarios, scheduler=scheduler,
                                on_done=lambda done, total: bar.update(task, completed=done))
