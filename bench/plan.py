@@ -4,10 +4,10 @@
    compliance orders a year, the default targets and value weights): ours
    (LP bound + reduced-cost fixing + SCIP, 60 s) vs the greedy baseline on
    the same instance; optimality gap, idle years, targets, instruments.
-2. The shared single-year instance: the same candidates and coverage, all
-   eligible in 2026 on unit costs and a budget of ``--p`` objects, i.e. a
-   maximal covering location problem: ours vs spopt's MCLP (PuLP/CBC, same
-   time limit).
+2. The shared single-year instance: the same candidates and gap coverage
+   (no home, choice or footfall value), all eligible in 2026 on unit costs
+   and a budget of ``--p`` objects, i.e. a maximal covering location
+   problem: ours vs spopt's MCLP (PuLP/CBC, same time limit).
 3. The budget curve 0.5-6 bn tg a year (8 points) through the dask scenario
    runner, each point with the same time limit.
 
@@ -94,7 +94,9 @@ def main() -> None:
     }
     print({k: v for k, v in result.items() if k not in ("instance",)})
 
-    unit = inputs.candidates.drop(columns="geometry").assign(cost_tg=1.0, start_year=YEARS[0], instrument=CITY_BUDGET)
+    # the classic maximal covering problem: gap coverage only (no home, choice or footfall value), unit costs
+    unit = inputs.candidates.drop(columns="geometry").assign(cost_tg=1.0, start_year=YEARS[0], instrument=CITY_BUDGET,
+                                                             extra_value=0.0)
     single = Policy({YEARS[0]: float(args.p)}, {YEARS[0]: 0}, targets=())
     one = build_instance(unit, inputs.pairs, YEARS[:1], single)
     base1 = greedy(one)

@@ -20,7 +20,7 @@ from rich.table import Table  # noqa: E402
 from data.dataset import load_households, load_objects  # noqa: E402
 from geo.adaptation_plan import Programme, ProgrammeInputs, first_closers, instrument_label, prepare_inputs, solve_programme  # noqa: E402
 from geo.gaps import MIN_HOUSEHOLDS_PER_CELL, compute_gaps  # noqa: E402
-from geo.plan_curve import CurveScenario, curve_point, curve_table  # noqa: E402
+from geo.plan_curve import CurveScenario, curve_point, curve_table, outcome  # noqa: E402
 from geo.plan_instance import check_resources, evaluate  # noqa: E402
 from geo.programme_policy import (  # noqa: E402
     DEFAULT_ORDER_CAPACITY,
@@ -92,6 +92,8 @@ def make_policy(years: range, budget_tg: Mapping[int, float], order_capacity: Ma
 # ----- formatting ----------------------------------------------------------------------------------
 
 def _tg(amount: float) -> str:
+    if amount == 0:
+        return "0 tg"
     if abs(amount) >= 1e9:
         return f"{amount / 1e9:,.2f} bn tg"
     return f"{amount / 1e6:,.1f} M tg"
@@ -115,6 +117,10 @@ def _text(v: object) -> str:
 
 def _money(v: object) -> str:
     return _tg(float(v))
+
+
+def _year(v: object) -> str:
+    return str(int(v))
 
 
 def _share(v: object) -> str:
@@ -178,7 +184,7 @@ def structural_by_cell(programme: Programme, top: int = 15) -> pd.DataFrame:
     structural = programme.inputs.structural
     cells = structural.groupby("h3").agg(households=("household_id", "nunique"), people=("people", "sum"),
                                          district=("district", lambda s: s.mode().iloc[0]),
-                                         services=("service", lambda s: ", ".join(sorted(set(s)))))
+                                         services=("service", lambda s: ", ".join(sorted(set(s))).replace("_", " ")))
     cells = cells[cells["households"] >= MIN_HOUSEHOLDS_PER_CELL]
     return cells.sort_values("people", ascending=False).head(top).reset_index()
 
@@ -289,12 +295,13 @@ def html_report(programme: Programme, curve: pd.DataFrame | None, maps_link: str
     years = programme.instance.years
     value = evaluate(programme.instance, solution.year_index).value
     per_year = by_year_instrument(programme)
-    year_columns = {"year": ("year", _int), "budget_tg": ("city budget", _money), "spend_tg": ("city spend", _money),
+    year_columns = {"year": ("year", _year), "budget_tg": ("city budget", _money), "spend_tg": ("city spend", _money),
                     "spend_share": ("used", _share), "state_objects": ("state objects & stops", _int),
                     "housing_entrances": ("housing entrances", _int), "new_sites": ("new service points", _int),
                     "orders": ("compliance orders", _int), "order_capacity": ("order capacity", _int),
                     "owner_cost_tg": ("owners' estimated cost", _money), "people_covered": ("people newly covered", _int),
-                    "home_people": ("people given a way out of home", _int), "reason": ("why the budget is not all used", _text)}
+                    "home_people": ("people given a way out of home", _int), "reason": ("why the budget is not all used", _text),
+                    "orders_reason": ("orders", _text)}
     categories = by_category(programme).assign(category=lambda f: f["category"].map(_label),
                                                instrument=lambda f: f["instrument"].map(instrument_label))
     sites = proposed_sites(programme)
@@ -307,8 +314,8 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right;vertical-align:top
 <p>City budget {_tg(float(np.mean(programme.instance.budget_tg)))} a year on average; compliance orders up to
 {int(np.mean(programme.instance.order_capacity)):,} a year (owners pay; compliance rate {policy.compliance_rate:g}).
 The programme earns <b>{value:,.0f}</b> weighted person-years; it is proven within <b>{solution.gap:.3%}</b> of the best
-possible ({solution.seconds:.0f} s). A simple cost-effectiveness rule would earn {evaluate(programme.instance, baseline.year_index).value:,.0f}
-({solution.objective / max(baseline.objective, 1e-9):.3f}× less good than this programme's objective).</p>
+possible ({solution.seconds:.0f} s). A simple rule (targets first, then the best value per tenge) would earn
+{evaluate(programme.instance, baseline.year_index).value:,.0f}: this programme earns {solution.objective / max(baseline.objective, 1e-9):.3f}× as much.</p>
 <h2>Targets</h2>{_targets_html(programme)}
 <h2>Per year and instrument</h2>{_html_table(per_year, year_columns)}
 <img src="{PLOT_FILE}" alt="gaps closed by year" width="700">
@@ -325,20 +332,21 @@ possible ({solution.seconds:.0f} s). A simple cost-effectiveness rule would earn
 <h2>Gaps no adaptation can close</h2>
 <p>{structural_people:,} people have at least one gap that no existing object could close (no object of the service in
 reach). People per district and service:</p>
-{_html_table(structural_by_district(programme), {c: (c, _text if c == "district" else _int) for c in structural_by_district(programme).columns})}
+{_html_table(structural_by_district(programme), {c: (_label(c), _text if c == "district" else _int)
+                                                 for c in structural_by_district(programme).columns})}
 <p>The H3 cells (about 0.7 km²) with the most such people (cells with fewer than {MIN_HOUSEHOLDS_PER_CELL} households are not shown):</p>
 {_html_table(structural_by_cell(programme), {"h3": ("H3 cell", _text), "district": ("district", _text),
                                              "households": ("households", _int), "people": ("people", _int),
                                              "services": ("services missing", _text)})}
 <h3>New accessible service points in the programme (city budget)</h3>
-{_html_table(sites, {"name": ("point", _text), "district": ("district", _text), "h3": ("H3 cell", _text), "year": ("year", _int),
+{_html_table(sites, {"name": ("point", _text), "district": ("district", _text), "h3": ("H3 cell", _text), "year": ("year", _year),
                      "cost_tg": ("cost", _money), "structural_people": ("people with no other option", _int),
                      "people_covered": ("people newly covered", _int)})}
 <h3>Recommended sites for services the city does not run</h3>
 {_html_table(recommended, {"service": ("service", _label), "rank": ("rank", _int), "district": ("district", _text),
                            "h3": ("H3 cell", _text), "structural_people": ("people it would serve", _int)})}
 <h2>Budget sensitivity</h2>{_curve_html(curve)}
-<h2>Value weights used (policy)</h2>{_weights_html(programme)}
+<h2>Value weights used</h2><p>The weights are policy: change them with <code>--weights-file</code>.</p>{_weights_html(programme)}
 <p>Full tables: <a href="plan.csv">plan.csv</a>, <a href="plan_summary.csv">plan_summary.csv</a>,
 <a href="plan_years.csv">plan_years.csv</a>, <a href="targets.csv">targets.csv</a>, <a href="sites.csv">sites.csv</a>.
 Map: <a href="{html.escape(maps_link)}">programme map</a>.</p></body></html>"""
@@ -367,14 +375,21 @@ def write_plan_outputs(programme: Programme, out: Path, curve: pd.DataFrame | No
 
 
 def budget_curve(inputs: ProgrammeInputs, years: range, policy: Policy, budgets: np.ndarray, time_limit_s: float,
-                 console: Console, scheduler: str | None = None) -> pd.DataFrame:
-    """Solve the programme at each annual budget through ``invaplan.scenarios.run_scenarios``, with progress."""
+                 console: Console, scheduler: str | None = None, solved: Programme | None = None) -> pd.DataFrame:
+    """Solve the programme at each annual budget through ``invaplan.scenarios.run_scenarios``, with progress.
+
+    ``solved``, a programme already solved with one budget every year, joins the curve as a point of its own.
+    """
     scenarios = [CurveScenario(inputs, tuple(years), policy, float(b), time_limit_s) for b in budgets]
     with warnings.catch_warnings(), Progress(TextColumn("budget curve"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
         warnings.filterwarnings("ignore", message="Sending large graph")  # the shared inputs go once per point, as intended
         task = bar.add_task("curve", total=len(scenarios))
         points = run_scenarios(curve_point, scenarios, scheduler=scheduler,
                                on_done=lambda done, total: bar.update(task, completed=done))
+    if solved is not None and len(set(solved.policy.budget_tg.values())) == 1:
+        budget = float(next(iter(solved.policy.budget_tg.values())))
+        if not np.isclose(budgets, budget).any():
+            points.append({"budget_tg": budget, **outcome(solved)})
     return curve_table(points)
 
 
@@ -428,7 +443,8 @@ def run_plan(
         programme = solve_programme(inputs, years, policy, time_limit_s)
     curve = None
     if curve_budgets is not None:
-        curve = budget_curve(inputs, years, policy, curve_budgets, curve_time_limit_s or time_limit_s, console, scheduler)
+        curve = budget_curve(inputs, years, policy, curve_budgets, curve_time_limit_s or time_limit_s, console, scheduler,
+                             solved=programme)
     per_year = write_plan_outputs(programme, out, curve)
     _console_summary(programme, per_year, console)
     extra = f", {CURVE_FILE}.csv/.png" if curve is not None else ""
