@@ -272,7 +272,8 @@ def _time_left_ms(started: float, time_limit_s: float) -> int:
     return int(max(1.0, time_limit_s - (time.perf_counter() - started)) * 1000)
 
 
-def solve(instance: PlanInstance, time_limit_s: float = 60.0, hint: PlanSolution | None = None) -> PlanSolution:
+def solve(instance: PlanInstance, time_limit_s: float = 60.0, hint: PlanSolution | None = None,
+          gap_tolerance: float = GAP_TOLERANCE) -> PlanSolution:
     """Solve the programme exactly within ``time_limit_s`` seconds, with a proven bound.
 
     1. The LP relaxation (GLOP) gives an upper bound on the optimum, a rounded
@@ -280,9 +281,10 @@ def solve(instance: PlanInstance, time_limit_s: float = 60.0, hint: PlanSolution
     2. Reduced-cost fixing: a variable whose reduced cost exceeds the gap
        between the LP bound and the best plan so far cannot change in any
        better plan, so it is fixed (exact).
-    3. Unless the gap is already within ``GAP_TOLERANCE``, SCIP solves the
-       fixed MIP for the time left, warm-started from the best plan; its dual
-       bound (or its proof that no better plan exists) tightens the bound.
+    3. Unless the gap is already within ``gap_tolerance`` (relative), SCIP
+       solves the fixed MIP to that gap or for the time left, warm-started from
+       the best plan; its dual bound (or its proof that no better plan exists)
+       tightens the bound.
 
     ``hint`` (by default the greedy plan) is never beaten by the answer.
     """
@@ -303,7 +305,7 @@ def solve(instance: PlanInstance, time_limit_s: float = 60.0, hint: PlanSolution
         for key, var in lp_x.items():
             if abs(var.reduced_cost()) > margin:
                 fixes[key] = 1.0 if var.solution_value() > 0.5 else 0.0
-    if best_value >= bound - GAP_TOLERANCE * abs(bound):
+    if best_value >= bound - gap_tolerance * abs(bound):
         return PlanSolution(best, best_value, bound, "OPTIMAL" if best_value >= bound - 1e-6 * abs(bound) else "FEASIBLE",
                             time.perf_counter() - started)
     mip, x = _model(instance, "SCIP")
@@ -311,7 +313,9 @@ def solve(instance: PlanInstance, time_limit_s: float = 60.0, hint: PlanSolution
         x[key].SetBounds(level, level)
     mip.SetHint(list(x.values()), [float(best[c] == t) for (c, t) in x])
     mip.SetTimeLimit(_time_left_ms(started, time_limit_s))
-    status = mip.Solve()
+    parameters = pywraplp.MPSolverParameters()
+    parameters.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, gap_tolerance)
+    status = mip.Solve(parameters)
     if status in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         found, value = _polished(instance, x, 0.5)
         if value > best_value:
