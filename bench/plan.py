@@ -4,12 +4,13 @@
    compliance orders a year, the default targets and value weights): ours
    (LP bound + reduced-cost fixing + SCIP, 60 s) vs the greedy baseline on
    the same instance; optimality gap, idle years, targets, instruments.
-2. The shared single-year instance: the same candidates and gap coverage
-   (no home, choice or footfall value), all eligible in 2026 on unit costs
-   and a budget of ``--p`` objects, i.e. a maximal covering location
-   problem: ours vs spopt's MCLP (PuLP/CBC, same time limit).
-3. The budget curve 0.5-6 bn tg a year (8 points) through the dask scenario
+2. The budget curve 0.5-6 bn tg a year (8 points) through the dask scenario
    runner, each point with the same time limit.
+3. The shared single-year instance: the passport objects and their gap
+   coverage (no home, choice or footfall value, no new sites), all eligible
+   in 2026 on unit costs and a budget of ``--p`` objects, i.e. a maximal
+   covering location problem: ours (to proven optimality) vs spopt's MCLP
+   (PuLP/CBC, same time limit for the solver; spopt builds its model first).
 
 Writes ``bench/results/plan.json`` with ``gap``, ``vs_greedy``, ``vs_spopt``,
 ``idle_years``, ``social_objects_2026``, ``state_social_accessible_2030_share``,
@@ -39,6 +40,12 @@ from invaplan.plan_report import budget_curve
 
 RESULTS = Path(__file__).resolve().parent / "results"
 YEARS = range(2026, 2031)
+
+
+def write(path: Path, result: dict) -> None:
+    """Write the results so far (each stage adds its keys)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
 
 
 def main() -> None:
@@ -94,9 +101,23 @@ def main() -> None:
     }
     print({k: v for k, v in result.items() if k not in ("instance",)})
 
-    # the classic maximal covering problem: gap coverage only (no home, choice or footfall value), unit costs
-    unit = inputs.candidates.drop(columns="geometry").assign(cost_tg=1.0, start_year=YEARS[0], instrument=CITY_BUDGET,
-                                                             extra_value=0.0)
+    write(args.json, result)
+    started = time.perf_counter()
+    curve = budget_curve(inputs, YEARS, policy, parse_curve(args.curve), args.time_limit, Console())
+    result.update(budget_curve_points=len(curve), budget_curve_seconds=round(time.perf_counter() - started, 1),
+                  budget_curve_max_gap=round(float(curve["gap"].max()), 6),
+                  budget_curve=[{k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
+                                for row in curve[["budget_tg", "value", "gaps_closed_share", "state_social_accessible_share",
+                                                  "people_covered", "target_shortfall", "marginal_value_per_100m",
+                                                  "gap"]].to_dict("records")])
+    print(curve.to_string())
+    write(args.json, result)
+
+    # the classic maximal covering problem on the passport objects: gap coverage only (no home, choice or
+    # footfall value, no new sites), unit costs
+    objects_only = inputs.candidates[inputs.candidates["kind"] == "object"]
+    unit = objects_only.drop(columns="geometry").assign(cost_tg=1.0, start_year=YEARS[0], instrument=CITY_BUDGET,
+                                                        extra_value=0.0)
     single = Policy({YEARS[0]: float(args.p)}, {YEARS[0]: 0}, targets=())
     one = build_instance(unit, inputs.pairs, YEARS[:1], single)
     base1 = greedy(one)
@@ -116,17 +137,7 @@ def main() -> None:
         result.update(vs_spopt=round(ours1.objective / mclp.objective, 6), spopt_objective=mclp.objective,
                       spopt_seconds=round(mclp.seconds, 2))
 
-    started = time.perf_counter()
-    curve = budget_curve(inputs, YEARS, policy, parse_curve(args.curve), args.time_limit, Console())
-    result.update(budget_curve_points=len(curve), budget_curve_seconds=round(time.perf_counter() - started, 1),
-                  budget_curve_max_gap=round(float(curve["gap"].max()), 6),
-                  budget_curve=[{k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
-                                for row in curve[["budget_tg", "value", "gaps_closed_share", "state_social_accessible_share",
-                                                  "people_covered", "target_shortfall", "marginal_value_per_100m",
-                                                  "gap"]].to_dict("records")])
-    print(curve.to_string())
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2))
+    write(args.json, result)
     print(f"wrote {args.json}")
 
 

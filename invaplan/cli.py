@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from geo.programme_policy import DEFAULT_BUDGET_TG, DEFAULT_COMPLIANCE_RATE, DEFAULT_ORDER_CAPACITY
 from geo.validate import SchemaError
 
 app = typer.Typer(help="Accessibility gaps, adaptation planning and invataxi dispatch for Almaty.", no_args_is_help=True)
@@ -111,12 +112,14 @@ def gaps(
 def plan(
     start: int = typer.Option(2026, help="First plan year."),
     end: int = typer.Option(2030, help="Last plan year."),
-    budget: float = typer.Option(2.8e9, help="City budget per year in tenge (not with --budget-file)."),
+    budget: float = typer.Option(DEFAULT_BUDGET_TG, help="City budget per year in tenge (not with --budget-file)."),
     budget_file: Path = typer.Option(None, help="CSV with year,budget_tg[,order_capacity][,min_objects]."),
     count_target: list[str] = typer.Option(None, help="Social objects to adapt in a year, YEAR:N (repeatable; "
                                                       "default 2026:1800; not with --budget-file)."),
-    order_capacity: int = typer.Option(1_500, help="Compliance orders the city can issue a year (not with --budget-file)."),
-    compliance_rate: float = typer.Option(1.0, help="Expected share of ordered private owners who comply (0-1]."),
+    order_capacity: int = typer.Option(DEFAULT_ORDER_CAPACITY, help="Compliance orders the city can issue a year "
+                                                                    "(not with --budget-file)."),
+    compliance_rate: float = typer.Option(DEFAULT_COMPLIANCE_RATE, help="Expected share of ordered private owners who "
+                                                                        "comply (0-1]."),
     targets_file: Path = typer.Option(None, help="CSV of targets kind,year,category,district,value (replaces the defaults)."),
     weights_file: Path = typer.Option(None, help="CSV of value weights term,weight (gap, home_entrance, choice, footfall)."),
     budget_curve: str = typer.Option(None, help="Also solve for annual budgets LOW:HIGH:POINTS (tenge), e.g. 0.5e9:6e9:8."),
@@ -239,7 +242,6 @@ def demo(out: Path = typer.Option(Path("out"), help="Output folder."), data_dir:
 
     run_gaps(directory, out / "gaps", None, 500.0, console)
     from geo.plan_curve import parse_curve
-    from geo.programme_policy import DEFAULT_BUDGET_TG
     from invaplan.plan_report import PLAN_YEARS, run_plan
 
     run_plan(directory, out / "plan", PLAN_YEARS, dict.fromkeys(PLAN_YEARS, DEFAULT_BUDGET_TG), None, 60.0, console,
