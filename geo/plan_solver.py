@@ -326,7 +326,10 @@ def solve(instance: PlanInstance, time_limit_s: float = 60.0, hint: PlanSolution
     if not np.isfinite(best_value):
         raise ValueError(f"no feasible programme: {'; '.join(plan_violations(instance, best)[:3])}")
     bound = max(bound, best_value)
-    name = "OPTIMAL" if bound - best_value <= 1e-6 * max(1.0, abs(bound)) else ("FEASIBLE" if np.isfinite(bound) else "NO_BOUND")
+    if not np.isfinite(bound):
+        name = "NO_BOUND"  # the LP relaxation did not finish in time
+    else:
+        name = "OPTIMAL" if bound - best_value <= 1e-6 * max(1.0, abs(bound)) else "FEASIBLE"
     return PlanSolution(best, best_value, bound, name, time.perf_counter() - started)
 
 
