@@ -177,8 +177,8 @@ def _plan_table(instance: PlanInstance, solution: PlanSolution, inputs: Programm
     households = closers.drop_duplicates(["object_id", "household_id"])
     table["households_covered"] = table["object_id"].map(households.groupby("object_id").size()).fillna(0).astype(int)
     table["people_covered"] = table["object_id"].map(households.groupby("object_id")["people"].sum()).fillna(0).astype(int)
-    points = inputs.candidates.set_index("object_id").geometry.loc[table["object_id"]]
-    lonlat = gpd.GeoSeries(points.to_numpy(), crs=inputs.candidates.crs).to_crs(WGS84)
+    shapes = inputs.candidates.set_index("object_id").geometry.loc[table["object_id"]]
+    lonlat = gpd.GeoSeries(shapes.to_numpy(), crs=inputs.candidates.crs).representative_point().to_crs(WGS84)  # lines too
     table["lon"], table["lat"] = lonlat.x.to_numpy(), lonlat.y.to_numpy()
     table["home_people"] = table["home_people"].fillna(0).astype(int)
     columns = ["object_id", "kind", "name", "category", "instrument", "district", "year", "cost_tg", "city_cost_tg",
