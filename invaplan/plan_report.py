@@ -236,7 +236,8 @@ def plot_curve(curve: pd.DataFrame, path: Path) -> None:
               ("marginal_value_per_100m", "marginal value per +100 M tg a year", 1.0))
     figure, axes = plt.subplots(2, 2, figsize=(10, 7), dpi=110)
     for axis, (column, label, scale) in zip(axes.ravel(), panels):
-        axis.plot(budget, curve[column] * scale, "-o")
+        shown = slice(1, None) if column == "marginal_value_per_100m" else slice(None)  # a gain needs a lower budget
+        axis.plot(budget[shown], curve[column][shown] * scale, "-o")
         axis.set_xlim(0, budget.max() * 1.05)
         axis.set_ylim(0, max(float((curve[column] * scale).max()) * 1.1, 1e-9))
         axis.set_xlabel("annual city budget, bn tg")
