@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from geo.plan_instance import PlanInstance, plan_value
+from geo.plan_instance import PlanInstance, evaluate
 from geo.plan_solver import PlanSolution
 
 
@@ -22,7 +22,7 @@ def mclp_baseline(instance: PlanInstance, p_facilities: int, time_limit_s: float
     import pulp
     from spopt.locate import MCLP
 
-    own = instance.candidates["own_weight"].to_numpy()
+    own = (instance.candidates["own_weight"] * instance.candidates["rate"]).to_numpy()
     n = len(own)
     private = np.flatnonzero(own > 0)
     covers = [*instance.element_cover, *[np.array([c]) for c in private]]
@@ -38,5 +38,5 @@ def mclp_baseline(instance: PlanInstance, p_facilities: int, time_limit_s: float
     chosen = [useful[j] for j, var in enumerate(model.fac_vars) if var.value() and var.value() > 0.5]
     year_index = -np.ones(n, dtype=np.int64)
     year_index[chosen] = 0
-    value = plan_value(instance, year_index)
+    value = evaluate(instance, year_index).objective
     return PlanSolution(year_index, value, value, "MCLP", time.perf_counter() - started)

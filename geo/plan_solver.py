@@ -1,17 +1,21 @@
-"""Solve the adaptation plan: a MIP (SCIP through OR-Tools), and the greedy baseline.
+"""Solve the programme: a MIP (SCIP through OR-Tools), and the greedy baseline.
 
 MIP over a :class:`~geo.plan_instance.PlanInstance`:
 
 * ``x[c, t]`` = candidate c adapted in year position t (only from its start
-  year); ``sum_t x[c, t] <= 1`` (``== 1`` when mandatory);
-* per year: ``sum_c cost_c x[c, t] <= budget_t`` and ``sum_c x[c, t] >= min_count_t``;
-* ``z[e, t]`` = shared element e credited in year t: ``z[e, t] <= sum_{c covers e} x[c, t]``,
+  year); ``sum_t x[c, t] <= 1``;
+* per year: ``sum_{city c} cost_c x[c, t] <= budget_t`` and
+  ``sum_{order c} x[c, t] <= capacity_t``;
+* ``z[e, t]`` = credit of shared element e in year t: ``z[e, t] <= sum_{c covers e} r_c x[c, t]``,
   ``sum_t z[e, t] <= 1``;
-* maximise ``sum_{c,t} own_c (T - t) x[c, t] + sum_{e,t} w_e (T - t) z[e, t]``.
+* per target k: ``sum_{c in k} x[c, year_k] (count) or sum_{t <= year_k} x[c, t] (all, share) + s_k >= required_k``;
+* maximise ``sum_{c,t} r_c own_c (T - t) x[c, t] + sum_{e,t} w_e (T - t) z[e, t] - penalty * sum_k s_k``.
 
-``z`` may be continuous: for integral ``x`` the best ``z`` is integral (each
-element is credited in the first year a covering candidate is adapted). The
-greedy solution is the warm start.
+``z`` and ``s`` are continuous: for integral ``x`` their best values are the
+plan's credits (``plan_instance.element_credits``) and shortfalls. The greedy
+plan is the warm start; after solving, any budget or capacity the solver left
+while a candidate of positive value still fits is filled (the value can only
+grow), and chosen objects that add nothing are dropped.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from geo.plan_instance import PlanInstance, plan_value, plan_violations
+from geo.plan_instance import PlanInstance, element_credits, evaluate, plan_violations
+
+GAP_TOLERANCE: float = 1e-3  # relative gap (0.1 %) at which the search stops: ten times tighter than the 1 % goal
+
 
 @dataclass(frozen=True)
 class PlanSolution:
@@ -34,9 +41,9 @@ class PlanSolution:
     year_index
         Year position per candidate (-1 = not adapted).
     objective
-        ``plan_value`` of the plan (weighted household-years of closed gaps).
+        ``evaluate(...).objective`` of the plan (weighted person-years minus target penalties).
     bound
-        Upper bound on the optimum (equal to ``objective`` for greedy: no bound).
+        Upper bound on the optimum objective (equal to ``objective`` for greedy: no bound).
     status
         Solver status ("OPTIMAL", "FEASIBLE", "GREEDY", ...).
     seconds
@@ -51,183 +58,282 @@ class PlanSolution:
 
     @property
     def gap(self) -> float:
-        """Relative optimality gap ``(bound - objective) / bound`` (0 when proven optimal)."""
-        if self.bound <= 0:
+        """Relative optimality gap ``(bound - objective) / |bound|`` (0 when proven optimal, 1 without a bound)."""
+        if not np.isfinite(self.bound):
+            return 1.0
+        if abs(self.bound) <= 1e-9:
             return 0.0
-        return max(0.0, (self.bound - self.objective) / self.bound)
+        return max(0.0, (self.bound - self.objective) / abs(self.bound))
 
 
-def _eligible_years(instance: PlanInstance) -> list[list[int]]:
-    starts = instance.candidates["start_year"].to_numpy()
-    return [[t for t, y in enumerate(instance.years) if y >= s] for s in starts]
+def covers_of(instance: PlanInstance) -> list[list[int]]:
+    """For each candidate position, the shared elements it covers."""
+    out: list[list[int]] = [[] for _ in range(len(instance.candidates))]
+    for e, cover in enumerate(instance.element_cover):
+        for c in cover:
+            out[int(c)].append(e)
+    return out
+
+
+class _Filler:
+    """Marginal value of candidates given the plan so far, and adding them year by year within the resources."""
+
+    def __init__(self, instance: PlanInstance, year_index: np.ndarray) -> None:
+        self.instance = instance
+        self.year_index = year_index
+        self.covers = covers_of(instance)
+        self.own = instance.candidates["own_weight"].to_numpy(dtype=float)
+        self.rate = instance.candidates["rate"].to_numpy(dtype=float)
+        self.cost = instance.candidates["cost_tg"].to_numpy(dtype=float)
+        self.order = instance.is_order
+        self.starts = instance.candidates["start_year"].to_numpy()
+        self.used = np.zeros(len(instance.element_weight))
+        for e, cover in enumerate(instance.element_cover):
+            self.used[e] = min(1.0, float(self.rate[cover][year_index[cover] >= 0].sum()))
+        self.spent = np.array([self.cost[(year_index == t) & ~self.order].sum() for t in range(len(instance.years))])
+        self.orders = np.array([int(((year_index == t) & self.order).sum()) for t in range(len(instance.years))])
+
+    def gain(self, c: int) -> float:
+        """Value per remaining year that adapting ``c`` adds (credits counted as if earned now)."""
+        weight = self.instance.element_weight
+        return self.own[c] * self.rate[c] + sum(weight[e] * min(self.rate[c], 1.0 - self.used[e]) for e in self.covers[c])
+
+    def fits(self, c: int, t: int) -> bool:
+        """Whether ``c`` may start in year position ``t`` and the year's budget or capacity still has room."""
+        if self.starts[c] > self.instance.years[t] or self.year_index[c] >= 0:
+            return False
+        if self.order[c]:
+            return self.orders[t] + 1 <= self.instance.order_capacity[t]
+        return self.spent[t] + self.cost[c] <= self.instance.budget_tg[t] + 1e-6
+
+    def take(self, c: int, t: int) -> None:
+        """Adapt ``c`` in year position ``t``."""
+        self.year_index[c] = t
+        for e in self.covers[c]:
+            self.used[e] = min(1.0, self.used[e] + self.rate[c])
+        if self.order[c]:
+            self.orders[t] += 1
+        else:
+            self.spent[t] += self.cost[c]
+
+    def fill_targets(self, t: int) -> None:
+        """Take target members in year ``t`` until each target due now (count) or later (all, share) is met."""
+        rows = sorted(self.instance.targets, key=lambda r: (r.target.kind != "count", r.year_index))
+        for row in rows:
+            if (row.target.kind == "count" and row.year_index != t) or row.year_index < t:
+                continue
+            need = row.required - row.achieved(self.year_index)
+            members = [int(c) for c in row.members if self.year_index[c] < 0]
+            members.sort(key=lambda c: (not self.order[c], -self.gain(c) if self.order[c] else self.cost[c]))
+            for c in members:
+                if need <= 0:
+                    break
+                if self.fits(c, t):
+                    self.take(c, t)
+                    need -= 1
+
+    def fill_value(self, t: int) -> None:
+        """Best value per tenge (city budget) or per order (orders) first, while anything of positive value fits."""
+        horizon = len(self.instance.years) - t
+        for orders in (True, False):
+            pool = [int(c) for c in np.flatnonzero((self.order == orders) & (self.year_index < 0)) if self.fits(int(c), t)]
+            scale = (lambda c: 1.0) if orders else (lambda c: max(self.cost[c], 1.0))
+            heap = [(-self.gain(c) * horizon / scale(c), c) for c in pool]
+            heapq.heapify(heap)
+            while heap:
+                key, c = heapq.heappop(heap)
+                fresh = -self.gain(c) * horizon / scale(c)
+                if fresh >= 0:
+                    continue
+                if heap and fresh > heap[0][0] + 1e-12:
+                    heapq.heappush(heap, (fresh, c))  # stale key: re-queue with the true gain
+                    continue
+                if self.fits(c, t):
+                    self.take(c, t)
 
 
 def greedy(instance: PlanInstance) -> PlanSolution:
-    """Cost-effectiveness greedy: year by year, best marginal weight per tenge first.
-
-    Mandatory candidates go first in their first eligible year; budget is
-    reserved so that the year's count target can still be met with the
-    cheapest remaining candidates.
-    """
+    """Year by year: targets first (orders by value, city objects cheapest first), then best value per tenge or order."""
     started = time.perf_counter()
-    horizon = len(instance.years)
-    cost = instance.candidates["cost_tg"].to_numpy(dtype=float)
-    own = instance.candidates["own_weight"].to_numpy(dtype=float)
-    starts = instance.candidates["start_year"].to_numpy()
-    mandatory = instance.candidates["mandatory"].to_numpy()
-    covers_of: list[list[int]] = [[] for _ in range(len(cost))]
-    for e, cover in enumerate(instance.element_cover):
-        for c in cover:
-            covers_of[c].append(e)
-    open_element = np.ones(len(instance.element_weight), dtype=bool)
-    year_index = -np.ones(len(cost), dtype=np.int64)
-
-    def gain(c: int) -> float:
-        return own[c] + sum(instance.element_weight[e] for e in covers_of[c] if open_element[e])
-
-    def take(c: int, t: int) -> None:
-        year_index[c] = t
-        for e in covers_of[c]:
-            open_element[e] = False
-
-    for t, year in enumerate(instance.years):
-        budget = instance.budget_tg[t]
-        eligible = np.flatnonzero((starts <= year) & (year_index < 0))
-        for c in eligible[mandatory[eligible]]:
-            take(int(c), t)
-            budget -= cost[c]
-        count = int((year_index == t).sum())
-        by_cost = sorted((cost[c], int(c)) for c in eligible if year_index[c] < 0)
-        heap = [(-(gain(int(c)) * (horizon - t)) / max(cost[c], 1.0), int(c)) for c in eligible if year_index[c] < 0]
-        heapq.heapify(heap)
-        while heap:
-            _, c = heapq.heappop(heap)
-            if year_index[c] >= 0:
-                continue
-            fresh = -(gain(c) * (horizon - t)) / max(cost[c], 1.0)
-            if heap and fresh > heap[0][0] + 1e-12:
-                heapq.heappush(heap, (fresh, c))  # stale key: re-queue with the true gain
-                continue
-            if fresh == 0:
-                break
-            needed = max(0, int(instance.min_count[t]) - count - 1)
-            if cost[c] + _cheapest_sum(by_cost, year_index, needed, c) <= budget + 1e-6:
-                take(c, t)
-                budget -= cost[c]
-                count += 1
-        for value, c in by_cost:  # fill the count target with the cheapest remaining
-            if count >= instance.min_count[t]:
-                break
-            if year_index[c] < 0 and value <= budget + 1e-6:
-                take(c, t)
-                budget -= value
-                count += 1
-    value = plan_value(instance, year_index)
-    return PlanSolution(year_index, value, value, "GREEDY", time.perf_counter() - started)
+    filler = _Filler(instance, -np.ones(len(instance.candidates), dtype=np.int64))
+    for t in range(len(instance.years)):
+        filler.fill_targets(t)
+        filler.fill_value(t)
+    objective = evaluate(instance, filler.year_index).objective
+    return PlanSolution(filler.year_index, objective, objective, "GREEDY", time.perf_counter() - started)
 
 
-def _cheapest_sum(by_cost: list[tuple[float, int]], year_index: np.ndarray, k: int, exclude: int) -> float:
-    """Sum of the ``k`` cheapest unchosen costs in ``by_cost`` other than ``exclude``."""
-    total, taken = 0.0, 0
-    for value, c in by_cost:
-        if taken >= k:
-            break
-        if year_index[c] < 0 and c != exclude:
-            total += value
-            taken += 1
-    return total
+def fill_idle(instance: PlanInstance, year_index: np.ndarray) -> np.ndarray:
+    """Add, year by year, candidates of positive value that still fit the year's budget or order capacity."""
+    filler = _Filler(instance, year_index.copy())
+    for t in range(len(instance.years)):
+        filler.fill_value(t)
+    return filler.year_index
 
 
 def drop_idle(instance: PlanInstance, year_index: np.ndarray) -> np.ndarray:
-    """Un-adapt chosen objects that close no gap first and that no count target or mandate needs.
-
-    The objective is unchanged; the plan stops spending on objects that the
-    solver picked only because they cost nothing in the objective.
-    """
+    """Un-adapt chosen objects that add no value and that no target needs (the objective is unchanged)."""
     year_index = year_index.copy()
     own = instance.candidates["own_weight"].to_numpy()
-    mandatory = instance.candidates["mandatory"].to_numpy()
-    covers_of: list[list[int]] = [[] for _ in range(len(own))]
-    for e, cover in enumerate(instance.element_cover):
-        for c in cover:
-            covers_of[c].append(e)
-    counts = np.bincount(year_index[year_index >= 0], minlength=len(instance.years))
+    covers = covers_of(instance)
+    factor = len(instance.years) - np.arange(len(instance.years))
+    member_of: list[list[int]] = [[] for _ in range(len(own))]
+    for k, row in enumerate(instance.targets):
+        for c in row.members:
+            member_of[int(c)].append(k)
     for c in np.argsort(-instance.candidates["cost_tg"].to_numpy(), kind="stable"):
-        t = year_index[c]
-        if t < 0 or own[c] > 0 or mandatory[c] or counts[t] <= instance.min_count[t]:
+        if year_index[c] < 0 or own[c] > 0:
             continue
-        needed = any(
-            not any(year_index[o] >= 0 and year_index[o] <= t and o != c for o in instance.element_cover[e]) for e in covers_of[c]
-        )
-        if not needed:
-            year_index[c] = -1
-            counts[t] -= 1
+        trial = year_index.copy()
+        trial[c] = -1
+        if any(instance.targets[k].achieved(trial) < min(instance.targets[k].required, instance.targets[k].achieved(year_index))
+               for k in member_of[c]):
+            continue
+        weight = instance.element_weight
+        before = sum(weight[e] * element_credits(instance, year_index, instance.element_cover[e]) @ factor for e in covers[c])
+        after = sum(weight[e] * element_credits(instance, trial, instance.element_cover[e]) @ factor for e in covers[c])
+        if after >= before - 1e-9:
+            year_index = trial
     return year_index
 
 
-def solve(instance: PlanInstance, time_limit_s: float = 60.0, hint: PlanSolution | None = None) -> PlanSolution:
-    """Solve the plan as a MIP with SCIP (OR-Tools ``linear_solver``) within ``time_limit_s`` seconds.
+def _model(instance: PlanInstance, backend: str) -> tuple[pywraplp.Solver, dict[tuple[int, int], pywraplp.Variable]]:
+    """The programme model (module docstring) on an OR-Tools ``linear_solver`` backend (SCIP, or GLOP for the LP)."""
+    horizon = len(instance.years)
+    cost = instance.candidates["cost_tg"].to_numpy(dtype=float)
+    value = (instance.candidates["own_weight"] * instance.candidates["rate"]).to_numpy(dtype=float)
+    rate = instance.candidates["rate"].to_numpy(dtype=float)
+    order = instance.is_order
+    starts = instance.candidates["start_year"].to_numpy()
+    solver = pywraplp.Solver.CreateSolver(backend)
+    objective = solver.Objective()
+    budget = [solver.Constraint(0.0, float(b), f"budget{t}") for t, b in enumerate(instance.budget_tg)]
+    capacity = [solver.Constraint(0.0, float(k), f"orders{t}") for t, k in enumerate(instance.order_capacity)]
+    x: dict[tuple[int, int], pywraplp.Variable] = {}
+    for c in range(len(cost)):
+        chosen = []
+        for t, year in enumerate(instance.years):
+            if year < starts[c]:
+                continue
+            var = x[(c, t)] = solver.BoolVar(f"x{c}_{t}")
+            chosen.append(var)
+            objective.SetCoefficient(var, value[c] * (horizon - t))
+            if order[c]:
+                capacity[t].SetCoefficient(var, 1.0)
+            else:
+                budget[t].SetCoefficient(var, cost[c])
+        if len(chosen) > 1:
+            once = solver.Constraint(0.0, 1.0, f"once{c}")
+            for var in chosen:
+                once.SetCoefficient(var, 1.0)
+    for e, (weight, cover) in enumerate(zip(instance.element_weight, instance.element_cover)):
+        total = solver.Constraint(0.0, 1.0, f"credit{e}")
+        for t in range(horizon):
+            adapters = [(int(c), x[(int(c), t)]) for c in cover if (int(c), t) in x]
+            if not adapters:
+                continue
+            z = solver.NumVar(0.0, 1.0, f"z{e}_{t}")
+            link = solver.Constraint(-solver.infinity(), 0.0, f"link{e}_{t}")
+            link.SetCoefficient(z, 1.0)
+            for c, var in adapters:
+                link.SetCoefficient(var, -rate[c])
+            objective.SetCoefficient(z, weight * (horizon - t))
+            total.SetCoefficient(z, 1.0)
+    for k, row in enumerate(instance.targets):
+        slack = solver.NumVar(0.0, float(row.required), f"short{k}")
+        objective.SetCoefficient(slack, -instance.penalty)
+        meet = solver.Constraint(float(row.required), solver.infinity(), f"target{k}")
+        meet.SetCoefficient(slack, 1.0)
+        years = [row.year_index] if row.target.kind == "count" else range(row.year_index + 1)
+        for c in row.members:
+            for t in years:
+                if (int(c), t) in x:
+                    meet.SetCoefficient(x[(int(c), t)], 1.0)
+    objective.SetMaximization()
+    return solver, x
 
-    ``hint`` (by default the greedy plan) warm-starts the search; the answer is
-    never worse than the hint, and the bound is SCIP's dual bound.
 
-    Raises
-    ------
-    ValueError
-        When the constraints cannot all be met (e.g. mandatory objects or count
-        targets exceed a year's budget), with the reason.
+def _polished(instance: PlanInstance, x: dict[tuple[int, int], pywraplp.Variable], level: float) -> tuple[np.ndarray, float]:
+    """The solver's plan (``x > level``), with idle resources filled and useless objects dropped, and its objective.
+
+    ``level`` is 0.5 for a MIP solution; just under 1 rounds an LP solution down (always feasible).
+    """
+    year_index = -np.ones(len(instance.candidates), dtype=np.int64)
+    for (c, t), var in x.items():
+        if var.solution_value() > level and year_index[c] < 0:
+            year_index[c] = t
+    year_index = drop_idle(instance, fill_idle(instance, year_index))
+    if plan_violations(instance, year_index):
+        return year_index, -np.inf
+    return year_index, evaluate(instance, year_index).objective
+
+
+def _time_left_ms(started: float, time_limit_s: float) -> int:
+    return int(max(1.0, time_limit_s - (time.perf_counter() - started)) * 1000)
+
+
+def solve(instance: PlanInstance, time_limit_s: float = 60.0, hint: PlanSolution | None = None,
+          gap_tolerance: float = GAP_TOLERANCE) -> PlanSolution:
+    """Solve the programme exactly within ``time_limit_s`` seconds, with a proven bound.
+
+    1. The LP relaxation (GLOP) gives an upper bound on the optimum, a rounded
+       plan and reduced costs.
+    2. Reduced-cost fixing: a variable whose reduced cost exceeds the gap
+       between the LP bound and the best plan so far cannot change in any
+       better plan, so it is fixed (exact).
+    3. Unless the gap is already within ``gap_tolerance`` (relative), SCIP
+       solves the fixed MIP to that gap or for the time left, warm-started from
+       the best plan; its dual bound (or its proof that no better plan exists)
+       tightens the bound.
+
+    ``hint`` (by default the greedy plan) is never beaten by the answer.
     """
     started = time.perf_counter()
     hint = hint if hint is not None else greedy(instance)
-    horizon = len(instance.years)
-    cost = instance.candidates["cost_tg"].to_numpy(dtype=float)
-    own = instance.candidates["own_weight"].to_numpy(dtype=float)
-    mandatory = instance.candidates["mandatory"].to_numpy()
-    solver = pywraplp.Solver.CreateSolver("SCIP")
-    objective = solver.Objective()
-    x: dict[tuple[int, int], pywraplp.Variable] = {}
-    for c, years in enumerate(_eligible_years(instance)):
-        chosen = [x.setdefault((c, t), solver.BoolVar(f"x{c}_{t}")) for t in years]
-        if mandatory[c] and not chosen:
-            raise ValueError(f"mandatory {instance.candidates['object_id'].iat[c]} cannot start within the plan")
-        if mandatory[c]:
-            solver.Add(sum(chosen) == 1)
-        elif len(chosen) > 1:
-            solver.Add(sum(chosen) <= 1)
-        for t, var in zip(years, chosen):
-            objective.SetCoefficient(var, own[c] * (horizon - t))
-    for t in range(horizon):
-        budget = solver.Constraint(0.0, float(instance.budget_tg[t]), f"budget{t}")
-        count = solver.Constraint(float(instance.min_count[t]), solver.infinity(), f"count{t}")
-        for (c, tt), var in x.items():
-            if tt == t:
-                budget.SetCoefficient(var, cost[c])
-                count.SetCoefficient(var, 1.0)
-    for e, (weight, cover) in enumerate(zip(instance.element_weight, instance.element_cover)):
-        credits = []
-        for t in range(horizon):
-            adapters = [x[(int(c), t)] for c in cover if (int(c), t) in x]
-            if adapters:
-                z = solver.NumVar(0.0, 1.0, f"z{e}_{t}")  # integral at the optimum once x is
-                solver.Add(z <= sum(adapters))
-                objective.SetCoefficient(z, weight * (horizon - t))
-                credits.append(z)
-        if len(credits) > 1:
-            solver.Add(sum(credits) <= 1)
-    objective.SetMaximization()
-    solver.SetHint(list(x.values()), [float(hint.year_index[c] == t) for (c, t) in x])
-    solver.SetTimeLimit(int(max(1.0, time_limit_s - (time.perf_counter() - started)) * 1000))
-    status = solver.Solve()
-    if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-        reason = "; ".join(plan_violations(instance, hint.year_index)) or "no feasible plan found in time"
-        raise ValueError(f"no feasible adaptation plan: {reason}")
-    year_index = -np.ones(len(cost), dtype=np.int64)
-    for (c, t), var in x.items():
-        if var.solution_value() > 0.5:
-            year_index[c] = t
-    year_index = drop_idle(instance, year_index)
-    value = plan_value(instance, year_index)
-    if value < hint.objective and not plan_violations(instance, hint.year_index):
-        year_index, value = hint.year_index, hint.objective
-    name = "OPTIMAL" if status == pywraplp.Solver.OPTIMAL else "FEASIBLE"
-    return PlanSolution(year_index, value, max(value, objective.BestBound()), name, time.perf_counter() - started)
+    best, best_value = hint.year_index, hint.objective
+    if plan_violations(instance, best):
+        best_value = -np.inf
+    lp, lp_x = _model(instance, "GLOP")
+    lp.SetTimeLimit(_time_left_ms(started, time_limit_s))
+    bound, fixes = np.inf, {}
+    if lp.Solve() == pywraplp.Solver.OPTIMAL:
+        bound = lp.Objective().Value()
+        rounded, value = _polished(instance, lp_x, 1.0 - 1e-6)
+        if value > best_value:
+            best, best_value = rounded, value
+        margin = bound - best_value + 1e-6 * abs(bound)
+        for key, var in lp_x.items():
+            if abs(var.reduced_cost()) > margin:
+                fixes[key] = 1.0 if var.solution_value() > 0.5 else 0.0
+    if best_value >= bound - gap_tolerance * abs(bound):
+        return PlanSolution(best, best_value, bound, "OPTIMAL" if best_value >= bound - 1e-6 * abs(bound) else "FEASIBLE",
+                            time.perf_counter() - started)
+    mip, x = _model(instance, "SCIP")
+    for key, level in fixes.items():
+        x[key].SetBounds(level, level)
+    mip.SetHint(list(x.values()), [float(best[c] == t) for (c, t) in x])
+    mip.SetTimeLimit(_time_left_ms(started, time_limit_s))
+    parameters = pywraplp.MPSolverParameters()
+    parameters.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, gap_tolerance)
+    status = mip.Solve(parameters)
+    if status in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        found, value = _polished(instance, x, 0.5)
+        if value > best_value:
+            best, best_value = found, value
+        bound = min(bound, max(best_value, mip.Objective().BestBound()))
+    elif status == pywraplp.Solver.INFEASIBLE and fixes:
+        bound = best_value  # no plan better than the best one respects the fixings: it is optimal
+    if not np.isfinite(best_value):
+        raise ValueError(f"no feasible programme: {'; '.join(plan_violations(instance, best)[:3])}")
+    bound = max(bound, best_value)
+    if not np.isfinite(bound):
+        name = "NO_BOUND"  # the LP relaxation did not finish in time
+    else:
+        name = "OPTIMAL" if bound - best_value <= 1e-6 * max(1.0, abs(bound)) else "FEASIBLE"
+    return PlanSolution(best, best_value, bound, name, time.perf_counter() - started)
+
+
+def marginal_gains(instance: PlanInstance, year_index: np.ndarray) -> np.ndarray:
+    """Value per remaining year each unchosen candidate would add to the plan (0 for chosen ones)."""
+    filler = _Filler(instance, year_index.copy())
+    return np.array([0.0 if year_index[c] >= 0 else filler.gain(c) for c in range(len(year_index))])

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from geo.programme_policy import DEFAULT_BUDGET_TG, DEFAULT_COMPLIANCE_RATE, DEFAULT_ORDER_CAPACITY
 from geo.validate import SchemaError
 
 app = typer.Typer(help="Accessibility gaps, adaptation planning and invataxi dispatch for Almaty.", no_args_is_help=True)
@@ -23,6 +24,8 @@ keys_app = typer.Typer(help="API keys of the dispatcher service (admin).", no_ar
 app.add_typer(keys_app, name="keys")
 console = Console()
 
+DEMO_BUDGET_CURVE: str = "1.4e9:4.2e9:2"  # half and 1.5x the default 2.8 bn tg: with the default, a 3-point curve
+DEMO_CURVE_TIME_LIMIT_S: float = 120.0  # per point: two points share the 2 cores, so each LP bound takes ~2x as long
 DataDirOption = typer.Option(None, "--data-dir", help="Generated data directory (default: $INVAPLAN_DATA_DIR or data/generated).")
 
 
@@ -116,23 +119,48 @@ def gaps(
 def plan(
     start: int = typer.Option(2026, help="First plan year."),
     end: int = typer.Option(2030, help="Last plan year."),
-    budget: float = typer.Option(2.8e9, help="Budget per year in tenge (ignored with --budget-file)."),
-    budget_file: Path = typer.Option(None, help="CSV with year,budget_tg[,min_objects]."),
-    count_target: list[str] = typer.Option(["2026:1800"], help="Minimum objects adapted in a year, YEAR:N (repeatable)."),
+    budget: float = typer.Option(DEFAULT_BUDGET_TG, help="City budget per year in tenge (not with --budget-file)."),
+    budget_file: Path = typer.Option(None, help="CSV with year,budget_tg[,order_capacity][,min_objects]."),
+    count_target: list[str] = typer.Option(None, help="Social objects to adapt in a year, YEAR:N (repeatable; "
+                                                      "default 2026:1800; not with --budget-file)."),
+    order_capacity: int = typer.Option(DEFAULT_ORDER_CAPACITY, help="Compliance orders the city can issue a year "
+                                                                    "(not with --budget-file)."),
+    compliance_rate: float = typer.Option(DEFAULT_COMPLIANCE_RATE, help="Expected share of ordered private owners who "
+                                                                        "comply (0-1]."),
+    targets_file: Path = typer.Option(None, help="CSV of targets kind,year,category,district,value (replaces the defaults)."),
+    weights_file: Path = typer.Option(None, help="CSV of value weights term,weight (gap, home_entrance, choice, footfall)."),
+    budget_curve: str = typer.Option(None, help="Also solve for annual budgets LOW:HIGH:POINTS (tenge), e.g. 0.5e9:6e9:8."),
+    curve_time_limit: float = typer.Option(None, help="Solver time limit per budget-curve point (default: --time-limit)."),
+    scheduler: str = typer.Option(None, help="Dask scheduler address for the budget curve (default: a local cluster)."),
     time_limit: float = typer.Option(60.0, help="Solver time limit in seconds."),
     out: Path = typer.Option(Path("out/plan"), help="Output folder."),
     data_dir: Path = DataDirOption,
 ) -> None:
-    """Five-year adaptation plan: which objects to adapt each year under the budget."""
-    from invaplan.plan_report import read_budget_file, run_plan
+    """Five-year accessibility programme: city budget, compliance orders and new service points, year by year."""
+    from geo.plan_curve import parse_curve
+    from geo.programme_policy import read_targets, read_weights
+    from invaplan.plan_report import make_policy, read_budget_file, run_plan
 
     if end < start:
         raise typer.BadParameter(f"--end {end} is before --start {start}")
+    if budget_file and count_target:
+        raise ValueError("--count-target cannot be combined with --budget-file: put the targets in its min_objects column")
     years = range(start, end + 1)
-    budgets, counts = read_budget_file(budget_file) if budget_file else ({y: budget for y in years}, {})
-    if not budget_file:
-        counts = {y: n for y, n in (_year_count(t) for t in count_target) if y in years}
-    run_plan(data_dir, out, years, budgets, counts, time_limit, console)
+    if budget_file:
+        budgets, capacity, counts = read_budget_file(budget_file)
+    else:
+        budgets, capacity = dict.fromkeys(years, budget), dict.fromkeys(years, order_capacity)
+        counts = {y: n for y, n in (_year_count(t) for t in count_target)} if count_target else None
+    if counts is not None:
+        outside = sorted(set(counts) - set(years))
+        if outside:
+            raise ValueError(f"count target for year(s) {outside} outside the plan {start}-{end}")
+    policy = make_policy(years, budgets, capacity, counts or None,
+                         read_targets(targets_file) if targets_file else None, compliance_rate,
+                         read_weights(weights_file) if weights_file else None)
+    curve = parse_curve(budget_curve) if budget_curve else None
+    run_plan(data_dir, out, years, budgets, counts, time_limit, console, policy=policy, curve_budgets=curve,
+             curve_time_limit_s=curve_time_limit, scheduler=scheduler)
 
 
 PolicyOption = typer.Option("pooled", help="Operator policy: pooled (any vehicle), operator (the user's registered "
@@ -296,11 +324,11 @@ def demo(out: Path = typer.Option(Path("out"), help="Output folder."), data_dir:
     from invaplan.gap_report import run_gaps
 
     run_gaps(directory, out / "gaps", None, 500.0, console)
-    from geo.adaptation_plan import DEFAULT_BUDGET_TG, DEFAULT_COUNT_TARGET
+    from geo.plan_curve import parse_curve
     from invaplan.plan_report import PLAN_YEARS, run_plan
 
-    run_plan(directory, out / "plan", PLAN_YEARS, dict.fromkeys(PLAN_YEARS, DEFAULT_BUDGET_TG), DEFAULT_COUNT_TARGET,
-             60.0, console)
+    run_plan(directory, out / "plan", PLAN_YEARS, dict.fromkeys(PLAN_YEARS, DEFAULT_BUDGET_TG), None, 60.0, console,
+             curve_budgets=parse_curve(DEMO_BUDGET_CURVE), curve_time_limit_s=DEMO_CURVE_TIME_LIMIT_S)
     from data.dataset import FILES, dataset_date
     from invaplan.dispatch_report import run_dispatch
 

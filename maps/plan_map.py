@@ -1,10 +1,12 @@
-"""The plan map: the objects to adapt in each plan year, and what each year brings.
+"""The programme map: the objects to adapt and the new service points of each year, and what each year brings.
 
-One toggleable layer per plan year holds that year's objects as canvas circles
-in the year's colour; a popup shows the object's name, category, district,
-year, cost (tenge) and the households and people it newly covers (gaps it is
-the first to close). The legend lists, per year, the objects, the spend
-(tenge) and the people newly covered (``plan_summary``).
+One toggleable layer per plan year holds that year's actions as canvas circles
+in the year's colour (a sequential palette, early dark to late light, named in
+the legend); new accessible service points are larger circles with a black
+outline. A popup shows the name, category, district, year, cost (tenge), who
+pays and the households and people newly covered (gaps it is the first to
+close). The legend lists, per year, the objects, the city's spend (tenge) and
+the people newly covered (``plan_summary``).
 """
 
 from __future__ import annotations
@@ -17,17 +19,20 @@ from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
 from data.objects import CATEGORY_LABEL
+from geo.crs import WGS84
 from maps.base import base_map, district_outlines
 from maps.geojson import TEXT_POPUP, GeoJsonLayer, feature_collection, script_json
 from maps.legend import Legend
 from maps.tables import require_columns, require_rows
 
-PLAN_COLUMNS: tuple[str, ...] = ("object_id", "name", "category", "district", "year", "cost_tg",
-                                 "households_covered", "people_covered")
+PLAN_COLUMNS: tuple[str, ...] = ("object_id", "kind", "name", "category", "instrument", "district", "year", "cost_tg",
+                                 "households_covered", "people_covered", "lon", "lat")
 SUMMARY_COLUMNS: tuple[str, ...] = ("year", "spend_tg", "objects", "people_covered")
 YEAR_COLOURMAP: str = "viridis"
 YEAR_COLOUR_RANGE: tuple[float, float] = (0.0, 0.85)  # the colour map's yellow end is too light on the blank map
 POINT_STYLE: dict[str, float | str] = {"radius": 5, "weight": 1, "color": "#ffffff", "fillOpacity": 0.9}
+SITE_STYLE: dict[str, float | str] = {"radius": 9, "weight": 3, "color": "#000000", "fillOpacity": 1.0}
+PAYER: dict[str, str] = {"city_budget": "city budget", "compliance_order": "owner, by compliance order"}
 
 
 def year_colours(count: int) -> list[str]:
@@ -46,25 +51,28 @@ def tenge(amount: float) -> str:
 
 
 def _located(plan: pd.DataFrame, objects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The plan rows with their object's point from the registry (the plan table has no coordinates)."""
-    points = objects.set_index("object_id").geometry
-    unknown = plan.loc[~plan["object_id"].isin(points.index), "object_id"]
+    """The plan rows at their ``lon``/``lat``; adapted objects must be in the registry."""
+    adapted = plan[plan["kind"] == "object"]
+    unknown = adapted.loc[~adapted["object_id"].isin(objects["object_id"]), "object_id"]
     if len(unknown):
         raise ValueError(f"plan: {len(unknown)} object_id(s) not in the objects registry, e.g. {unknown.iloc[0]!r}")
-    return gpd.GeoDataFrame(plan, geometry=points.loc[plan["object_id"]].to_numpy(), crs=objects.crs)
+    return gpd.GeoDataFrame(plan, geometry=gpd.points_from_xy(plan["lon"], plan["lat"]), crs=WGS84)
 
 
 def _popup(row: pd.Series) -> str:
     """Plain-text popup of one planned object."""
     return (f"{row['name']}\n{CATEGORY_LABEL.get(row['category'], row['category'])} · {row['object_id']}\n"
-            f"District: {row['district']}\nAdapt in {row['year']} for {row['cost_tg']:,.0f} tg\n"
+            f"District: {row['district']}\n{'Open' if row['kind'] == 'new_site' else 'Adapt'} in {row['year']} for "
+            f"{row['cost_tg']:,.0f} tg, paid by the {PAYER.get(row['instrument'], row['instrument'])}\n"
             f"Newly covered: {row['households_covered']:,} households, {row['people_covered']:,} people")
 
 
 def _point_options(colour: str) -> str:
-    """``L.geoJSON`` options drawing every point as a circle of ``colour``."""
+    """``L.geoJSON`` options drawing every point as a circle of ``colour``; new sites larger, outlined in black."""
     style = script_json({**POINT_STYLE, "fillColor": colour})
-    return f"{{pointToLayer: function (feature, latlng) {{ return L.circleMarker(latlng, {style}); }}}}"
+    site = script_json({**SITE_STYLE, "fillColor": colour})
+    return (f"{{pointToLayer: function (feature, latlng) {{ return L.circleMarker(latlng, "
+            f"feature.properties.site ? {site} : {style}); }}}}")
 
 
 def plan_map(plan: pd.DataFrame, summary: pd.DataFrame, objects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
@@ -112,13 +120,16 @@ def plan_map(plan: pd.DataFrame, summary: pd.DataFrame, objects: gpd.GeoDataFram
     district_outlines(districts).add_to(fmap)
     for year, colour in zip(years, colours, strict=True):
         chosen = located[located["year"] == year]
-        properties = [{"popup": _popup(row)} for _, row in chosen.iterrows()]
+        properties = [{"popup": _popup(row), "site": bool(row["kind"] == "new_site")} for _, row in chosen.iterrows()]
         GeoJsonLayer(feature_collection(chosen.geometry, properties), f"{year} ({len(chosen):,} objects)",
                      options=_point_options(colour), popup=TEXT_POPUP).add_to(fmap)
     entries = [(colour, f"{year}: {int(row['objects']):,} objects · {tenge(row['spend_tg'])} · "
                         f"{int(row['people_covered']):,} people")
                for colour, (year, row) in zip(colours, by_year.iterrows(), strict=True)]
-    Legend(f"Adaptation plan {years[0]}–{years[-1]}: objects · spend · people newly covered", entries,
+    sites = int((plan["kind"] == "new_site").sum())
+    if sites:
+        entries.append(("#000000", f"outlined large circle: a new accessible service point ({sites:,} in all)"))
+    Legend(f"Adaptation plan {years[0]}–{years[-1]}: objects · city spend · people newly covered", entries,
            shape="circle").add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap

@@ -1,27 +1,53 @@
-"""Adaptation planning: optimal on brute-forceable instances, budgets respected, bad input rejected."""
+"""The accessibility programme: exact on brute-forceable instances, instruments, targets, value terms, sites, no idle year."""
 
 from __future__ import annotations
 
 import itertools
+import math
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from shapely.geometry import Point
 
 from geo.adaptation import adaptation_cost_tg, candidates
+from geo.adaptation_plan import ProgrammeInputs, solve_programme
+from geo.crs import UTM43N
 from geo.passport import PASSPORT_FIELDS
-from geo.plan_instance import build_instance, plan_value, plan_violations
+from geo.plan_instance import build_instance, evaluate, plan_violations
 from geo.plan_solver import greedy, solve
+from geo.programme_policy import (
+    CITY_BUDGET,
+    COMPLIANCE_ORDER,
+    GROUP_PRIORITY,
+    HOME_LINK_MAX_M,
+    VALUE_WEIGHTS,
+    WELFARE_PRIORITY,
+    Policy,
+    Target,
+    parse_target,
+    read_targets,
+    read_weights,
+)
+from geo.programme_value import home_entrance_value, home_links
 
 YEARS = (2026, 2027)
 
 
-def random_problem(seed: int, n_candidates: int = 6, n_households: int = 12) -> tuple[pd.DataFrame, pd.DataFrame]:
+def random_problem(seed: int, n_candidates: int = 6, n_households: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Candidates of both instruments and kinds (objects and new sites), own values and shared coverage."""
     rng = np.random.default_rng(seed)
     cands = pd.DataFrame({
         "object_id": [f"O{i}" for i in range(n_candidates)],
+        "kind": rng.choice(["object", "object", "new_site"], n_candidates),
+        "instrument": rng.choice([CITY_BUDGET, COMPLIANCE_ORDER], n_candidates),
+        "category": rng.choice(["state_health", "pharmacy", "trade"], n_candidates),
+        "district": rng.choice(["Almaly", "Bostandyk"], n_candidates),
         "cost_tg": rng.integers(1, 6, n_candidates) * 1e6,
         "start_year": rng.choice(YEARS, n_candidates, p=[0.7, 0.3]),
+        "extra_value": rng.choice([0.0, 0.0, 0.5, 2.0], n_candidates),
+        "wheelchair_gap": rng.random(n_candidates) < 0.7,
     })
     rows = []
     for h in range(n_households):
@@ -33,99 +59,177 @@ def random_problem(seed: int, n_candidates: int = 6, n_households: int = 12) -> 
     return cands, pd.DataFrame(rows)
 
 
-def raw_value(cands: pd.DataFrame, pairs: pd.DataFrame, year_of: dict[str, int]) -> float:
-    """The objective straight from the unreduced pairs: weight x remaining years of the first closer."""
-    from geo.plan_instance import element_weights
+def policy(budget: float = 5e6, capacity: int = 1, rate: float = 1.0, targets: tuple[Target, ...] = ()) -> Policy:
+    return Policy(dict.fromkeys(YEARS, budget), dict.fromkeys(YEARS, capacity), rate, targets)
 
-    pairs = pairs.assign(weight=element_weights(pairs))
-    value = 0.0
+
+def raw_objective(cands: pd.DataFrame, pairs: pd.DataFrame, year_of: dict[str, int], pol: Policy) -> float:
+    """The objective straight from the definitions, on the unreduced tables."""
+    horizon = len(YEARS)
+    rate = {o: pol.compliance_rate if i == COMPLIANCE_ORDER else 1.0 for o, i in zip(cands["object_id"], cands["instrument"])}
+    value = sum(v * rate[o] * (YEARS[-1] - year_of[o] + 1) for o, v in zip(cands["object_id"], cands["extra_value"]) if o in year_of)
     for _, element in pairs.groupby(["household_id", "service"]):
-        years = [year_of[o] for o in element["object_id"] if o in year_of]
-        if years:
-            value += element["weight"].iloc[0] * (YEARS[-1] - min(years) + 1)
-    return value
+        first = element.iloc[0]
+        weight = first["people"] * WELFARE_PRIORITY[first["welfare_level"]] * GROUP_PRIORITY[first["group"]]
+        used = 0.0
+        for t, year in enumerate(YEARS):  # credit filled earliest year first, capped at 1
+            credit = min(1.0 - used, sum(rate[o] for o in element["object_id"] if year_of.get(o) == year))
+            used += credit
+            value += weight * credit * (horizon - t)
+    shortfall = 0
+    for target in pol.targets:
+        members = cands[cands["category"].isin({"social": {"state_health", "pharmacy"}}.get(target.category, {target.category}))]
+        if target.kind == "count":
+            achieved = sum(year_of.get(o) == target.year for o in members["object_id"])
+            required = int(target.value)
+        else:
+            members = members[members["wheelchair_gap"]]
+            achieved = sum(year_of.get(o, 9999) <= target.year for o in members["object_id"])
+            required = len(members) if target.kind == "all" else math.ceil(target.value * len(members))
+        shortfall += max(0, required - achieved)
+    return value, shortfall
 
 
-def brute_force(cands: pd.DataFrame, pairs: pd.DataFrame, budget: dict[int, float], min_count: dict[int, int], mandatory: set[str]):
-    best, best_plan = -1.0, None
+def brute_force(cands: pd.DataFrame, pairs: pd.DataFrame, pol: Policy) -> tuple[float, int]:
+    """Best (value, shortfall) lexicographically: least shortfall first, then most value."""
+    best = (-1.0, 10**9)
     for choice in itertools.product([None, *YEARS], repeat=len(cands)):
         plan = {o: y for o, y in zip(cands["object_id"], choice) if y is not None}
-        if any(y < s for o, y, s in zip(cands["object_id"], choice, cands["start_year"]) if y is not None):
+        if any(plan[o] < s for o, s in zip(cands["object_id"], cands["start_year"]) if o in plan):
             continue
-        if not mandatory <= set(plan):
+        city = cands["instrument"] == CITY_BUDGET
+        spend = {y: sum(c for o, c in zip(cands.loc[city, "object_id"], cands.loc[city, "cost_tg"]) if plan.get(o) == y) for y in YEARS}
+        orders = {y: sum(1 for o in cands.loc[~city, "object_id"] if plan.get(o) == y) for y in YEARS}
+        if any(spend[y] > pol.budget_tg[y] or orders[y] > pol.order_capacity[y] for y in YEARS):
             continue
-        spend = {y: sum(c for o, c in zip(cands["object_id"], cands["cost_tg"]) if plan.get(o) == y) for y in YEARS}
-        count = {y: sum(1 for v in plan.values() if v == y) for y in YEARS}
-        if any(spend[y] > budget[y] for y in YEARS) or any(count[y] < min_count.get(y, 0) for y in YEARS):
-            continue
-        value = raw_value(cands, pairs, plan)
-        if value > best:
-            best, best_plan = value, plan
-    return best, best_plan
+        value, shortfall = raw_objective(cands, pairs, plan, pol)
+        if (shortfall, -value) < (best[1], -best[0]):
+            best = (value, shortfall)
+    return best
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_plan_is_optimal_on_brute_forceable_instances(seed: int) -> None:
+@pytest.mark.parametrize("seed", range(8))
+def test_programme_is_optimal_on_brute_forceable_instances(seed: int) -> None:
     cands, pairs = random_problem(seed)
-    budget = {2026: 5e6, 2027: 4e6}
-    min_count = {2026: 1} if seed % 2 else {}
-    mandatory = {"O0"} if seed % 3 == 0 and cands["cost_tg"].iloc[0] <= 4e6 else set()
-    expected, _ = brute_force(cands, pairs, budget, min_count, mandatory)
-    instance = build_instance(cands, pairs, YEARS, budget, min_count, mandatory)
+    targets = [(), (Target("count", 2026, "social", None, 2),), (Target("all", 2027, "state_health"),),
+               (Target("share", 2027, "pharmacy", None, 0.5),)][seed % 4]
+    pol = policy(budget=[4e6, 6e6][seed % 2], capacity=1 + seed % 2, rate=[1.0, 0.6][seed % 3 == 2], targets=targets)
+    value, shortfall = brute_force(cands, pairs, pol)
+    instance = build_instance(cands, pairs, YEARS, pol)
     solution = solve(instance, time_limit_s=10)
-    assert solution.objective == pytest.approx(expected, rel=1e-9)
     assert plan_violations(instance, solution.year_index) == []
-    assert solution.gap <= 1e-4
-    chosen = instance.candidates["object_id"][solution.year_index >= 0]
-    assert chosen.is_unique  # never adapted twice
-    # the reduced objective is the raw objective
+    assert solution.gap <= 1e-6
     year_of = {o: instance.years[t] for o, t in zip(instance.candidates["object_id"], solution.year_index) if t >= 0}
-    assert plan_value(instance, solution.year_index) == pytest.approx(raw_value(cands, pairs, year_of))
+    got_value, got_shortfall = raw_objective(cands, pairs, year_of, pol)
+    assert (got_shortfall, got_value) == (shortfall, pytest.approx(value, rel=1e-9, abs=1e-9))
+    evaluation = evaluate(instance, solution.year_index)  # the reduced objective is the raw objective
+    assert evaluation.value == pytest.approx(got_value) and evaluation.shortfall.sum() == got_shortfall
     baseline = greedy(instance)
     assert plan_violations(instance, baseline.year_index) == []
     assert baseline.objective <= solution.objective + 1e-9
 
 
-def test_reductions_merge_identical_covers_and_drop_idle_candidates() -> None:
-    cands = pd.DataFrame({"object_id": ["A", "B", "C", "D", "E"], "cost_tg": [1e6, 2e6, 3e6, 1e6, 5e5],
-                          "start_year": [2026] * 5})
-    base = {"service": "pharmacy", "people": 1, "group": "vision", "welfare_level": 4}
-    pairs = pd.DataFrame([{**base, "object_id": o, "household_id": h} for h in ("H1", "H2") for o in ("A", "B")]
-                         + [{**base, "object_id": "C", "household_id": "H3"}])
-    instance = build_instance(cands, pairs, YEARS, {2026: 1e7, 2027: 1e7}, {2026: 1})
-    assert instance.stats["merged_elements"] == 2  # H1 and H2 share the cover {A, B}
-    assert len(instance.element_weight) == 1 and instance.element_weight[0] == pytest.approx(2 * 1.2)
-    kept = set(instance.candidates["object_id"])
-    assert kept == {"A", "B", "C", "E"}  # D covers nothing and is not the cheapest idle one
-    assert instance.candidates.set_index("object_id").loc["C", "own_weight"] == pytest.approx(1.2)
+def test_order_capacity_binds_and_orders_never_spend_the_city_budget() -> None:
+    cands = pd.DataFrame({"object_id": [f"P{i}" for i in range(5)], "kind": "object", "instrument": COMPLIANCE_ORDER,
+                          "category": "trade", "district": "Almaly", "cost_tg": 9e9, "start_year": 2026,
+                          "extra_value": [5.0, 4.0, 3.0, 2.0, 1.0]})
+    pairs = pd.DataFrame(columns=["object_id", "household_id", "service", "people", "group", "welfare_level"])
+    instance = build_instance(cands, pairs, YEARS, policy(budget=0.0, capacity=2))
+    solution = solve(instance, time_limit_s=10)
+    year = dict(zip(instance.candidates["object_id"], solution.year_index))
+    # the owners pay (a zero city budget does not stop them); two orders a year, the most valuable first
+    assert [year.get(o, -1) for o in ("P0", "P1", "P2", "P3", "P4")] == [0, 0, 1, 1, -1]
+    # own-value-only orders beyond what the capacity could ever use are reduced away, soundly
+    assert instance.stats["candidates_kept"] == 4
 
 
-@pytest.mark.parametrize(
-    ("budget", "message"),
-    [
-        ({2026: -1.0, 2027: 1e6}, "non-negative"),
-        ({2026: float("nan"), 2027: 1e6}, "non-negative"),
-        ({2026: 1e6}, "no budget for year 2027"),
-        ({2026: 1e6, 2027: 1e6, 2031: 1e6}, r"outside the plan"),
-    ],
-)
-def test_bad_budgets_are_clear_errors(budget: dict, message: str) -> None:
-    cands, pairs = random_problem(0)
-    with pytest.raises(ValueError, match=message):
-        build_instance(cands, pairs, YEARS, budget)
+def test_private_objects_are_never_on_the_city_budget() -> None:
+    objects = pd.DataFrame([{name: False for name in PASSPORT_FIELDS}] * 4).astype("boolean")
+    objects = objects.assign(object_id=["s", "p", "h", "b"], name="x", category=["state_health", "pharmacy", "housing", "stop"],
+                             ownership=["state", "private", "private", "state"], service=None, district="Almaly",
+                             **{f"status_{g}": "not_accessible" for g in GROUP_PRIORITY})
+    table = candidates(objects).set_index("object_id")
+    assert table.loc["p", "instrument"] == COMPLIANCE_ORDER
+    assert (table.loc[["s", "h", "b"], "instrument"] == CITY_BUDGET).all()  # housing: the entrance, paid by the city
+    assert table.loc["h", "cost_tg"] == 650_000 + 300_000  # only the entrance: ramp and door
 
 
-def test_nan_costs_empty_candidates_and_infeasible_mandates() -> None:
-    cands, pairs = random_problem(1)
-    broken = cands.assign(cost_tg=[np.nan] + list(cands["cost_tg"][1:]))
-    with pytest.raises(ValueError, match="candidate 'O0': cost_tg must be a non-negative number"):
-        build_instance(broken, pairs, YEARS, {2026: 1e6, 2027: 1e6})
-    with pytest.raises(ValueError, match="candidate set is empty"):
-        build_instance(cands.iloc[0:0], pairs.iloc[0:0], YEARS, {2026: 1e6, 2027: 1e6})
-    expensive = cands.assign(cost_tg=9e6)
-    instance = build_instance(expensive, pairs, YEARS, {2026: 1e6, 2027: 1e6}, mandatory=["O1"])
-    with pytest.raises(ValueError, match="no feasible adaptation plan"):
-        solve(instance, time_limit_s=5)
+@pytest.mark.parametrize("budget", [3e6, 20e6])
+def test_targets_are_met_when_feasible_and_the_shortfall_is_reported_when_not(budget: float) -> None:
+    cands = pd.DataFrame({"object_id": ["A", "B", "C", "D"], "kind": "object", "instrument": CITY_BUDGET,
+                          "category": "state_health", "district": "Almaly", "cost_tg": [2e6, 2e6, 3e6, 1e6],
+                          "start_year": 2026, "wheelchair_gap": [True, True, True, False], "extra_value": 0.0,
+                          "name": list("ABCD"), "home_households": 0, "home_people": 0, "home_value": 0.0,
+                          "choice_value": 0.0, "footfall_value": 0.0, "service": "medical", "structural_people": 0, "h3": ""})
+    inputs = _inputs(cands)
+    pol = Policy(dict.fromkeys(YEARS, budget), dict.fromkeys(YEARS, 0), 1.0, (Target("all", 2027, "state_health"),))
+    programme = solve_programme(inputs, YEARS, pol, time_limit_s=10)
+    target = programme.targets.iloc[0]
+    assert target["required"] == 3  # D is wheelchair-accessible already
+    if budget >= 7e6:
+        assert target["met"] and target["shortfall"] == 0
+    else:  # 3 M tg a year pays for two of the three (one in each year): one is left, and its cost is the shortfall
+        assert not target["met"] and target["shortfall"] == 1
+        (left,) = target["left"].split()
+        assert target["shortfall_tg"] == cands.set_index("object_id").loc[left, "cost_tg"]
+
+
+def _inputs(cands: pd.DataFrame, pairs: pd.DataFrame | None = None) -> ProgrammeInputs:
+    geometry = [Point(650_000 + 10 * i, 4_790_000) for i in range(len(cands))]
+    pairs = pairs if pairs is not None else pd.DataFrame(columns=["object_id", "household_id", "service", "people", "group",
+                                                                  "welfare_level"])
+    empty = gpd.GeoDataFrame({"service": [], "rank": [], "h3": [], "district": [], "structural_households": [],
+                              "structural_people": []}, geometry=[], crs=UTM43N)
+    households = pd.DataFrame({"household_id": ["H0"], "district": ["Almaly"], "open_gaps": [0]})
+    return ProgrammeInputs(gpd.GeoDataFrame(cands, geometry=geometry, crs=UTM43N), pairs, pd.DataFrame(), empty, households,
+                           dict(VALUE_WEIGHTS), 4)
+
+
+def test_no_year_is_idle_while_valuable_candidates_fit() -> None:
+    rng = np.random.default_rng(3)
+    n = 40
+    cands = pd.DataFrame({"object_id": [f"C{i:02d}" for i in range(n)], "kind": "object", "instrument": CITY_BUDGET,
+                          "category": "housing", "district": "Almaly", "cost_tg": rng.integers(5, 15, n) * 1e5,
+                          "start_year": 2026, "wheelchair_gap": True, "extra_value": rng.random(n) + 0.01,
+                          "name": "block", "home_households": 1, "home_people": 1, "home_value": 1.0,
+                          "choice_value": 0.0, "footfall_value": 0.0, "service": None, "structural_people": 0, "h3": ""})
+    pol = Policy(dict.fromkeys(YEARS, 5e6), dict.fromkeys(YEARS, 0), 1.0, ())
+    programme = solve_programme(_inputs(cands), YEARS, pol, time_limit_s=10)
+    years = programme.years
+    assert not years["idle"].any()
+    spent = programme.plan.groupby("year")["city_cost_tg"].sum()
+    cheapest_left = cands.loc[~cands["object_id"].isin(programme.plan["object_id"]), "cost_tg"].min()
+    for year in YEARS:  # nothing valuable that is left would still fit
+        assert spent[year] + cheapest_left > 5e6
+    assert (years["reason"] == "the budget binds").all() or years["reason"].str.contains("cheapest").any()
+
+
+def test_new_site_opens_when_it_is_the_only_way_to_close_gaps() -> None:
+    cands = pd.DataFrame({"object_id": ["SITE-social_services-x", "O1"], "kind": ["new_site", "object"],
+                          "instrument": CITY_BUDGET, "category": ["new_site", "state_culture"], "district": "Almaly",
+                          "cost_tg": [60e6, 1e6], "start_year": [2027, 2026], "wheelchair_gap": [False, True],
+                          "extra_value": [0.0, 0.1]})
+    pairs = pd.DataFrame({"object_id": "SITE-social_services-x", "household_id": [f"H{i}" for i in range(6)],
+                          "service": "social_services", "people": 1, "group": "wheelchair", "welfare_level": 2})
+    instance = build_instance(cands, pairs, YEARS, policy(budget=61e6, capacity=0))
+    solution = solve(instance, time_limit_s=10)
+    year = dict(zip(instance.candidates["object_id"], solution.year_index))
+    assert year["SITE-social_services-x"] == 1  # opens in its first year (2027) ...
+    assert year["O1"] == 0  # ... and the small object takes 2026's budget: no idle year
+
+
+def test_home_entrance_links_wheelchair_and_mobility_households_to_their_block() -> None:
+    blocks = gpd.GeoDataFrame({"object_id": ["B1", "B2", "S1"], "category": ["housing", "housing", "stop"]},
+                              geometry=[Point(0, 0), Point(1000, 0), Point(5, 0)], crs=UTM43N)
+    households = gpd.GeoDataFrame({"household_id": ["H1", "H2", "H3", "H4"], "people": [2, 1, 1, 1],
+                                   "group": ["wheelchair", "mobility", "vision", "wheelchair"], "welfare_level": [1, 4, 1, 4]},
+                                  geometry=[Point(20, 0), Point(990, 0), Point(10, 0), Point(500, 0)], crs=UTM43N)
+    links = home_links(households, blocks)
+    assert dict(zip(links["household_id"], links["object_id"])) == {"H1": "B1", "H2": "B2"}  # H3: vision; H4: too far
+    assert 500 - 0 > HOME_LINK_MAX_M
+    value = home_entrance_value(links, 1.5)
+    assert value.loc["B1", "home_value"] == pytest.approx(2 * 2.0 * 1.5 * 1.5)
+    assert value.loc["B2", "home_value"] == pytest.approx(1 * 1.0 * 1.2 * 1.5)
 
 
 def test_costs_come_from_missing_passport_elements() -> None:
@@ -135,9 +239,44 @@ def test_costs_come_from_missing_passport_elements() -> None:
     objects.loc[2, "accessible_toilet"] = pd.NA  # not applicable: free
     objects["category"] = ["trade", "trade", "stop"]
     assert adaptation_cost_tg(objects).tolist() == [650_000.0, 0.0, 0.0]
-    objects = objects.assign(object_id=["a", "b", "c"], name="x", ownership=["private", "private", "state"],
-                             service=None, district="Almaly", status_wheelchair=["not_accessible", "accessible", "accessible"],
-                             status_mobility="accessible", status_vision="accessible", status_hearing="accessible",
-                             status_intellectual="accessible")
-    table = candidates(objects)
-    assert table["object_id"].tolist() == ["a"] and table["start_year"].tolist() == [2027]
+
+
+@pytest.mark.parametrize(
+    ("budget", "capacity", "message"),
+    [
+        ({2026: -1.0, 2027: 1e6}, {2026: 1, 2027: 1}, "budget for year 2026 must be a non-negative"),
+        ({2026: float("nan"), 2027: 1e6}, {2026: 1, 2027: 1}, "non-negative"),
+        ({2026: 1e6}, {2026: 1, 2027: 1}, "no budget for year 2027"),
+        ({2026: 1e6, 2027: 1e6}, {2026: -5, 2027: 1}, "order capacity for year 2026 must be a non-negative number"),
+    ],
+)
+def test_bad_budgets_and_capacities_are_clear_errors(budget: dict, capacity: dict, message: str) -> None:
+    cands, pairs = random_problem(0)
+    with pytest.raises(ValueError, match=message):
+        build_instance(cands, pairs, YEARS, Policy(budget, capacity))
+
+
+def test_a_target_larger_than_its_candidates_is_an_error() -> None:
+    cands, pairs = random_problem(1)
+    available = int((cands["category"].isin({"state_health", "pharmacy"}) & (cands["start_year"] == 2026)).sum())
+    with pytest.raises(ValueError, match=f"only {available} candidates"):
+        build_instance(cands, pairs, YEARS, policy(targets=(Target("count", 2026, "social", None, available + 1),)))
+
+
+def test_bad_target_and_weight_files_name_the_row_and_field(tmp_path) -> None:
+    path = tmp_path / "targets.csv"
+    path.write_text("kind,year,category,district,value\ncount,2026,social,,1800\ncount,2027,cafes,,10\n")
+    with pytest.raises(ValueError, match=r"targets.csv row 3, field 'category': unknown category 'cafes'"):
+        read_targets(path)
+    path.write_text("kind,year,category,district,value\nshare,2030,state_social,*,1.5\n")
+    with pytest.raises(ValueError, match=r"row 2, field 'value': '1.5' is not a fraction"):
+        read_targets(path)
+    assert parse_target({"kind": "all", "year": 2030, "category": "state_social", "district": "*", "value": ""}).district == "*"
+    weights = tmp_path / "weights.csv"
+    for bad in ("-1", "nan", "abc"):
+        weights.write_text(f"term,weight\ngap,1\nchoice,{bad}\n")
+        with pytest.raises(ValueError, match=r"weights.csv row 3, field 'weight': weight of 'choice' must be a non-negative"):
+            read_weights(weights)
+    weights.write_text("term,weight\nbeauty,1\n")
+    with pytest.raises(ValueError, match="unknown value term 'beauty'"):
+        read_weights(weights)

@@ -76,7 +76,8 @@ def test_click_opens_the_object_popup(plan_page: MapPage, plan_tables) -> None:
     object_id = popup.splitlines()[1].rsplit(" · ", 1)[1]  # second line: category · object id
     row = plan.set_index("object_id").loc[object_id]
     assert row["name"] in popup and row["district"] in popup
-    assert f"Adapt in {row['year']} for {row['cost_tg']:,.0f} tg" in popup
+    verb = "Open" if row["kind"] == "new_site" else "Adapt"
+    assert f"{verb} in {row['year']} for {row['cost_tg']:,.0f} tg, paid by the " in popup
     assert f"{row['households_covered']:,} households, {row['people_covered']:,} people" in popup
     assert plan_page.errors == []
 
