@@ -87,7 +87,9 @@ class SolveParams:
     construction
         First solution: "ortools" (the ``first_solutions`` portfolio),
         "insertion" (exact sequential cheapest insertion, which OR-Tools then
-        improves), or "auto" (insertion above ``INSERTION_FROM_REQUESTS`` requests).
+        improves; with ``search`` "alns" planning ahead, the compiled search
+        inserts every request itself and OR-Tools is skipped), or "auto"
+        (insertion above ``INSERTION_FROM_REQUESTS`` requests).
     lns_share
         Share of the time limit given, after OR-Tools, to the improver
         (``search``) from the best solution so far; 0: OR-Tools only; None:
@@ -206,15 +208,19 @@ def solve(data: ProblemData, params: SolveParams | None = None, current: Solutio
     open_requests = [r for r in data.requests if r.id not in fixed and r.id not in unserved]
     model = _Model(data, params, states, open_requests)
     initial = current
-    if initial is None and (params.construction == "insertion"
-                            or (params.construction == "auto" and len(open_requests) > INSERTION_FROM_REQUESTS)):
-        initial = construct(data, open_requests, params.now_s, params.cost)
     lns_share = 0.0 if params.balance_weight else params.lns_share
     if lns_share is None:  # solver hook (issue #14): the compiled search gets most of the time
         lns_share = ALNS_SHARE if params.search == "alns" and params.now_s is None else LNS_SHARE
+    by_insertion = initial is None and (params.construction == "insertion" or (
+        params.construction == "auto" and len(open_requests) > INSERTION_FROM_REQUESTS))
+    compiled_start = by_insertion and params.search == "alns" and params.now_s is None and lns_share > 0
+    if compiled_start:  # solver hook (issue #14): the compiled search inserts every request itself, no OR-Tools
+        initial = Solution(tuple(_idle(v) for v in data.vehicles), {r.id: NOT_FITTED_REASON for r in open_requests})
+    elif by_insertion:
+        initial = construct(data, open_requests, params.now_s, params.cost)
     ortools_end = deadline - lns_share * max(0.0, deadline - time.perf_counter())
     candidates = []
-    strategies = params.first_solutions if initial is None else params.first_solutions[:1]
+    strategies = () if compiled_start else params.first_solutions if initial is None else params.first_solutions[:1]
     for k, strategy in enumerate(strategies):  # a portfolio: each start improved in an equal share of the time
         until = time.perf_counter() + (ortools_end - time.perf_counter()) / (len(strategies) - k)
         sequences, status = model.solve(until, initial, strategy)
