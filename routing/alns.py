@@ -52,6 +52,7 @@ MAX_RUINED: int = 15  # and at most (fewer on small instances: MAX_RUINED_SHARE 
 MAX_RUINED_SHARE: float = 0.3
 RUIN_WEIGHTS: tuple[float, float, float] = (0.4, 0.4, 0.2)  # related, string, random removal
 RECREATE_WEIGHTS: tuple[float, float, float, float] = (0.4, 0.2, 0.2, 0.2)  # random, earliest, longest, regret-2
+EARLIEST_FIRST: tuple[float, float, float, float] = (0.0, 1.0, 0.0, 0.0)  # the first fill of an empty start
 MAX_STRING: int = 10  # stops per removed string, at most
 START_TEMPERATURE: float = 1.0  # x the mean arc cost (tuned: 1-2 beat 0.2-0.5 and 4 on a7-70, a8-96, pr05)
 END_TEMPERATURE: float = 0.01
@@ -94,13 +95,15 @@ def search(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: fl
     state = _State.of(data, solution, costs, unserved_reason)
     if state is None:
         return improve(data, solution, costs, time_limit_s, unserved_reason, now_s, seed)
-    used = state.lengths > 0
-    arcs = int(state.lengths.sum() + used.sum())
-    scale = max(float(state.route_cost[used].sum()) / max(1, arcs), 1e-9)  # the mean arc cost
     n = len(data.requests)
     max_ruined = max(MIN_RUINED, min(MAX_RUINED, int(MAX_RUINED_SHARE * n)))
     seed_random(seed)
     state.run(0, 0.0, max_ruined)  # compiles, or loads from numba's cache, before the first timed chunk
+    if not state.lengths.any():  # an empty start: insert everything by earliest pickup first
+        state.run(1, 0.0, max_ruined, recreate=EARLIEST_FIRST)
+    used = state.lengths > 0
+    arcs = int(state.lengths.sum() + used.sum())
+    scale = max(float(state.route_cost[used].sum()) / max(1, arcs), 1e-9)  # the mean arc cost
     iterations, chunk = 0, 16
     while (elapsed := time.perf_counter() - started) < time_limit_s:
         temperature = scale * START_TEMPERATURE * (END_TEMPERATURE / START_TEMPERATURE) ** (elapsed / time_limit_s)
@@ -157,11 +160,12 @@ class _State:
                     costs.unserved_penalty)
         return state if state.ok else None
 
-    def run(self, iterations: int, temperature: float, max_ruined: int) -> None:
-        """``iterations`` ruin-and-recreate steps at ``temperature``."""
+    def run(self, iterations: int, temperature: float, max_ruined: int,
+            recreate: tuple[float, ...] = RECREATE_WEIGHTS) -> None:
+        """``iterations`` ruin-and-recreate steps at ``temperature`` (``recreate``: weights of the recreate orders)."""
         iterate(iterations, temperature, MIN_RUINED, max_ruined, MAX_STRING, self.routes, self.lengths, self.times, self.route_cost, self.owner,
                  self.insertable, self.near, self.fixed, self.penalty, self.cost, self.best_routes, self.best_lengths,
-                 self.position, np.array(RUIN_WEIGHTS), np.array(RECREATE_WEIGHTS), *self.arrays.kernel_args())
+                 self.position, np.array(RUIN_WEIGHTS), np.array(recreate, dtype=float), *self.arrays.kernel_args())
 
     def best_solution(self, data: ProblemData, start: Solution, unserved_reason: str) -> Solution | None:
         """The best routes, timed by ``routing.schedule`` (None: one cannot be timed, which the tests rule out)."""
