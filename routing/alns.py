@@ -1,10 +1,10 @@
-"""Adaptive large-neighbourhood search for the dial-a-ride problem, compiled with numba.
+"""Large-neighbourhood search for the dial-a-ride problem, compiled with numba.
 
 Each iteration ruins part of the current solution and recreates it, and
 simulated annealing decides whether to keep the result (Ropke & Pisinger
 2006; the ruin operators follow Christiaens & Vanden Berghe's SISR, 2020):
 
-* ruin (chosen at random, ``RUIN_WEIGHTS``) removes q requests, q drawn from
+* ruin (chosen at random with fixed weights, ``RUIN_WEIGHTS``) removes q requests, q drawn from
   ``[MIN_RUINED, max_ruined]``: related removal (a random seed request and
   the requests nearest to it in pickup, drop-off and window, Shaw 1998),
   string removal (a string of consecutive stops from each of several
@@ -13,11 +13,13 @@ simulated annealing decides whether to keep the result (Ropke & Pisinger
 * recreate inserts the removed requests and every request still unserved,
   one at a time, each at its exact cheapest feasible place over all vehicles
   (``routing.darp_kernel``: no cap on the number of exact tests), in random
-  order, by earliest pickup, or farthest from its depot first; or by regret-2
+  order, by earliest pickup, or longest direct trip first; or by regret-2
   (the request whose best and second-best routes differ most goes first);
+  ``RECREATE_WEIGHTS``;
 * acceptance: simulated annealing, the temperature falling geometrically
   over the time limit from ``START_TEMPERATURE`` to ``END_TEMPERATURE``
-  times the mean arc cost of the starting routes.
+  times the mean arc cost of the starting routes (an empty start is first
+  filled by earliest pickup).
 
 The best solution seen is returned, each route re-timed by the exact
 scheduler (``routing.schedule``), so it is feasible by the same rules as
@@ -36,10 +38,10 @@ counts it: a search whose compilation used up its time returns the start.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
+
 from routing.darp_kernel import BIG, Arrays, feasible, iterate, route_arc, seed_random, total_cost
 from routing.improve import Costs
 from routing.insertion import cost_matrix
@@ -47,16 +49,19 @@ from routing.problem import ProblemData, TripRequest, Vehicle
 from routing.schedule import schedule
 from routing.solution import Route, Solution
 
-MIN_RUINED: int = 2  # requests removed per iteration, at least
-MAX_RUINED: int = 15  # and at most (fewer on small instances: MAX_RUINED_SHARE of the requests)
-MAX_RUINED_SHARE: float = 0.3
-RUIN_WEIGHTS: tuple[float, float, float] = (0.4, 0.4, 0.2)  # related, string, random removal
+MIN_RUINED: int = 2  # requests removed per iteration, at least (one alone is a plain reinsertion)
+MAX_RUINED: int = 15  # and at most (fewer on small instances: MAX_RUINED_SHARE of the requests); 15 beat 30
+# on a7-70, a8-96 and pr05 (40 000 iterations, 2 seeds); SISR removes about 10 on average
+MAX_RUINED_SHARE: float = 0.3  # small instances: at most this share of the requests at once (else little is kept)
+RUIN_WEIGHTS: tuple[float, float, float] = (0.4, 0.4, 0.2)  # related, string, random removal (not tuned)
 RECREATE_WEIGHTS: tuple[float, float, float, float] = (0.4, 0.2, 0.2, 0.2)  # random, earliest, longest, regret-2
+# (equal weights did no better on pr05 and a8-96)
 EARLIEST_FIRST: tuple[float, float, float, float] = (0.0, 1.0, 0.0, 0.0)  # the first fill of an empty start
-MAX_STRING: int = 10  # stops per removed string, at most
+MAX_STRING: int = 10  # stops per removed string, at most (SISR's default)
 START_TEMPERATURE: float = 1.0  # x the mean arc cost (tuned: 1-2 beat 0.2-0.5 and 4 on a7-70, a8-96, pr05)
-END_TEMPERATURE: float = 0.01
+END_TEMPERATURE: float = 0.01  # x the mean arc cost: near-greedy at the end (0.05 did worse)
 TIME_WEIGHT: float = 1.0  # relatedness: one time unit of window difference weighs as one arc-cost unit
+# (as routing.improve; at speed 1, as on the benchmarks, a minute of window is a minute of driving)
 CHUNK_S: float = 0.05  # seconds between temperature updates and deadline checks
 
 
@@ -70,20 +75,9 @@ def search(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: fl
 
     Parameters
     ----------
-    data
-        The problem.
-    solution
-        A feasible starting solution.
-    costs
-        Arc cost, vehicle fixed cost and unserved penalty.
-    time_limit_s
-        Wall-clock budget in seconds (compilation, when not cached, included).
-    unserved_reason
-        Only the unserved requests listed with this reason are retried.
-    now_s
-        The present (seconds); not None: ``routing.improve`` does the work.
-    seed
-        Random seed.
+    data, solution, costs, time_limit_s, unserved_reason, now_s, seed
+        As for ``routing.improve.improve`` (the time limit counts compilation
+        when numba's cache is cold).
     stats
         Filled, when given, with ``iterations`` and ``best_cost`` (cost-matrix units).
     """
@@ -201,13 +195,11 @@ def _neighbours(data: ProblemData, arc: np.ndarray) -> np.ndarray:
 
 def warm_up() -> float:
     """Compile (or load from the on-disk cache) every kernel on a two-request problem; seconds it took."""
-    from routing.problem import TripRequest as Request
-
     started = time.perf_counter()
     xs = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
     matrix = np.abs(xs[:, None] - xs[None, :])
     data = ProblemData((Vehicle("v", "op", 0, 0.0, 100.0, 1, 2), Vehicle("w", "op", 0, 0.0, 100.0, 1, 2)),
-                       (Request("a", 1, 2, 0.0, 50.0), Request("b", 3, 4, 0.0, 50.0)), matrix, matrix)
+                       (TripRequest("a", 1, 2, 0.0, 50.0), TripRequest("b", 3, 4, 0.0, 50.0)), matrix, matrix)
     start = Solution((_idle(data.vehicles[0]), _idle(data.vehicles[1])), {"a": "retry", "b": "retry"})
     state = _State.of(data, start, Costs("distance", 0.0, 100.0), "retry")
     seed_random(0)

@@ -1,4 +1,4 @@
-"""Compiled (numba) kernels of the dial-a-ride search: exact route feasibility and cheapest insertion.
+"""Compiled (numba) kernels of the dial-a-ride search: exact route feasibility, cheapest insertion, search steps.
 
 A solution is held in arrays: ``routes[v, :lengths[v]]`` are the stop nodes of
 vehicle v, node ``r`` the pickup and node ``n + r`` the drop-off of request r.
@@ -24,7 +24,14 @@ Everything a route must satisfy is an arrays-of-numbers problem (``Arrays``):
   ride's lower bound with its maximum, and the loads with the capacities.
   The bounds assume travel times obey the triangle inequality (true of
   shortest-path and Euclidean matrices): inserting a stop never makes a
-  later one earlier.
+  later one earlier;
+* :func:`iterate` runs steps of the search of ``routing.alns`` (ruin,
+  recreate by :func:`route_insertion` over all vehicles or by regret-2,
+  simulated-annealing acceptance, undo of rejected steps) on these arrays.
+
+Every kernel lives in this one module: numba's on-disk cache (``cache=True``)
+is keyed by the source file of each function, so a caller cached in another
+module could keep a stale copy of a changed callee.
 
 Units: those of the matrices (seconds or benchmark minutes for times, metres
 or benchmark units for the arc cost).
@@ -209,6 +216,22 @@ def feasible(seq, m, v, times, position, point, low, high, service, wheel, seat,
 
 
 @njit(cache=True)
+def with_insertion(seq, m, pickup, dropoff, i, j, out):  # noqa: ANN001
+    """Write ``seq[:m]`` with ``pickup`` before stop i and ``dropoff`` before stop j (i <= j; m: at the end) to ``out``."""
+    length = 0
+    for q in range(m + 1):
+        if q == i:
+            out[length] = pickup
+            length += 1
+        if q == j:
+            out[length] = dropoff
+            length += 1
+        if q < m:
+            out[length] = seq[q]
+            length += 1
+
+
+@njit(cache=True)
 def route_arc(seq, m, v, point, depot, arc):  # noqa: ANN001
     """Arc cost of ``seq[:m]`` from vehicle v's depot back to it (0 when empty)."""
     if m == 0:
@@ -312,17 +335,7 @@ def route_insertion(r, seq, m, v, times, bound, scratch, position, point, low, h
         c = order[k]
         i = picks[c]
         j = drops[c]
-        length = 0
-        for q in range(m + 1):
-            if q == i:
-                scratch[length] = p
-                length += 1
-            if q == j:
-                scratch[length] = d
-                length += 1
-            if q < m:
-                scratch[length] = seq[q]
-                length += 1
+        with_insertion(seq, m, p, d, i, j, scratch)
         if feasible(scratch, m + 2, v, trial_times, position, point, low, high, service, wheel, seat, ride, depot,
                     shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration):
             return costs[c], i, j
@@ -569,18 +582,7 @@ def _insert(r, v, i, j, routes, lengths, times, route_cost, owner, position, poi
     n = len(owner)
     m = lengths[v]
     row = routes[v]
-    old = row[:m].copy()
-    length = 0
-    for q in range(m + 1):
-        if q == i:
-            row[length] = r
-            length += 1
-        if q == j:
-            row[length] = n + r
-            length += 1
-        if q < m:
-            row[length] = old[q]
-            length += 1
+    with_insertion(row[:m].copy(), m, r, n + r, i, j, row)
     lengths[v] = m + 2
     owner[r] = v
     feasible(row, m + 2, v, times[v], position, point, low, high, service, wheel, seat, ride, depot, shift_start,

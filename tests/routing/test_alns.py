@@ -9,14 +9,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from darp_instances import FIXTURES, brute_force_distance, line_problem, precedence_ok
+from darp_instances import assert_locks_kept, FIXTURES, brute_force_distance, line_problem, precedence_ok
 from routing.alns import _State, search, warm_up
 from routing.checker import check_solution
 from routing.darp_kernel import BIG, feasible, route_insertion
 from routing.improve import Costs
 from routing.literature import read_cordeau
-from routing.locks import locked_count
-from routing.insertion import route_points
 from routing.problem import ProblemData, Vehicle
 from routing.schedule import schedule
 from routing.solution import Route, Solution, solution_cost
@@ -154,11 +152,7 @@ def test_a_running_plan_keeps_its_stops_under_way() -> None:
     now = min(r.stops[0].time_s for r in start.routes) + 1.0
     result = search(data, start, Costs("distance", 50_000.0, PENALTY), 0.5, NOT_FITTED_REASON, now_s=now)
     assert check_solution(data, result) == []
-    requests = data.request_index()
-    for before, after in zip(start.routes, result.routes):
-        vehicle = data.vehicle_index()[before.vehicle_id]
-        locked = locked_count(before, route_points(requests, vehicle, before), data.duration_s, now)
-        assert after.stops[:locked] == before.stops[:locked]
+    assert_locks_kept(data, start, result, now)
 
 
 def test_shifts_and_depots_per_vehicle_are_respected() -> None:
