@@ -17,7 +17,9 @@
 
 Solves run in ``--workers`` processes (default: one per core), each single-threaded
 (OR-Tools routing and our search are single-threaded; VROOM gets ``nb_threads=1``); the
-CPU, cores and workers are written into the results.
+CPU, cores and workers are written into the results. Our solver runs with its default
+search (``routing.alns``, compiled with numba); the compilation is done once before the
+timed solves (``numba_warm_up_s``: seconds it took, near zero when numba's on-disk cache is warm).
 
 Writes ``--json`` (default ``bench/results/darp.json``) with ``cordeau_mean_gap``,
 ``cordeau_max_gap``, ``cordeau_mean_gap_verified``, ``cordeau_mean_gap_unverified``,
@@ -43,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from routing.alns import warm_up
 from routing.checker import check_solution
 from routing.evaluate import simulate_day
 from routing.literature import read_bks, read_cordeau, read_lilim, timed_solution
@@ -277,7 +280,8 @@ def main() -> None:
         print(f"no Cordeau instances with a bks.csv in {instances}: the shared benchmarks are missing "
               "(expected ../shared/bench beside the repository, or pass --instances DIR)")
         sys.exit(0)
-    result: dict = {"time_limit_s": args.time_limit, "workers": args.workers, "threads_per_solve": 1, **machine()}
+    result: dict = {"time_limit_s": args.time_limit, "workers": args.workers, "threads_per_solve": 1, **machine(),
+                    "search": SolveParams().search, "numba_warm_up_s": round(warm_up(), 1)}
     print(f"Cordeau instances in {instances}, {args.time_limit:.0f} s each, {args.workers} single-threaded workers:")
     rows = cordeau(instances, args.time_limit, args.workers)
     result.update(cordeau=rows, **set_summary("cordeau", rows))

@@ -14,10 +14,13 @@ their reason.
 Search: without a starting solution, a portfolio of OR-Tools first-solution
 strategies (``FIRST_SOLUTIONS``), each improved by guided local search in an
 equal share of OR-Tools' time; large days start instead from the exact
-cheapest-insertion construction. The best solution then goes to ruin and
-recreate (``routing.improve``) for the rest of the time limit
-(``SolveParams.lns_share``), which empties routes that OR-Tools' local
-search keeps (fewer vehicles when they carry a fixed cost).
+cheapest-insertion construction. The best solution then goes to the
+improver (``SolveParams.search``) for the rest of the time limit
+(``SolveParams.lns_share``): by default the compiled large-neighbourhood
+search (``routing.alns``), which gets 95 % of the time and, on large days,
+builds its own start instead of the construction and OR-Tools; a running
+plan goes to ruin and recreate (``routing.improve``). Both empty routes that
+OR-Tools' local search keeps (fewer vehicles when they carry a fixed cost).
 
 Re-solving a running plan (``current`` and ``SolveParams.now_s``): the stops
 locked at ``now_s`` (``routing.locks``) stay; each vehicle starts where it
@@ -51,6 +54,8 @@ from typing import Literal
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from routing.alns import handles as alns_handles
+from routing.alns import search as alns_search
 from routing.cost import TENGE, CostModel, CostName, Pricing
 from routing.improve import Costs, improve
 from routing.insertion import ProfileCache, best_insertion
@@ -66,6 +71,7 @@ UNREACHABLE: float = 1e9  # stands in for infinite matrix entries (unreachable p
 PENALTY_FACTOR: float = 100.0  # default unserved penalty = this x the longest arc + the vehicle fixed cost
 FIRST_SOLUTIONS: tuple[str, ...] = ("PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION")
 LNS_SHARE: float = 0.5  # share of the time limit left to ruin and recreate after OR-Tools
+ALNS_SHARE: float = 0.95  # the same for the compiled search (issue #14: 0.95 beat 0.5 on a7-70, a8-96, pr05 at 20 s)
 MIN_SEARCH_MS: int = 50  # OR-Tools always gets this long, even past the deadline, to find a first solution
 
 
@@ -101,10 +107,13 @@ class SolveParams:
     construction
         First solution: "ortools" (the ``first_solutions`` portfolio),
         "insertion" (exact sequential cheapest insertion, which OR-Tools then
-        improves), or "auto" (insertion above ``INSERTION_FROM_REQUESTS`` requests).
+        improves; with ``search`` "alns" planning ahead, the compiled search
+        inserts every request itself and OR-Tools is skipped), or "auto"
+        (insertion above ``INSERTION_FROM_REQUESTS`` requests).
     lns_share
-        Share of the time limit given, after OR-Tools, to ruin and recreate
-        (``routing.improve``) from the best solution so far; 0: OR-Tools only.
+        Share of the time limit given, after OR-Tools, to the improver
+        (``search``) from the best solution so far; 0: OR-Tools only; None:
+        ``ALNS_SHARE`` for "alns" planning ahead, else ``LNS_SHARE``.
         Not used with operator balancing, which only the OR-Tools model prices.
     balance_weight
         Operator balancing: cost (cost-matrix units) per stop a vehicle makes
@@ -122,6 +131,13 @@ class SolveParams:
         Work limit of ruin and recreate: iterations (None: time only).
     log
         Print OR-Tools search progress.
+    search
+        The improver given ``lns_share`` of the time: "alns" (``routing.alns``,
+        compiled large-neighbourhood search) or "ruin_and_recreate"
+        (``routing.improve``). The compiled search models arc costs, fixed costs
+        and penalties without driver breaks (``routing.alns.handles``); the
+        tenge objective, breaks, a running plan (``now_s``) and an
+        ``iterations`` work limit go to ruin and recreate.
     """
 
     time_limit_s: float = 30.0
@@ -133,13 +149,14 @@ class SolveParams:
     first_solutions: tuple[str, ...] = FIRST_SOLUTIONS
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     construction: Literal["auto", "ortools", "insertion"] = "auto"
-    lns_share: float = LNS_SHARE
+    lns_share: float | None = None
     balance_weight: float = 0.0
     now_s: float | None = None
     seed: int = 0
     solution_limit: int | None = None
     iterations: int | None = None
     log: bool = False
+    search: Literal["alns", "ruin_and_recreate"] = "alns"  # solver hook (issue #14): the improver after OR-Tools
 
     @property
     def pricing(self) -> Pricing:
@@ -235,14 +252,22 @@ def solve(data: ProblemData, params: SolveParams | None = None, current: Solutio
     open_requests = [r for r in data.requests if r.id not in fixed and r.id not in unserved]
     model = _Model(data, params, states, open_requests)
     initial = current
-    if initial is None and (params.construction == "insertion"
-                            or (params.construction == "auto" and len(open_requests) > INSERTION_FROM_REQUESTS)):
-        initial = construct(data, open_requests, params.now_s, params.pricing)
     lns_share = 0.0 if params.balance_weight else params.lns_share
+    compiled = params.search == "alns" and params.now_s is None and params.iterations is None \
+        and alns_handles(data, params.pricing)  # solver hook (issue #14): where the compiled search applies
+    if lns_share is None:  # the compiled search gets most of the time
+        lns_share = ALNS_SHARE if compiled else LNS_SHARE
+    by_insertion = initial is None and (params.construction == "insertion" or (
+        params.construction == "auto" and len(open_requests) > INSERTION_FROM_REQUESTS))
+    compiled_start = by_insertion and compiled and lns_share > 0
+    if compiled_start:  # the compiled search inserts every request itself: no Python construction, no OR-Tools
+        initial = Solution(tuple(idle_route(v) for v in data.vehicles), {r.id: NOT_FITTED_REASON for r in open_requests})
+    elif by_insertion:
+        initial = construct(data, open_requests, params.now_s, params.pricing)
     ortools_end = deadline if params.work_limited else deadline - lns_share * max(0.0, deadline - time.perf_counter())
     candidates = []
     strategies = params.first_solutions if initial is None else params.first_solutions[:1]
-    if initial is not None and params.solution_limit == 0:
+    if compiled_start or (initial is not None and params.solution_limit == 0):
         strategies = ()
     for k, strategy in enumerate(strategies):  # a portfolio: each start improved in an equal share of the time
         until = time.perf_counter() + (ortools_end - time.perf_counter()) / (len(strategies) - k)
@@ -261,9 +286,14 @@ def solve(data: ProblemData, params: SolveParams | None = None, current: Solutio
     solution, status = min(candidates, key=lambda c: objective(data, c[0], params))
     if lns_share > 0 and params.iterations != 0 and (left_s := deadline - time.perf_counter()) > 0:
         costs = Costs(params.pricing, _penalty(data, params))
-        improved = improve(data, solution, costs, left_s, NOT_FITTED_REASON, params.now_s, params.seed, params.iterations)
+        if compiled:
+            improved, search = alns_search(data, solution, costs, left_s, NOT_FITTED_REASON, None, params.seed), "ALNS"
+        else:
+            improved = improve(data, solution, costs, left_s, NOT_FITTED_REASON, params.now_s, params.seed,
+                               params.iterations)
+            search = "RUIN_AND_RECREATE"
         if objective(data, improved, params) < objective(data, solution, params) - 1e-9:
-            solution, status = improved, f"{status}+RUIN_AND_RECREATE"
+            solution, status = improved, f"{status}+{search}"
     return _result(data, solution, params, time.perf_counter() - started, status)
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from routing.insertion import route_points
+from routing.locks import locked_count
 from routing.problem import ProblemData, StopKind, TripRequest, Vehicle
 from routing.schedule import schedule
 from routing.solution import Route, Solution, solution_cost
@@ -62,3 +64,12 @@ def brute_force_distance(data: ProblemData) -> float:
                 total += min((solution_cost(data, Solution((r,)))["distance"] for r in routes), default=np.inf)
         best = min(best, total)
     return best
+
+
+def assert_locks_kept(data: ProblemData, before: Solution, after: Solution, now_s: float) -> None:
+    """Every stop of ``before`` locked at ``now_s`` is still first in its route in ``after``, at the same time."""
+    requests = data.request_index()
+    for old, new in zip(before.routes, after.routes):
+        vehicle = data.vehicle_index()[old.vehicle_id]
+        locked = locked_count(old, route_points(requests, vehicle, old.stops), data.duration_s, now_s)
+        assert new.stops[:locked] == old.stops[:locked]

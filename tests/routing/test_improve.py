@@ -6,13 +6,12 @@ from dataclasses import replace
 
 import pytest
 
-from darp_instances import brute_force_distance, line_problem
+from darp_instances import assert_locks_kept, brute_force_distance, line_problem
 from routing.checker import check_solution
 from routing.improve import Costs, improve
-from routing.locks import locked_count
 from routing.schedule import schedule
 from routing.cost import Pricing
-from routing.solution import Route, Solution, route_points, solution_cost
+from routing.solution import Route, Solution, solution_cost
 from routing.solver import NOT_FITTED_REASON
 
 PENALTY: float = 1e7
@@ -63,8 +62,4 @@ def test_stops_under_way_stay_where_they_are() -> None:
     costs = Costs(Pricing("distance", vehicle_fixed_cost=50_000.0), PENALTY)
     result = improve(data, start, costs, time_limit_s=0.5, unserved_reason=NOT_FITTED_REASON, now_s=now)
     assert check_solution(data, result) == []
-    requests = data.request_index()
-    for before, after in zip(start.routes, result.routes):
-        vehicle = data.vehicle_index()[before.vehicle_id]
-        locked = locked_count(before, route_points(requests, vehicle, before.stops), data.duration_s, now)
-        assert after.stops[:locked] == before.stops[:locked]
+    assert_locks_kept(data, start, result, now)

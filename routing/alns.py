@@ -1,0 +1,215 @@
+"""Large-neighbourhood search for the dial-a-ride problem, compiled with numba.
+
+Each iteration ruins part of the current solution and recreates it, and
+simulated annealing decides whether to keep the result (Ropke & Pisinger
+2006; the ruin operators follow Christiaens & Vanden Berghe's SISR, 2020):
+
+* ruin (chosen at random with fixed weights, ``RUIN_WEIGHTS``) removes q requests, q drawn from
+  ``[MIN_RUINED, max_ruined]``: related removal (a random seed request and
+  the requests nearest to it in pickup, drop-off and window, Shaw 1998),
+  string removal (a string of consecutive stops from each of several
+  neighbouring routes, with both stops of every request it touches) or
+  random removal;
+* recreate inserts the removed requests and every request still unserved,
+  one at a time, each at its exact cheapest feasible place over all vehicles
+  (``routing.darp_kernel``: no cap on the number of exact tests), in random
+  order, by earliest pickup, or longest direct trip first; or by regret-2
+  (the request whose best and second-best routes differ most goes first);
+  ``RECREATE_WEIGHTS``;
+* acceptance: simulated annealing, the temperature falling geometrically
+  over the time limit from ``START_TEMPERATURE`` to ``END_TEMPERATURE``
+  times the mean arc cost of the starting routes (an empty start is first
+  filled by earliest pickup).
+
+The best solution seen is returned, each route re-timed by the exact
+scheduler (``routing.schedule``), so it is feasible by the same rules as
+everything else. Costs are in cost-matrix units: arc costs, a fixed cost per
+used vehicle and a penalty per unserved request (``routing.improve.Costs``).
+
+Not handled here (the caller falls back to ``routing.improve``): re-solving
+a running plan (``now_s`` given: locked stops, vehicles already under way).
+
+Compilation: the kernels (``routing.darp_kernel``) are compiled on first use
+and cached on disk (numba ``cache=True``, about half a minute once per
+checkout; loading the cache takes a fraction of a second). The time limit
+counts it: a search whose compilation used up its time returns the start.
+:func:`warm_up` compiles them on a tiny problem (benchmarks call it first).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from routing.cost import Pricing
+from routing.darp_kernel import BIG, Arrays, feasible, iterate, route_arc, seed_random, total_cost
+from routing.improve import Costs
+from routing.problem import ProblemData, TripRequest, Vehicle
+from routing.schedule import schedule
+from routing.solution import Route, Solution, idle_route
+
+MIN_RUINED: int = 2  # requests removed per iteration, at least (one alone is a plain reinsertion)
+MAX_RUINED: int = 15  # and at most (fewer on small instances: MAX_RUINED_SHARE of the requests); 15 beat 30
+# on a7-70, a8-96 and pr05 (40 000 iterations, 2 seeds); SISR removes about 10 on average
+MAX_RUINED_SHARE: float = 0.3  # small instances: at most this share of the requests at once (else little is kept)
+RUIN_WEIGHTS: tuple[float, float, float] = (0.4, 0.4, 0.2)  # related, string, random removal (not tuned)
+RECREATE_WEIGHTS: tuple[float, float, float, float] = (0.4, 0.2, 0.2, 0.2)  # random, earliest, longest, regret-2
+# (equal weights did no better on pr05 and a8-96)
+EARLIEST_FIRST: tuple[float, float, float, float] = (0.0, 1.0, 0.0, 0.0)  # the first fill of an empty start
+MAX_STRING: int = 10  # stops per removed string, at most (SISR's default)
+START_TEMPERATURE: float = 1.0  # x the mean arc cost (tuned: 1-2 beat 0.2-0.5 and 4 on a7-70, a8-96, pr05)
+END_TEMPERATURE: float = 0.01  # x the mean arc cost: near-greedy at the end (0.05 did worse)
+TIME_WEIGHT: float = 1.0  # relatedness: one time unit of window difference weighs as one arc-cost unit
+# (as routing.improve; at speed 1, as on the benchmarks, a minute of window is a minute of driving)
+CHUNK_S: float = 0.05  # seconds between temperature updates and deadline checks
+
+
+def handles(data: ProblemData, pricing: Pricing) -> bool:
+    """Whether the compiled search models this problem exactly.
+
+    It prices routes by arc costs (metres or seconds) plus a fixed cost per used
+    vehicle, and times them without driver breaks. The tenge objective also
+    prices driver hours and passengers' excess ride time, and breaks change
+    feasibility, so those problems go to ``routing.improve``.
+    """
+    return pricing.cost != "tenge" and not any(v.has_break for v in data.vehicles)
+
+
+def search(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: float, unserved_reason: str,
+           now_s: float | None = None, seed: int = 0, stats: dict | None = None) -> Solution:
+    """Large-neighbourhood search from ``solution`` for ``time_limit_s`` seconds; see the module docstring.
+
+    Same interface as ``routing.improve.improve``, to which it falls back for
+    a running plan (``now_s`` given) and for a starting route the compiled
+    feasibility test rejects (it is stricter by ``EPSILON`` than the scheduler).
+
+    Parameters
+    ----------
+    data, solution, costs, time_limit_s, unserved_reason, now_s, seed
+        As for ``routing.improve.improve`` (the time limit counts compilation
+        when numba's cache is cold).
+    stats
+        Filled, when given, with ``iterations`` and ``best_cost`` (cost-matrix units).
+    """
+    from routing.improve import improve
+
+    started = time.perf_counter()
+    if now_s is not None or not data.requests or not data.vehicles or not handles(data, costs.pricing):
+        return improve(data, solution, costs, time_limit_s, unserved_reason, now_s, seed)
+    state = _State.of(data, solution, costs, unserved_reason)
+    if state is None:
+        return improve(data, solution, costs, time_limit_s, unserved_reason, now_s, seed)
+    n = len(data.requests)
+    max_ruined = max(MIN_RUINED, min(MAX_RUINED, int(MAX_RUINED_SHARE * n)))
+    seed_random(seed)
+    state.run(0, 0.0, max_ruined)  # compiles, or loads from numba's cache, before the first timed chunk
+    if not state.lengths.any():  # an empty start: insert everything by earliest pickup first
+        state.run(1, 0.0, max_ruined, recreate=EARLIEST_FIRST)
+    used = state.lengths > 0
+    arcs = int(state.lengths.sum() + used.sum())
+    scale = max(float(state.route_cost[used].sum()) / max(1, arcs), 1e-9)  # the mean arc cost
+    iterations, chunk = 0, 16
+    while (elapsed := time.perf_counter() - started) < time_limit_s:
+        temperature = scale * START_TEMPERATURE * (END_TEMPERATURE / START_TEMPERATURE) ** (elapsed / time_limit_s)
+        tick = time.perf_counter()
+        state.run(chunk, temperature, max_ruined)
+        iterations += chunk
+        spent = time.perf_counter() - tick
+        left = time_limit_s - (time.perf_counter() - started)
+        chunk = max(1, min(int(chunk * CHUNK_S / max(spent, 1e-6)), int(chunk * left / max(spent, 1e-6))))
+    if stats is not None:
+        stats.update(iterations=iterations, best_cost=float(state.cost[1]))
+    return state.best_solution(data, solution, unserved_reason) or solution
+
+
+class _State:
+    """The search's arrays: current and best routes, times, owners, costs."""
+
+    def __init__(self, arrays: Arrays, routes: np.ndarray, lengths: np.ndarray, owner: np.ndarray,
+                 insertable: np.ndarray, near: np.ndarray, fixed: float, penalty: float) -> None:
+        self.arrays, self.routes, self.lengths, self.owner = arrays, routes, lengths, owner
+        self.insertable, self.near, self.fixed, self.penalty = insertable, near, fixed, penalty
+        v, cap = routes.shape
+        self.times = np.zeros((v, cap + 2))
+        self.position = -np.ones(2 * len(owner), dtype=np.int64)
+        args = arrays.kernel_args()
+        self.route_cost = np.zeros(v)
+        self.ok = True
+        for k in range(v):
+            self.ok &= feasible(routes[k], lengths[k], k, self.times[k], self.position, *args)
+            self.route_cost[k] = route_arc(routes[k], lengths[k], k, arrays.point, arrays.depot, arrays.arc)
+        self.best_routes, self.best_lengths = routes.copy(), lengths.copy()
+        self.cost = np.array([total_cost(self.route_cost, lengths, owner, insertable, fixed, penalty)] * 2)  # current, best
+
+    @classmethod
+    def of(cls, data: ProblemData, solution: Solution, costs: Costs, unserved_reason: str) -> _State | None:
+        """The state of ``solution`` (None: a route the compiled test rejects)."""
+        n = len(data.requests)
+        arc = costs.pricing.arc(data)
+        arrays = Arrays.of(data, arc)
+        index = {r.id: k for k, r in enumerate(data.requests)}
+        vehicle_at = {v.id: k for k, v in enumerate(data.vehicles)}
+        routes = -np.ones((len(data.vehicles), 2 * n + 2), dtype=np.int64)
+        lengths = np.zeros(len(data.vehicles), dtype=np.int64)
+        owner = -np.ones(n, dtype=np.int64)
+        for route in solution.routes:
+            v = vehicle_at[route.vehicle_id]
+            nodes = [index[s.request_id] + (0 if s.kind == "pickup" else n) for s in route.stops]
+            routes[v, :len(nodes)] = nodes
+            lengths[v] = len(nodes)
+            owner[[x for x in nodes if x < n]] = v
+        insertable = np.array([owner[k] >= 0 or solution.unserved.get(r.id) == unserved_reason
+                               for k, r in enumerate(data.requests)], dtype=np.bool_)
+        state = cls(arrays, routes, lengths, owner, insertable, _neighbours(data, arc), costs.pricing.fixed,
+                    costs.unserved_penalty)
+        return state if state.ok else None
+
+    def run(self, iterations: int, temperature: float, max_ruined: int,
+            recreate: tuple[float, ...] = RECREATE_WEIGHTS) -> None:
+        """``iterations`` ruin-and-recreate steps at ``temperature`` (``recreate``: weights of the recreate orders)."""
+        iterate(iterations, temperature, MIN_RUINED, max_ruined, MAX_STRING, self.routes, self.lengths, self.times, self.route_cost, self.owner,
+                 self.insertable, self.near, self.fixed, self.penalty, self.cost, self.best_routes, self.best_lengths,
+                 self.position, np.array(RUIN_WEIGHTS), np.array(recreate, dtype=float), *self.arrays.kernel_args())
+
+    def best_solution(self, data: ProblemData, start: Solution, unserved_reason: str) -> Solution | None:
+        """The best routes, timed by ``routing.schedule`` (None: one cannot be timed, which the tests rule out)."""
+        n = len(data.requests)
+        routes = []
+        for v, vehicle in enumerate(data.vehicles):
+            nodes = self.best_routes[v, :self.best_lengths[v]]
+            sequence = [(data.requests[x % n], "pickup" if x < n else "dropoff") for x in nodes]
+            route = schedule(data, vehicle, sequence) if sequence else idle_route(vehicle)
+            if route is None:
+                return None
+            routes.append(route)
+        served = {s.request_id for r in routes for s in r.stops}
+        unserved = {k: why for k, why in start.unserved.items() if k not in served}
+        unserved.update({r.id: unserved_reason for r in data.requests if r.id not in served and r.id not in unserved})
+        return Solution(tuple(routes), unserved)
+
+
+def _neighbours(data: ProblemData, arc: np.ndarray) -> np.ndarray:
+    """Per request, all requests from most to least related (pickup and drop-off arc costs plus window gap)."""
+    requests: tuple[TripRequest, ...] = data.requests
+    pickups = np.array([r.pickup for r in requests], dtype=int)
+    dropoffs = np.array([r.dropoff for r in requests], dtype=int)
+    starts = np.array([r.earliest_pickup_s for r in requests])
+    near = arc[np.ix_(pickups, pickups)] + arc[np.ix_(dropoffs, dropoffs)]
+    near = np.where(np.isfinite(near), near, BIG) + np.abs(starts[:, None] - starts[None, :]) / TIME_WEIGHT
+    return np.argsort(near, axis=1, kind="stable").astype(np.int64)
+
+
+def warm_up() -> float:
+    """Compile (or load from the on-disk cache) every kernel on a two-request problem; seconds it took."""
+    started = time.perf_counter()
+    xs = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    matrix = np.abs(xs[:, None] - xs[None, :])
+    data = ProblemData((Vehicle("v", "op", 0, 0.0, 100.0, 1, 2), Vehicle("w", "op", 0, 0.0, 100.0, 1, 2)),
+                       (TripRequest("a", 1, 2, 0.0, 50.0), TripRequest("b", 3, 4, 0.0, 50.0)), matrix, matrix)
+    start = Solution((idle_route(data.vehicles[0]), idle_route(data.vehicles[1])), {"a": "retry", "b": "retry"})
+    state = _State.of(data, start, Costs(Pricing("distance"), 100.0), "retry")
+    seed_random(0)
+    state.run(8, 1.0, 2)
+    state.best_solution(data, start, "retry")
+    return time.perf_counter() - started

@@ -1,0 +1,660 @@
+"""Compiled (numba) kernels of the dial-a-ride search: exact route feasibility, cheapest insertion, search steps.
+
+A solution is held in arrays: ``routes[v, :lengths[v]]`` are the stop nodes of
+vehicle v, node ``r`` the pickup and node ``n + r`` the drop-off of request r.
+Everything a route must satisfy is an arrays-of-numbers problem (``Arrays``):
+
+* feasibility of a stop sequence is a simple temporal network (windows,
+  travel plus service, maximum ride time, shift, route duration) plus loads.
+  :func:`feasible` computes its least solution by label correcting
+  (Bellman-Ford: forward passes along the route, ride-time and route-duration
+  constraints pulling earlier nodes later); the network is infeasible when a
+  least time passes its upper bound or the passes do not settle within the
+  number of nodes (a positive cycle). It is the same network as
+  ``routing.schedule`` solves by Floyd-Warshall, so it accepts exactly the
+  sequences that one does (with a stricter tolerance);
+* :func:`route_insertion` prices every (pickup, drop-off) position pair of a
+  request in one route by the added arc cost, screens them with necessary
+  conditions, and tries the survivors cheapest first with the exact test:
+  the first feasible one is the exact cheapest insertion in that route, with
+  no cap on the number of exact tests. The screens compare lower bounds on
+  the new start times (the route's least times, pushed forward through the
+  inserted pickup) with each stop's window and its latest start that keeps
+  the rest of the route in its windows and shift (backward time slack), the
+  ride's lower bound with its maximum, and the loads with the capacities.
+  The bounds assume travel times obey the triangle inequality (true of
+  shortest-path and Euclidean matrices): inserting a stop never makes a
+  later one earlier;
+* :func:`iterate` runs steps of the search of ``routing.alns`` (ruin,
+  recreate by :func:`route_insertion` over all vehicles or by regret-2,
+  simulated-annealing acceptance, undo of rejected steps) on these arrays.
+
+Every kernel lives in this one module: numba's on-disk cache (``cache=True``)
+is keyed by the source file of each function, so a caller cached in another
+module could keep a stale copy of a changed callee.
+
+Units: those of the matrices (seconds or benchmark minutes for times, metres
+or benchmark units for the arc cost).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from routing.problem import ProblemData, fits
+
+BIG: float = 1e15  # stands in for infinite matrix entries and open window ends (numba-friendly, no inf - inf)
+EPSILON: float = 1e-9  # time tolerance, stricter than routing.schedule's 1e-7: what we accept, it accepts
+
+
+@dataclass(frozen=True)
+class Arrays:
+    """The problem as arrays for the kernels (node r: pickup of request r; node n + r: its drop-off).
+
+    Attributes
+    ----------
+    point, low, high, service
+        Per node: matrix index, earliest and latest start of service, service time.
+    wheel, seat
+        Per node: change of wheelchair places and seats taken (+ at pickups, - at drop-offs).
+    ride
+        Per request: latest drop-off start minus pickup start (pickup service + maximum ride).
+    depot, shift_start, shift_end, wheel_cap, seat_cap
+        Per vehicle.
+    allowed
+        ``allowed[r, v]``: vehicle v may carry request r (capacity and operator).
+    twin
+        Per vehicle: the first vehicle with the same depot, shift, capacities
+        and allowed requests (empty twins give the same insertions).
+    duration, arc
+        Travel time and arc cost matrices (infinite entries replaced by ``BIG``).
+    max_duration
+        Route duration limit (``BIG``: none).
+    """
+
+    point: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    service: np.ndarray
+    wheel: np.ndarray
+    seat: np.ndarray
+    ride: np.ndarray
+    depot: np.ndarray
+    shift_start: np.ndarray
+    shift_end: np.ndarray
+    wheel_cap: np.ndarray
+    seat_cap: np.ndarray
+    allowed: np.ndarray
+    twin: np.ndarray
+    duration: np.ndarray
+    arc: np.ndarray
+    max_duration: float
+
+    @classmethod
+    def of(cls, data: ProblemData, arc: np.ndarray) -> Arrays:
+        """The arrays of ``data`` with arc cost matrix ``arc``."""
+        requests, vehicles = data.requests, data.vehicles
+        n = len(requests)
+        windows = np.array([r.window(k) for k in ("pickup", "dropoff") for r in requests], dtype=float).reshape(2 * n, 2)
+        sign = np.concatenate([np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)])
+        allowed = np.array([[fits(v, r) for v in vehicles] for r in requests], dtype=np.bool_).reshape(n, len(vehicles))
+        keys = [(v.depot, v.shift_start_s, v.shift_end_s, v.wheelchair_places, v.seats, allowed[:, k].tobytes())
+                for k, v in enumerate(vehicles)]
+        first = {}
+        twin = np.array([first.setdefault(key, k) for k, key in enumerate(keys)], dtype=np.int64)
+        return cls(
+            point=np.array([r.pickup for r in requests] + [r.dropoff for r in requests], dtype=np.int64),
+            low=np.clip(windows[:, 0], -BIG, BIG), high=np.clip(windows[:, 1], -BIG, BIG),
+            service=np.array([r.service_pickup_s for r in requests] + [r.service_dropoff_s for r in requests], dtype=float),
+            wheel=sign * np.tile([r.wheelchair_load for r in requests], 2).astype(np.int64),
+            seat=sign * np.tile([r.seat_load for r in requests], 2).astype(np.int64),
+            ride=np.array([r.service_pickup_s + data.max_ride(r) for r in requests], dtype=float),
+            depot=np.array([v.depot for v in vehicles], dtype=np.int64),
+            shift_start=np.array([v.shift_start_s for v in vehicles], dtype=float),
+            shift_end=np.array([v.shift_end_s for v in vehicles], dtype=float),
+            wheel_cap=np.array([v.wheelchair_places for v in vehicles], dtype=np.int64),
+            seat_cap=np.array([v.seats for v in vehicles], dtype=np.int64),
+            allowed=allowed, twin=twin,
+            duration=np.where(np.isfinite(data.duration_s), data.duration_s, BIG),
+            arc=np.where(np.isfinite(arc), arc, BIG),
+            max_duration=BIG if data.max_route_duration_s is None else float(data.max_route_duration_s),
+        )
+
+    def kernel_args(self) -> tuple:
+        """The arrays in the order the kernels take them (``*P`` below)."""
+        return (self.point, self.low, self.high, self.service, self.wheel, self.seat, self.ride, self.depot,
+                self.shift_start, self.shift_end, self.wheel_cap, self.seat_cap, self.allowed, self.twin,
+                self.duration, self.arc, self.max_duration)
+
+
+@njit(cache=True)
+def feasible(seq, m, v, times, position, point, low, high, service, wheel, seat, ride, depot, shift_start,  # noqa: ANN001
+             shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration):
+    """Whether ``seq[:m]`` is a feasible route for vehicle v; its least times in ``times[:m + 2]``.
+
+    ``times[0]`` is the depot departure, ``times[k + 1]`` the service start
+    of stop k, ``times[m + 1]`` the return. ``position`` is scratch (one
+    entry per node). Loads and pickup-before-drop-off are checked too.
+    """
+    n = len(ride)
+    w = 0
+    s = 0
+    ok = True
+    for k in range(m):
+        node = seq[k]
+        if node < n:
+            position[node] = k + 1
+        elif position[node - n] < 0:
+            ok = False  # a drop-off before its pickup
+        w += wheel[node]
+        s += seat[node]
+        if w > wheel_cap[v] or s > seat_cap[v]:
+            ok = False
+        if not ok:
+            for q in range(k + 1):
+                if seq[q] < n:
+                    position[seq[q]] = -1
+            return False
+    times[0] = shift_start[v]
+    for k in range(m):
+        times[k + 1] = low[seq[k]]
+    times[m + 1] = -BIG
+    start = 0
+    rounds = 0
+    feasible_ = True
+    while True:
+        rounds += 1
+        if rounds > m + 3:
+            feasible_ = False
+            break
+        # forward pass from `start`: travel and service between consecutive nodes
+        bad = False
+        for k in range(start, m + 1):
+            here = depot[v] if k == 0 else point[seq[k - 1]]
+            there = depot[v] if k == m else point[seq[k]]
+            leave = times[k] + (0.0 if k == 0 else service[seq[k - 1]])
+            arrive = leave + duration[here, there]
+            if arrive > times[k + 1]:
+                times[k + 1] = arrive
+            upper = shift_end[v] if k == m else high[seq[k]]
+            if times[k + 1] > upper + EPSILON:
+                bad = True
+                break
+        if bad:
+            feasible_ = False
+            break
+        # backward constraints: maximum ride times, route duration
+        start = m + 1
+        for k in range(m):
+            node = seq[k]
+            if node >= n:
+                p = position[node - n]
+                need = times[k + 1] - ride[node - n]
+                if need > times[p] + EPSILON:
+                    times[p] = need
+                    if times[p] > high[seq[p - 1]] + EPSILON:
+                        start = -1
+                        break
+                    if p < start:
+                        start = p
+        if start == -1:
+            feasible_ = False
+            break
+        need = times[m + 1] - max_duration
+        if need > times[0] + EPSILON:
+            times[0] = need
+            start = 0
+        if start == m + 1:
+            break
+    for k in range(m):
+        if seq[k] < n:
+            position[seq[k]] = -1
+    return feasible_
+
+
+@njit(cache=True)
+def with_insertion(seq, m, pickup, dropoff, i, j, out):  # noqa: ANN001
+    """Write ``seq[:m]`` with ``pickup`` before stop i and ``dropoff`` before stop j (i <= j; m: at the end) to ``out``."""
+    length = 0
+    for q in range(m + 1):
+        if q == i:
+            out[length] = pickup
+            length += 1
+        if q == j:
+            out[length] = dropoff
+            length += 1
+        if q < m:
+            out[length] = seq[q]
+            length += 1
+
+
+@njit(cache=True)
+def route_arc(seq, m, v, point, depot, arc):  # noqa: ANN001
+    """Arc cost of ``seq[:m]`` from vehicle v's depot back to it (0 when empty)."""
+    if m == 0:
+        return 0.0
+    total = 0.0
+    here = depot[v]
+    for k in range(m):
+        total += arc[here, point[seq[k]]]
+        here = point[seq[k]]
+    return total + arc[here, depot[v]]
+
+
+@njit(cache=True)
+def route_insertion(r, seq, m, v, times, bound, scratch, position, point, low, high, service, wheel, seat, ride,  # noqa: ANN001
+                    depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration):
+    """The exact cheapest insertion of request r into vehicle v's route ``seq[:m]`` costing less than ``bound``.
+
+    ``times`` holds the route's least times (:func:`feasible`); ``scratch``
+    is an int array of at least m + 2 entries. Returns (added arc cost,
+    pickup position, drop-off position); positions count stops of the
+    current route (insert before that stop; m: at the end), and the cost is
+    ``bound`` with positions -1 when no insertion is cheaper than ``bound``.
+    """
+    n = len(ride)
+    p = r
+    d = n + r
+    pp = point[p]
+    pd = point[d]
+    size = (m + 1) * (m + 2) // 2
+    costs = np.empty(size)
+    picks = np.empty(size, dtype=np.int64)
+    drops = np.empty(size, dtype=np.int64)
+    count = 0
+    # latest[k]: latest start of node k (times' indexing) keeping the rest of the route in its windows and shift
+    latest = np.empty(m + 2)
+    latest[m + 1] = shift_end[v]
+    for k in range(m, 0, -1):
+        after = depot[v] if k == m else point[seq[k]]
+        latest[k] = min(high[seq[k - 1]], latest[k + 1] - service[seq[k - 1]] - duration[point[seq[k - 1]], after])
+    w = 0
+    s = 0
+    for i in range(m + 1):
+        if i > 0:
+            w += wheel[seq[i - 1]]
+            s += seat[seq[i - 1]]
+        if w + wheel[p] > wheel_cap[v] or s + seat[p] > seat_cap[v]:
+            continue
+        before = depot[v] if i == 0 else point[seq[i - 1]]
+        after = depot[v] if i == m else point[seq[i]]
+        leave = times[i] + (0.0 if i == 0 else service[seq[i - 1]])
+        start_p = max(leave + duration[before, pp], low[p])
+        if start_p > high[p] + EPSILON:
+            break  # later positions only leave later
+        latest_p = min(high[p], latest[i + 1] - service[p] - duration[pp, after])
+        if start_p > latest_p + EPSILON:
+            continue
+        pick_detour = arc[before, pp] + arc[pp, after] - arc[before, after]
+        # adjacent: the drop-off right after the pickup
+        start_d = max(start_p + service[p] + duration[pp, pd], low[d])
+        cost = arc[before, pp] + arc[pp, pd] + arc[pd, after] - arc[before, after]
+        latest_adjacent = min(latest_p, high[d] - service[p] - duration[pp, pd],
+                              latest[i + 1] - service[d] - duration[pd, after] - service[p] - duration[pp, pd])
+        if (cost < bound and start_d <= high[d] + EPSILON and start_d - latest_adjacent <= ride[r] + EPSILON
+                and service[p] + duration[pp, pd] <= ride[r] + EPSILON
+                and start_d + service[d] + duration[pd, after] <= latest[i + 1] + EPSILON):
+            costs[count] = cost
+            picks[count] = i
+            drops[count] = i
+            count += 1
+        # apart: the drop-off before stop j > i; `current` is the earliest start of stop j - 1 after the pickup
+        ww = w
+        ss = s
+        current = 0.0
+        for j in range(i + 1, m + 1):
+            node = seq[j - 1]
+            ww += wheel[node]
+            ss += seat[node]
+            if ww + wheel[p] > wheel_cap[v] or ss + seat[p] > seat_cap[v]:
+                break  # the passenger would be on board past a full stop
+            if j == i + 1:
+                current = max(times[j], start_p + service[p] + duration[pp, point[node]])
+            else:
+                current = max(times[j], current + service[seq[j - 2]] + duration[point[seq[j - 2]], point[node]])
+            if current > latest[j] + EPSILON:
+                break  # stop j - 1 is late whatever follows
+            a2 = depot[v] if j == m else point[seq[j]]
+            start_d = max(current + service[node] + duration[point[node], pd], low[d])
+            if start_d > high[d] + EPSILON or start_d - latest_p > ride[r] + EPSILON:
+                break  # later drop-offs only start later
+            if start_d + service[d] + duration[pd, a2] > latest[j + 1] + EPSILON:
+                continue
+            cost = pick_detour + arc[point[node], pd] + arc[pd, a2] - arc[point[node], a2]
+            if cost < bound:
+                costs[count] = cost
+                picks[count] = i
+                drops[count] = j
+                count += 1
+    order = np.argsort(costs[:count])
+    trial_times = np.empty(m + 4)
+    for k in range(count):
+        c = order[k]
+        i = picks[c]
+        j = drops[c]
+        with_insertion(seq, m, p, d, i, j, scratch)
+        if feasible(scratch, m + 2, v, trial_times, position, point, low, high, service, wheel, seat, ride, depot,
+                    shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration):
+            return costs[c], i, j
+    return bound, -1, -1
+
+
+@njit(cache=True)
+def seed_random(seed):  # noqa: ANN001
+    """Seed numba's random generator (separate from NumPy's)."""
+    np.random.seed(seed)
+
+
+@njit(cache=True)
+def total_cost(route_cost, lengths, owner, insertable, fixed, penalty):  # noqa: ANN001
+    total = 0.0
+    for v in range(len(lengths)):
+        if lengths[v] > 0:
+            total += route_cost[v] + fixed
+    for r in range(len(owner)):
+        if insertable[r] and owner[r] < 0:
+            total += penalty
+    return total
+
+
+@njit(cache=True)
+def _choose(weights):  # noqa: ANN001
+    x = np.random.random() * weights.sum()
+    for k in range(len(weights)):
+        x -= weights[k]
+        if x < 0:
+            return k
+    return len(weights) - 1
+
+
+@njit(cache=True)
+def _best_insertion(r, routes, lengths, times, fixed, scratch, seen, position, point, low, high, service, wheel, seat,  # noqa: ANN001
+                    ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration):
+    """Cheapest insertion of request r over all vehicles: (added cost, fixed cost included; v; i; j)."""
+    best = BIG
+    bv, bi, bj = -1, -1, -1
+    seen[:] = False
+    for v in range(len(lengths)):
+        if not allowed[r, v]:
+            continue
+        m = lengths[v]
+        extra = 0.0
+        if m == 0:
+            if seen[twin[v]]:
+                continue
+            seen[twin[v]] = True
+            extra = fixed
+        c, i, j = route_insertion(r, routes[v], m, v, times[v], best - extra, scratch, position, point, low, high,
+                                  service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed,
+                                  twin, duration, arc, max_duration)
+        if i >= 0:
+            best = c + extra
+            bv, bi, bj = v, i, j
+    return best, bv, bi, bj
+
+
+@njit(cache=True)
+def _touch(v, touched, n_touched, routes, lengths, times, route_cost, bak_routes, bak_lengths, bak_times, bak_cost):  # noqa: ANN001
+    """Back up route v before its first change in this iteration; the new count of touched routes."""
+    for k in range(n_touched):
+        if touched[k] == v:
+            return n_touched
+    m = lengths[v]
+    bak_routes[v, :m] = routes[v, :m]
+    bak_times[v, :m + 2] = times[v, :m + 2]
+    bak_lengths[v] = m
+    bak_cost[v] = route_cost[v]
+    touched[n_touched] = v
+    return n_touched + 1
+
+
+@njit(cache=True)
+def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes, lengths, times, route_cost, owner, insertable, near, fixed,  # noqa: ANN001, C901
+             penalty, cost, best_routes, best_lengths, position, ruin_weights, recreate_weights, point, low, high,
+             service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration,
+             arc, max_duration):
+    """``iterations`` ruin-and-recreate steps under simulated annealing at ``temperature``; see the module docstring."""
+    n = len(owner)
+    n_vehicles = len(lengths)
+    cap = routes.shape[1]
+    bak_routes = np.empty_like(routes)
+    bak_times = np.empty_like(times)
+    bak_lengths = np.empty_like(lengths)
+    bak_cost = np.empty_like(route_cost)
+    touched = np.empty(n_vehicles, dtype=np.int64)
+    pending = np.empty(n, dtype=np.int64)
+    old_owner = np.empty(n, dtype=np.int64)
+    removed_flag = np.zeros(n, dtype=np.bool_)
+    keys = np.empty(n)
+    scratch = np.empty(cap + 2, dtype=np.int64)
+    seen = np.zeros(n_vehicles, dtype=np.bool_)
+    route_hit = np.zeros(n_vehicles, dtype=np.bool_)
+    served = np.empty(n, dtype=np.int64)
+    for _ in range(iterations):
+        n_served = 0
+        for r in range(n):
+            if owner[r] >= 0:
+                served[n_served] = r
+                n_served += 1
+        if n_served == 0 and not (insertable & (owner < 0)).any():
+            return
+        q = min(n_served, min_ruined + np.random.randint(max(1, max_ruined - min_ruined + 1)))
+        n_pending = 0
+        n_touched = 0
+        # ruin
+        operator = _choose(ruin_weights)
+        if n_served > 0:
+            seed_request = served[np.random.randint(n_served)]
+            route_hit[:] = False
+            for k in range(n):
+                if n_pending >= q:
+                    break
+                if operator == 2:  # random
+                    c = served[np.random.randint(n_served)]
+                else:
+                    c = near[seed_request, k]
+                if owner[c] < 0 or removed_flag[c]:
+                    continue
+                if operator == 1:  # string removal around c's pickup in its route
+                    v = owner[c]
+                    if route_hit[v]:
+                        continue
+                    route_hit[v] = True
+                    m = lengths[v]
+                    at = 0
+                    for x in range(m):
+                        if routes[v, x] == c:
+                            at = x
+                    length = 1 + np.random.randint(min(max_string, m))
+                    first = max(0, min(at - np.random.randint(length), m - length))
+                    for x in range(first, first + length):
+                        node = routes[v, x]
+                        rr = node if node < n else node - n
+                        if not removed_flag[rr]:
+                            removed_flag[rr] = True
+                            pending[n_pending] = rr
+                            n_pending += 1
+                else:
+                    removed_flag[c] = True
+                    pending[n_pending] = c
+                    n_pending += 1
+            for k in range(n_pending):
+                n_touched = _touch(owner[pending[k]], touched, n_touched, routes, lengths, times, route_cost,
+                                   bak_routes, bak_lengths, bak_times, bak_cost)
+        for k in range(n_pending):
+            old_owner[k] = owner[pending[k]]
+            owner[pending[k]] = -1
+        ok = True
+        for t in range(n_touched):
+            v = touched[t]
+            m = 0
+            for x in range(lengths[v]):
+                node = routes[v, x]
+                rr = node if node < n else node - n
+                if not removed_flag[rr]:
+                    routes[v, m] = node
+                    m += 1
+            lengths[v] = m
+            ok &= feasible(routes[v], m, v, times[v], position, point, low, high, service, wheel, seat, ride, depot,
+                           shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration)
+            route_cost[v] = route_arc(routes[v], m, v, point, depot, arc)
+        removed_count = n_pending
+        for r in range(n):  # and every request still unserved
+            if insertable[r] and owner[r] < 0 and not removed_flag[r]:
+                old_owner[n_pending] = -1
+                pending[n_pending] = r
+                n_pending += 1
+        for k in range(removed_count):
+            removed_flag[pending[k]] = False
+        # recreate
+        delta_unserved = 0
+        if ok:
+            order = _choose(recreate_weights)
+            if order == 0:
+                for k in range(n_pending - 1, 0, -1):
+                    x = np.random.randint(k + 1)
+                    pending[k], pending[x] = pending[x], pending[k]
+                    old_owner[k], old_owner[x] = old_owner[x], old_owner[k]
+            elif order <= 2:
+                for k in range(n_pending):
+                    r = pending[k]
+                    keys[k] = low[r] if order == 1 else -arc[point[r], point[n + r]]
+                sort = np.argsort(keys[:n_pending])
+                pending[:n_pending] = pending[:n_pending][sort]
+                old_owner[:n_pending] = old_owner[:n_pending][sort]
+            if order == 3:
+                n_touched, delta_unserved = _regret_insert(pending, n_pending, routes, lengths, times, route_cost, owner, fixed,
+                                                touched, n_touched, bak_routes, bak_lengths, bak_times, bak_cost,
+                                                scratch, seen, position, point, low, high, service, wheel, seat, ride,
+                                                depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
+                                                duration, arc, max_duration)
+            else:
+                for k in range(n_pending):
+                    r = pending[k]
+                    c, v, i, j = _best_insertion(r, routes, lengths, times, fixed, scratch, seen, position, point, low,
+                                                 high, service, wheel, seat, ride, depot, shift_start, shift_end,
+                                                 wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration)
+                    if v < 0:
+                        delta_unserved += 1
+                        continue
+                    n_touched = _touch(v, touched, n_touched, routes, lengths, times, route_cost, bak_routes,
+                                       bak_lengths, bak_times, bak_cost)
+                    _insert(r, v, i, j, routes, lengths, times, route_cost, owner, position, point, low, high, service,
+                            wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
+                            duration, arc, max_duration)
+        # accept or undo
+        new_cost = cost[0]
+        for t in range(n_touched):
+            v = touched[t]
+            new_cost += route_cost[v] - bak_cost[v]
+            if bak_lengths[v] == 0 and lengths[v] > 0:
+                new_cost += fixed
+            elif bak_lengths[v] > 0 and lengths[v] == 0:
+                new_cost -= fixed
+        previously_unserved = n_pending - removed_count
+        new_cost += (delta_unserved - previously_unserved) * penalty
+        if ok and new_cost < cost[0] - temperature * np.log(1.0 - np.random.random()):
+            cost[0] = new_cost
+            if new_cost < cost[1] - 1e-9:
+                cost[1] = new_cost
+                for v in range(n_vehicles):
+                    best_routes[v, :lengths[v]] = routes[v, :lengths[v]]
+                    best_lengths[v] = lengths[v]
+        else:
+            for t in range(n_touched):
+                v = touched[t]
+                m = bak_lengths[v]
+                routes[v, :m] = bak_routes[v, :m]
+                times[v, :m + 2] = bak_times[v, :m + 2]
+                lengths[v] = m
+                route_cost[v] = bak_cost[v]
+            for k in range(n_pending):
+                owner[pending[k]] = old_owner[k]
+
+
+@njit(cache=True)
+def _insert(r, v, i, j, routes, lengths, times, route_cost, owner, position, point, low, high, service, wheel, seat,  # noqa: ANN001
+            ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration):
+    """Insert request r into route v: pickup before stop i, drop-off before stop j (of the route before insertion)."""
+    n = len(owner)
+    m = lengths[v]
+    row = routes[v]
+    with_insertion(row[:m].copy(), m, r, n + r, i, j, row)
+    lengths[v] = m + 2
+    owner[r] = v
+    feasible(row, m + 2, v, times[v], position, point, low, high, service, wheel, seat, ride, depot, shift_start,
+             shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration)
+    route_cost[v] = route_arc(row, m + 2, v, point, depot, arc)
+
+
+@njit(cache=True)
+def _regret_insert(pending, n_pending, routes, lengths, times, route_cost, owner, fixed, touched, n_touched,  # noqa: ANN001
+                   bak_routes, bak_lengths, bak_times, bak_cost, scratch, seen, position, point, low, high, service,
+                   wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
+                   max_duration):
+    """Regret-2 insertion of ``pending[:n_pending]``; returns the touched-route count and the requests left out."""
+    n_vehicles = len(lengths)
+    best = np.full((n_pending, n_vehicles), BIG)
+    pick = -np.ones((n_pending, n_vehicles), dtype=np.int64)
+    drop = -np.ones((n_pending, n_vehicles), dtype=np.int64)
+    done = np.zeros(n_pending, dtype=np.bool_)
+    left = 0
+    for k in range(n_pending):
+        for v in range(n_vehicles):
+            _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, fixed, scratch, position, point,
+                          low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap,
+                          allowed, twin, duration, arc, max_duration)
+    for _ in range(n_pending):
+        chosen, regret, chosen_v = -1, -1.0, -1
+        for k in range(n_pending):
+            if done[k]:
+                continue
+            first, second, fv = BIG, BIG, -1
+            for v in range(n_vehicles):
+                if best[k, v] < first:
+                    second = first
+                    first, fv = best[k, v], v
+                elif best[k, v] < second:
+                    second = best[k, v]
+            if fv < 0:
+                continue
+            value = (second - first) if second < BIG else BIG / 2 - first
+            if value > regret:
+                chosen, regret, chosen_v = k, value, fv
+        if chosen < 0:
+            break
+        done[chosen] = True
+        v = chosen_v
+        n_touched = _touch(v, touched, n_touched, routes, lengths, times, route_cost, bak_routes, bak_lengths,
+                           bak_times, bak_cost)
+        _insert(pending[chosen], v, pick[chosen, v], drop[chosen, v], routes, lengths, times, route_cost, owner,
+                position, point, low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap,
+                seat_cap, allowed, twin, duration, arc, max_duration)
+        for k in range(n_pending):
+            if not done[k]:
+                _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, fixed, scratch, position,
+                              point, low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap,
+                              seat_cap, allowed, twin, duration, arc, max_duration)
+    for k in range(n_pending):
+        if not done[k]:
+            left += 1
+    return n_touched, left
+
+
+@njit(cache=True)
+def _regret_entry(k, r, v, best, pick, drop, routes, lengths, times, fixed, scratch, position, point, low, high,  # noqa: ANN001
+                  service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
+                  duration, arc, max_duration):
+    """Best insertion of request r (row k) into vehicle v alone (an empty route pays the fixed cost)."""
+    best[k, v], pick[k, v], drop[k, v] = BIG, -1, -1
+    if not allowed[r, v]:
+        return
+    extra = fixed if lengths[v] == 0 else 0.0
+    c, i, j = route_insertion(r, routes[v], lengths[v], v, times[v], BIG, scratch, position, point, low, high, service,
+                              wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
+                              duration, arc, max_duration)
+    if i >= 0:
+        best[k, v], pick[k, v], drop[k, v] = c + extra, i, j

@@ -1,0 +1,168 @@
+"""The compiled search: its feasibility test and insertion agree with the exact scheduler and brute force,
+it reaches brute-force and published optima, and every solution it returns passes the checker."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from darp_instances import assert_locks_kept, FIXTURES, brute_force_distance, line_problem, precedence_ok
+from routing.alns import _State, search, warm_up
+from routing.checker import check_solution
+from routing.cost import Pricing
+from routing.darp_kernel import BIG, feasible, route_insertion
+from routing.improve import Costs
+from routing.literature import read_cordeau
+from routing.problem import ProblemData, Vehicle
+from routing.schedule import schedule
+from routing.solution import Route, Solution, solution_cost
+from routing.solver import NOT_FITTED_REASON, SolveParams, construct, solve
+
+PENALTY: float = 1e7
+A2_16_OPTIMUM: float = 294.248
+
+
+@pytest.fixture(scope="module", autouse=True)
+def compiled() -> None:
+    """Compile the kernels first (a cold numba cache takes longer than the searches' time limits)."""
+    warm_up()
+
+
+def tight_problem(n_requests: int, seed: int) -> ProblemData:
+    """A line problem with narrow random windows, short maximum rides and a route-duration limit."""
+    data = line_problem(n_requests, seed, vehicles=2)
+    rng = np.random.default_rng(seed)
+    requests = []
+    for r in data.requests:
+        start = float(rng.uniform(0, 1800))
+        requests.append(replace(r, earliest_pickup_s=start, latest_pickup_s=start + 600.0,
+                                max_ride_s=float(rng.uniform(1.0, 2.0) * data.direct_s(r) + 120.0)))
+    return replace(data, requests=tuple(requests), max_route_duration_s=3600.0)
+
+
+def _nodes(data: ProblemData, order: list) -> np.ndarray:
+    index = {r.id: k for k, r in enumerate(data.requests)}
+    n = len(data.requests)
+    return np.array([index[r.id] + (0 if kind == "pickup" else n) for r, kind in order], dtype=np.int64)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_compiled_feasibility_agrees_with_the_scheduler_on_every_stop_order(seed: int) -> None:
+    data = tight_problem(3, seed)
+    state = _State.of(data, Solution(tuple(Route(v.id, 0.0, 0.0, ()) for v in data.vehicles),
+                                     {r.id: "x" for r in data.requests}), Costs(Pricing("distance", vehicle_fixed_cost=0.0), PENALTY), "x")
+    stops = [(r, k) for r in data.requests for k in ("pickup", "dropoff")]
+    agree = feasible_count = 0
+    for order in itertools.permutations(stops):
+        order = list(order)
+        nodes = _nodes(data, order)
+        times = np.zeros(len(nodes) + 2)
+        ours = feasible(nodes, len(nodes), 0, times, state.position, *state.arrays.kernel_args())
+        exact = precedence_ok(order) and schedule(data, data.vehicles[0], order) is not None
+        agree += ours == exact
+        feasible_count += exact
+    assert agree == 720 and 0 < feasible_count < 720  # both kinds of order occur
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5, 6])
+def test_compiled_insertion_is_the_exact_cheapest_by_enumeration(seed: int) -> None:
+    """Every request into every route of a solution: the cheapest feasible place, found or proven absent."""
+    data = tight_problem(7, seed)
+    start = construct(data, list(data.requests), None, Pricing("distance"))
+    state = _State.of(data, start, Costs(Pricing("distance", vehicle_fixed_cost=0.0), PENALTY), NOT_FITTED_REASON)
+    arrays, n = state.arrays, len(data.requests)
+    checked = found = 0
+    for v, vehicle in enumerate(data.vehicles):
+        m = int(state.lengths[v])
+        base = list(state.routes[v, :m])
+        old = route_points_cost(arrays, base)
+        for r in range(n):
+            if state.owner[r] == v:
+                continue
+            cost, i, j = route_insertion(r, state.routes[v], m, v, state.times[v], BIG, np.empty(m + 4, dtype=np.int64),
+                                         state.position, *arrays.kernel_args())
+            best = BIG
+            for a in range(m + 1):
+                for b in range(a, m + 1):
+                    new = base[:a] + [r] + base[a:b] + [n + r] + base[b:]
+                    order = [(data.requests[x % n], "pickup" if x < n else "dropoff") for x in new]
+                    if schedule(data, vehicle, order) is not None:
+                        best = min(best, route_points_cost(arrays, new) - old)
+            checked += 1
+            found += best < BIG
+            assert (i >= 0) == (best < BIG)
+            if i >= 0:
+                assert cost == pytest.approx(best, abs=1e-9)
+    assert checked > 0 and found > 0
+
+
+def route_points_cost(arrays, nodes: list[int]) -> float:  # noqa: ANN001
+    points = [arrays.depot[0], *[arrays.point[x] for x in nodes], arrays.depot[0]]
+    return float(sum(arrays.arc[a, b] for a, b in zip(points[:-1], points[1:])))
+
+
+@pytest.mark.parametrize(("seed", "vehicles"), [(0, 1), (1, 1), (2, 2), (3, 2)])
+def test_search_reaches_the_brute_force_optimum_from_a_poor_start(seed: int, vehicles: int) -> None:
+    data = line_problem(4 if vehicles == 2 else 3, seed, vehicles)
+    idle = tuple(Route(v.id, 0.0, 0.0, ()) for v in data.vehicles)
+    start = Solution(idle, {r.id: NOT_FITTED_REASON for r in data.requests})  # nothing served
+    best = search(data, start, Costs(Pricing("distance", vehicle_fixed_cost=0.0), PENALTY), 1.0, NOT_FITTED_REASON)
+    assert check_solution(data, best) == []
+    assert not best.unserved
+    assert solution_cost(data, best)["distance"] == pytest.approx(brute_force_distance(data), abs=1e-6)
+
+
+def test_solver_with_the_search_reaches_the_a2_16_optimum() -> None:
+    data = read_cordeau(FIXTURES / "a2-16.txt")
+    result = solve(data, SolveParams(time_limit_s=5, scale=1000.0))
+    assert check_solution(data, result.solution) == []
+    assert result.total_distance_m == pytest.approx(A2_16_OPTIMUM, abs=0.01)
+
+
+def test_fixed_vehicle_cost_empties_routes_and_operators_and_capacities_hold() -> None:
+    """One request per vehicle to start; a fixed cost pools them; wheelchairs and an operator restriction respected."""
+    data = line_problem(6, seed=2, vehicles=6)
+    fleet = tuple(replace(v, operator="A" if k < 3 else "B", wheelchair_places=k % 2) for k, v in enumerate(data.vehicles))
+    requests = tuple(replace(r, operator="B" if k == 0 else None) for k, r in enumerate(data.requests))
+    data = replace(data, vehicles=fleet, requests=requests, operators=frozenset({"A", "B"}))
+    start = solve(data, SolveParams(time_limit_s=1, lns_share=0.0)).solution
+    costs = Costs(Pricing("distance", vehicle_fixed_cost=50_000.0), PENALTY)
+    better = search(data, start, costs, 1.0, NOT_FITTED_REASON)
+    assert check_solution(data, better) == []
+    assert solution_cost(data, better)["vehicles_used"] < solution_cost(data, start)["vehicles_used"] or \
+        solution_cost(data, start)["vehicles_used"] == 1
+    assert set(better.unserved) == set(start.unserved)
+
+
+def test_unserved_requests_with_another_reason_are_left_alone() -> None:
+    data = line_problem(3, seed=4, vehicles=3)
+    routes = tuple(schedule(data, v, [(r, "pickup"), (r, "dropoff")]) for v, r in zip(data.vehicles[:2], data.requests))
+    start = Solution(routes + (Route(data.vehicles[2].id, 0.0, 0.0, ()),), {data.requests[2].id: "cancelled"})
+    result = search(data, start, Costs(Pricing("distance", vehicle_fixed_cost=0.0), PENALTY), 0.3, NOT_FITTED_REASON)
+    assert check_solution(data, result) == []
+    assert result.unserved == {data.requests[2].id: "cancelled"}
+
+
+def test_a_running_plan_keeps_its_stops_under_way() -> None:
+    """With ``now_s`` the search hands over to ruin and recreate, which keeps locked stops."""
+    data = line_problem(5, seed=6, vehicles=5)
+    start = Solution(tuple(schedule(data, v, [(r, "pickup"), (r, "dropoff")]) for v, r in zip(data.vehicles, data.requests)))
+    now = min(r.stops[0].time_s for r in start.routes) + 1.0
+    result = search(data, start, Costs(Pricing("distance", vehicle_fixed_cost=50_000.0), PENALTY), 0.5, NOT_FITTED_REASON, now_s=now)
+    assert check_solution(data, result) == []
+    assert_locks_kept(data, start, result, now)
+
+
+def test_shifts_and_depots_per_vehicle_are_respected() -> None:
+    """Two vehicles with different depots and shifts; every returned route fits its own shift."""
+    data = tight_problem(6, seed=9)
+    fleet = (Vehicle("early", "OP", 0, 0.0, 2400.0, 1, 2), Vehicle("late", "OP", 3, 1200.0, 7200.0, 1, 2))
+    data = replace(data, vehicles=fleet)
+    start = Solution(tuple(Route(v.id, v.shift_start_s, v.shift_start_s, ()) for v in fleet),
+                     {r.id: NOT_FITTED_REASON for r in data.requests})
+    result = search(data, start, Costs(Pricing("distance", vehicle_fixed_cost=0.0), PENALTY), 0.5, NOT_FITTED_REASON)
+    assert check_solution(data, result) == []
+    assert len(result.served_ids()) > 0
