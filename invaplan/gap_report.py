@@ -82,7 +82,8 @@ def _terrain_outputs(analysis: GapAnalysis, households, objects, out: Path, max_
                         streets=(steep_edges(), barrier_edges(analysis.untagged_kerb), barriers.candidates))
         save_map(fmap, out / TERRAIN_FILES[3])
     useful = barriers.candidates[barriers.candidates["pairs_closed"] > 0]
-    console.print(f"{len(barriers.candidates):,} barrier candidates ({barriers.candidates['kind'].value_counts().to_dict()}); "
+    kinds = ", ".join(f"{n:,} {kind.replace('_', ' ')}s" for kind, n in barriers.candidates["kind"].value_counts().items())
+    console.print(f"{len(barriers.candidates):,} barrier candidates ({kinds}); "
                   f"{len(useful):,} close at least one gap, {int(useful['households_closed'].sum()):,} household gaps "
                   f"in all, for {useful['cost_tg'].sum() / 1e6:,.1f} M tg")
 
