@@ -107,13 +107,13 @@ class SolveParams:
     construction
         First solution: "ortools" (the ``first_solutions`` portfolio),
         "insertion" (exact sequential cheapest insertion, which OR-Tools then
-        improves; with ``search`` "alns" planning ahead, the compiled search
+        improves; where the compiled search applies (see ``search``), it
         inserts every request itself and OR-Tools is skipped), or "auto"
         (insertion above ``INSERTION_FROM_REQUESTS`` requests).
     lns_share
         Share of the time limit given, after OR-Tools, to the improver
         (``search``) from the best solution so far; 0: OR-Tools only; None:
-        ``ALNS_SHARE`` for "alns" planning ahead, else ``LNS_SHARE``.
+        ``ALNS_SHARE`` where the compiled search applies, else ``LNS_SHARE``.
         Not used with operator balancing, which only the OR-Tools model prices.
     balance_weight
         Operator balancing: cost (cost-matrix units) per stop a vehicle makes
