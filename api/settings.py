@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geo.paths import generated_data_dir
 
-ROUTING_WORKERS: int = min(2, os.cpu_count() or 1)  # Dijkstra in parallel with the server process; measured in bench/api.py
+ROUTING_WORKERS: int = 0  # the compiled Dijkstra releases the GIL: request threads beat worker processes (bench/api.py levers)
 
 
 class Settings(BaseSettings):

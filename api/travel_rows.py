@@ -2,16 +2,17 @@
 
 A new trip adds two points (pickup, drop-off) to its day's plan, which needs
 the travel time and distance from each of them to every point of the plan
-and back. Two scipy Dijkstra runs (fastest paths on the forward and on the
-reversed drive graph) give these to and from *every* node of the drive
+and back. Two Dijkstra runs per point (fastest paths on the forward and on
+the reversed drive graph) give these to and from *every* node of the drive
 graph (``NodeRows``), so they can be computed before the day's lock is
 taken: under the lock the plan's current points are only looked up. The
 distance is the length of the fastest path, the road a vehicle drives,
-summed along each shortest-path tree by pointer jumping (no second
-Dijkstra on lengths).
-scipy's Dijkstra holds the GIL, so the runs go to a pool of worker processes
-(each with its own copy of the graph) when ``workers > 0``; the main process
-meanwhile serves HTTP, inserts and commits.
+summed along the same search (no second Dijkstra on lengths).
+The Dijkstra is compiled (numba) and releases the GIL, so request threads
+run it in parallel with each other and with the server's Python work
+(``workers=0``, the default); ``workers > 0`` runs it in worker processes
+instead (each with its own copy of the graph, the rows pickled back), the
+design of scipy's Dijkstra, which holds the GIL; ``bench/api.py`` measures both.
 
 Units: seconds and metres.
 """
@@ -24,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
+from numba import njit
 
-from geo.shortest_paths import ProfileGraph, profile_graph
+from geo.shortest_paths import profile_graph
 
 
 @dataclass(frozen=True)
@@ -48,65 +49,106 @@ class NodeRows:
                 self.distance_from_m[:, everyone], self.distance_to_m[:, before].T)
 
 
-class TreeLengths:
-    """Lengths of the fastest paths, summed along Dijkstra predecessor trees.
+def aligned_lengths(times: csr_matrix, lengths: csr_matrix, transposed: bool) -> np.ndarray:
+    """The metres of each stored edge of ``times`` (CSR), in its data order.
 
-    Parameters
-    ----------
-    lengths
-        CSR matrix, ``lengths[i, j]`` = metres of the edge i -> j (the edges Dijkstra ran on).
+    ``lengths[i, j]`` holds the metres of edge i -> j; ``transposed``: ``times[j, i]`` is that edge.
     """
-
-    def __init__(self, lengths: csr_matrix) -> None:
-        self._n = lengths.shape[0]
-        lengths = lengths.tocsr()
-        lengths.sort_indices()
-        rows = np.repeat(np.arange(self._n, dtype=np.int64), np.diff(lengths.indptr))
-        self._keys = rows * self._n + lengths.indices
-        self._values = lengths.data
-
-    def along(self, predecessors: np.ndarray, reversed_tree: bool) -> np.ndarray:
-        """Metres from each tree's source to every node (``reversed_tree``: from every node to the source), inf if unreached.
-
-        ``predecessors`` (k, N) as scipy's Dijkstra returns them (-9999 at the source and unreached nodes).
-        """
-        k, n = predecessors.shape
-        nodes = np.broadcast_to(np.arange(n, dtype=np.int64), (k, n))
-        reached = predecessors >= 0
-        parent = np.where(reached, predecessors, nodes)
-        tail, head = (nodes, parent) if reversed_tree else (parent, nodes)
-        position = np.searchsorted(self._keys, (tail * n + head)[reached])
-        total = np.zeros((k, n))
-        total[reached] = self._values[position]
-        offset = (np.arange(k, dtype=np.int64) * n)[:, None]
-        flat_total, pointer = total.ravel(), (parent + offset).ravel()
-        while True:  # pointer jumping: about log2(tree depth) rounds
-            jumped = pointer[pointer]
-            if np.array_equal(jumped, pointer):
-                break
-            flat_total = flat_total + flat_total[pointer]
-            pointer = jumped
-        return flat_total.reshape(k, n)
+    n = lengths.shape[0]
+    lengths = lengths.tocsr()
+    lengths.sort_indices()
+    keys = np.repeat(np.arange(n, dtype=np.int64), np.diff(lengths.indptr)) * n + lengths.indices
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(times.indptr))
+    tail, head = (times.indices.astype(np.int64), rows) if transposed else (rows, times.indices.astype(np.int64))
+    position = np.searchsorted(keys, tail * n + head)
+    if not np.array_equal(keys[np.minimum(position, len(keys) - 1)], tail * n + head):
+        raise ValueError("the time and length graphs have different edges")
+    return lengths.data[position].astype(np.float64)
 
 
-_GRAPH: dict[str, tuple[ProfileGraph, TreeLengths]] = {}
+@njit(cache=True, nogil=True)
+def _fastest_paths(indptr: np.ndarray, indices: np.ndarray, seconds: np.ndarray, metres: np.ndarray,
+                   sources: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Dijkstra (binary heap, lazy deletion) on times from each source; the metres summed along the same tree."""
+    n, m = len(indptr) - 1, len(indices)
+    time = np.full((len(sources), n), np.inf)
+    length = np.full((len(sources), n), np.inf)
+    parent = np.full((len(sources), n), -9999, dtype=np.int64)
+    heap_key = np.empty(m + 1)
+    heap_node = np.empty(m + 1, dtype=np.int64)
+    for s in range(len(sources)):
+        done = np.zeros(n, dtype=np.bool_)
+        t, d, p = time[s], length[s], parent[s]
+        t[sources[s]], d[sources[s]] = 0.0, 0.0
+        heap_key[0], heap_node[0], size = 0.0, sources[s], 1
+        while size > 0:
+            key, node = heap_key[0], heap_node[0]
+            size -= 1
+            last_key, last_node, i = heap_key[size], heap_node[size], 0
+            while True:  # sift the last entry down from the root
+                child = 2 * i + 1
+                if child >= size:
+                    break
+                if child + 1 < size and heap_key[child + 1] < heap_key[child]:
+                    child += 1
+                if heap_key[child] >= last_key:
+                    break
+                heap_key[i], heap_node[i] = heap_key[child], heap_node[child]
+                i = child
+            heap_key[i], heap_node[i] = last_key, last_node
+            if done[node] or key > t[node]:
+                continue
+            done[node] = True
+            for e in range(indptr[node], indptr[node + 1]):
+                head = indices[e]
+                arrival = key + seconds[e]
+                if arrival < t[head]:
+                    t[head], d[head], p[head] = arrival, d[node] + metres[e], node
+                    i = size  # sift up
+                    size += 1
+                    while i > 0 and heap_key[(i - 1) // 2] > arrival:
+                        heap_key[i], heap_node[i] = heap_key[(i - 1) // 2], heap_node[(i - 1) // 2]
+                        i = (i - 1) // 2
+                    heap_key[i], heap_node[i] = arrival, head
+    return time, length, parent
 
 
-def _drive() -> tuple[ProfileGraph, TreeLengths]:
-    """The drive graph and its edge lengths (loaded once per process)."""
+@dataclass(frozen=True)
+class DriveArrays:
+    """The drive graph as CSR arrays, forward and reversed, with aligned seconds and metres per edge."""
+
+    forward: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    reverse: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+_GRAPH: dict[str, DriveArrays] = {}
+
+
+def _drive() -> DriveArrays:
+    """The drive graph's arrays (built once per process)."""
     if "drive" not in _GRAPH:
         graph = profile_graph("drive")
-        _GRAPH["drive"] = (graph, TreeLengths(graph.length))
+        _GRAPH["drive"] = DriveArrays(*(
+            (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64), matrix.data.astype(np.float64),
+             aligned_lengths(matrix, graph.length, transposed)) for matrix, transposed in ((graph.forward, False),
+                                                                                         (graph.reverse, True))))
     return _GRAPH["drive"]
 
 
+def fastest_paths(nodes: np.ndarray, reverse: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seconds, metres and the tree (predecessors, -9999 at the source and unreached) of the fastest paths.
+
+    From each of ``nodes`` (``reverse``: to each of them), over every drive-graph node;
+    arrays of shape (k, N). Compiled (numba), releasing the GIL: request threads run it in parallel.
+    """
+    arrays = _drive()
+    return _fastest_paths(*(arrays.reverse if reverse else arrays.forward), np.asarray(nodes, dtype=np.int64))
+
+
 def node_rows(nodes: np.ndarray) -> NodeRows:
-    """Fastest paths from and to ``nodes``: two Dijkstra runs, lengths summed along their trees."""
-    graph, lengths = _drive()
-    time_from, tree_from = dijkstra(graph.forward, indices=nodes, return_predecessors=True)
-    time_to, tree_to = dijkstra(graph.reverse, indices=nodes, return_predecessors=True)
-    distance_from = np.where(np.isfinite(time_from), lengths.along(tree_from, reversed_tree=False), np.inf)
-    distance_to = np.where(np.isfinite(time_to), lengths.along(tree_to, reversed_tree=True), np.inf)
+    """Fastest paths from and to ``nodes``, with the lengths of those same paths."""
+    time_from, distance_from, _ = fastest_paths(nodes)
+    time_to, distance_to, _ = fastest_paths(nodes, reverse=True)
     return NodeRows(time_from, distance_from, time_to, distance_to)
 
 
@@ -122,7 +164,9 @@ class RowService:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
-        if workers > 0:
+        if workers == 0:
+            node_rows(np.array([0]))  # compile (or load the cached compilation) before the first request
+        else:
             # spawn: the server process has threads, which forking would copy in a broken state
             self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_drive)
             for future in [self._pool.submit(node_rows, np.array([0])) for _ in range(workers)]:

@@ -190,6 +190,14 @@ class Pricing:
         """Cost of using a vehicle at all (cost units)."""
         return self.vehicle_fixed_cost + (self.model.vehicle_day_tg if self.cost == "tenge" else 0.0)
 
+    def arc_of(self, distance_m: np.ndarray, duration_s: np.ndarray) -> np.ndarray:
+        """Arc costs of legs given by their metres and seconds (any shape; a new array)."""
+        if self.cost == "distance":
+            return np.array(distance_m, dtype=float)
+        if self.cost == "duration":
+            return np.array(duration_s, dtype=float)
+        return distance_m * (self.model.km_tg / 1000) + duration_s * (self.model.driver_hour_tg / 3600)
+
     def arc(self, data: ProblemData) -> np.ndarray:
         """Arc costs: metres, seconds, or tenge for the km and the driving hours of each leg (cached, read-only)."""
         if self.cost == "distance":
@@ -198,7 +206,7 @@ class Pricing:
             return data.duration_s
         key = (id(data.distance_m), id(data.duration_s), self.model)
         if key not in _ARCS:
-            arc = data.distance_m * (self.model.km_tg / 1000) + data.duration_s * (self.model.driver_hour_tg / 3600)
+            arc = self.arc_of(data.distance_m, data.duration_s)
             arc.setflags(write=False)
             _ARCS[key] = (data.distance_m, data.duration_s, arc)  # the sources are kept so that their ids stay theirs
             while len(_ARCS) > ARC_CACHE_SIZE:

@@ -142,7 +142,7 @@ def _profile(data: ProblemData, requests: Mapping[str, TripRequest], vehicle: Ve
 
 def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], routes: Mapping[str, Route],
                    request: TripRequest, now_s: float | None = None, pricing: Pricing | None = None,
-                   cache: ProfileCache | None = None) -> Insertion | None:
+                   cache: ProfileCache | None = None, arc: np.ndarray | None = None) -> Insertion | None:
     """The cheapest feasible insertion of ``request`` (not applied), or None.
 
     Parameters
@@ -163,9 +163,12 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
         The objective (``routing.cost.Pricing``; default: tenge).
     cache
         Route profiles kept between calls (faster when few routes change).
+    arc
+        ``pricing``'s arc costs of ``data`` when the caller keeps them
+        (a live plan grows them with its matrices); default: ``pricing.arc(data)``.
     """
     pricing = pricing or Pricing()
-    arc = pricing.arc(data)
+    arc = pricing.arc(data) if arc is None else arc
     cache = cache or ProfileCache()
     candidates: list[tuple[np.ndarray, np.ndarray, np.ndarray, Vehicle, RouteProfile]] = []
     idle_seen: set[tuple] = set()

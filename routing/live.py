@@ -28,6 +28,8 @@ from routing.problem import ProblemData, TripRequest, unservable_reason, validat
 from routing.solution import Route, Solution, idle_route, route_points
 from routing.solver import SolveParams, objective, solve
 
+GROWTH: float = 1.5  # matrix buffers grow by this factor when full: amortised O(n) per added point, at most 2.25x the memory
+MIN_BUFFER_POINTS: int = 64
 NO_POSITION_REASON: str = "no vehicle can fit it: every insertion breaks a window, ride time, capacity or shift"
 CANCELLED_REASON: str = "cancelled"
 
@@ -84,6 +86,8 @@ class LivePlan:
         self._unserved: dict[str, str] = dict(solution.unserved)
         self._executor: ThreadPoolExecutor | None = None
         self._profiles = ProfileCache()
+        self._arc = self.pricing.arc(data)  # the insertion's arc costs, grown with the matrices
+        self._buffers: tuple[np.ndarray, np.ndarray, np.ndarray] = ()  # duration, distance, arc with room to grow
 
     @property
     def pricing(self) -> Pricing:
@@ -116,20 +120,36 @@ class LivePlan:
             Shape (k, n + k): from each new point to every point (existing, then new).
         duration_cols, distance_cols
             Shape (n, k): from every existing point to each new point.
+
+        The matrices live in buffers with room to grow (:data:`GROWTH`
+        times the points when full), so adding k points writes O(n k)
+        entries; the plan's matrices are read-only views of them.
         """
         with self._lock:
             n, k = len(self._data.duration_s), len(duration_rows)
-            grown = []
-            for base, rows, cols in ((self._data.duration_s, duration_rows, duration_cols),
-                                     (self._data.distance_m, distance_rows, distance_cols)):
-                full = np.empty((n + k, n + k))
-                full[:n, :n] = base
-                full[n:, :] = rows
-                full[:n, n:] = cols
-                grown.append(full)
-            self._data = replace(self._data, duration_s=grown[0], distance_m=grown[1])
+            if not self._buffers or n + k > len(self._buffers[0]):
+                self._grow(n + k)
+            arc_rows = self.pricing.arc_of(distance_rows, duration_rows)
+            arc_cols = self.pricing.arc_of(distance_cols, duration_cols)
+            views = []
+            for buffer, rows, cols in zip(self._buffers, (duration_rows, distance_rows, arc_rows),
+                                          (duration_cols, distance_cols, arc_cols), strict=True):
+                buffer[n:n + k, :n + k] = rows
+                buffer[:n, n:n + k] = cols
+                view = buffer[:n + k, :n + k]
+                view.flags.writeable = False
+                views.append(view)
+            self._data, self._arc = self._data.extended(views[0], views[1]), views[2]
             self._version += 1
             return list(range(n, n + k))
+
+    def _grow(self, points: int) -> None:
+        """New matrix buffers for at least ``points`` points holding the current matrices (call under the lock)."""
+        n = len(self._data.duration_s)
+        size = max(points, int(GROWTH * n), MIN_BUFFER_POINTS)
+        self._buffers = tuple(np.empty((size, size)) for _ in range(3))
+        for buffer, matrix in zip(self._buffers, (self._data.duration_s, self._data.distance_m, self._arc), strict=True):
+            buffer[:n, :n] = matrix
 
     # ------------------------------------------------------------- changes
     def insert(self, request: TripRequest, now_s: float) -> Insertion | str:
@@ -153,7 +173,7 @@ class LivePlan:
             self._version += 1
             reason = unservable_reason(self._data, request, now_s)
             insertion = None if reason else best_insertion(self._data, self._requests, self._routes, request,
-                                                           now_s, self.pricing, self._profiles)
+                                                           now_s, self.pricing, self._profiles, self._arc)
             if insertion is None:
                 self._unserved[request.id] = reason or NO_POSITION_REASON
                 return self._unserved[request.id]

@@ -14,6 +14,7 @@ takes one wheelchair place, a walking passenger one seat, companions seats.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
@@ -162,6 +163,27 @@ class ProblemData:
         n = len(duration)
         self._validate_vehicles(n)
         self._validate_requests(n)
+
+    def extended(self, duration_s: np.ndarray, distance_m: np.ndarray) -> ProblemData:
+        """This problem on matrices that extend its own by new points (a live plan's growth).
+
+        The leading block of ``duration_s`` and ``distance_m`` must be the
+        current matrices (the caller guarantees it); only the new rows and
+        columns are checked, so growing by k points costs O(n k), not the
+        O(n^2) of a full validation. The arrays are kept (made read-only), not copied.
+        """
+        n, duration, distance = len(self.duration_s), _frozen(duration_s), _frozen(distance_m)
+        if duration.shape != distance.shape or duration.ndim != 2 or duration.shape[0] != duration.shape[1] \
+                or len(duration) < n:
+            raise ValueError(f"extended matrices {duration.shape} and {distance.shape} must be square and at least {n} x {n}")
+        for name, matrix in (("duration_s", duration), ("distance_m", distance)):
+            for part in (matrix[n:], matrix[:n, n:]):
+                if np.isnan(part).any() or (part < 0).any():
+                    raise ValueError(f"{name} has negative or NaN entries")
+        grown = copy.copy(self)
+        object.__setattr__(grown, "duration_s", duration)
+        object.__setattr__(grown, "distance_m", distance)
+        return grown
 
     @staticmethod
     def _validate_matrices(duration: np.ndarray, distance: np.ndarray) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.clock import clock, now_seconds, seconds_after_midnight, today
+from api.db import one_writer
 from api.deps import Caller, get_session, require
 from api.dispatch_desk import DispatchDesk
 from api.models import Trip
@@ -135,11 +136,12 @@ def create_trip(body: TripCreate, request: Request, caller: Caller = Depends(dis
                 dropoff_eta_s=placed.dropoff_eta_s, reason=placed.reason, created_by=caller.key_id)
     answer = jsonable_encoder(trip_out(trip))
     try:  # outside the day's lock: the versioned route write keeps the newest plan whatever the commit order
-        add_trip(session, trip)
-        save_routes(session, trip.service_date, placed.change.routes, placed.change.version)
-        if idempotency_key is not None:
-            remember_idempotent(session, caller.key_id, idempotency_key, "POST", request.url.path, 201, answer, digest)
-        session.commit()
+        with one_writer(session):
+            add_trip(session, trip)
+            save_routes(session, trip.service_date, placed.change.routes, placed.change.version)
+            if idempotency_key is not None:
+                remember_idempotent(session, caller.key_id, idempotency_key, "POST", request.url.path, 201, answer, digest)
+            session.commit()
     except Exception as error:
         session.rollback()
         _undo(request, session, trip_id, day)
@@ -201,7 +203,7 @@ def cancel(request: Request, trip_id: str = TripId, caller: Caller = Depends(dis
         return replayed
     trip = _visible(caller, get_trip(session, trip_id))
     desk, day = _desk(request), dt.date.fromisoformat(trip.service_date)
-    with desk.lock(day):
+    with desk.lock(day), one_writer(session):
         session.refresh(trip)
         if trip.status != "cancelled":
             try:

@@ -127,3 +127,27 @@ def test_new_points_can_be_added_for_new_requests() -> None:
     result = plan.insert(replace(new, id="new", pickup=pickup, dropoff=dropoff), now_s=0.0)
     assert not isinstance(result, str)
     assert check_solution(plan.problem(), plan.solution()) == []
+
+
+def test_growing_matrices_equal_the_full_ones_and_keep_earlier_views_intact() -> None:
+    plan, _ = planned(3, 2, vehicles=1)
+    x = list(line_positions(3, 2))
+    rng = np.random.default_rng(5)
+    early = plan.problem()
+    snapshots = []
+    for _ in range(60):  # past the first buffer and through two growths
+        new_x = rng.uniform(-3000, 3000, 2)
+        rows = np.abs(new_x[:, None] - np.concatenate([x, new_x])[None, :])
+        cols = np.abs(np.array(x)[:, None] - new_x[None, :])
+        assert plan.add_points(rows / SPEED_M_PER_S, cols / SPEED_M_PER_S, rows, cols) == [len(x), len(x) + 1]
+        x += list(new_x)
+        snapshots.append((plan.problem(), len(x)))
+    full = np.abs(np.array(x)[:, None] - np.array(x)[None, :])
+    for problem, n in [(early, len(early.distance_m))] + snapshots:
+        np.testing.assert_array_equal(problem.distance_m, full[:n, :n])
+        np.testing.assert_array_equal(problem.duration_s, full[:n, :n] / SPEED_M_PER_S)
+        assert not problem.distance_m.flags.writeable
+    np.testing.assert_array_equal(plan._arc, plan.pricing.arc(plan.problem()))
+    with pytest.raises(ValueError, match="negative or NaN"):
+        plan.add_points(np.full((1, len(x) + 1), np.nan), np.zeros((len(x), 1)), np.zeros((1, len(x) + 1)),
+                        np.zeros((len(x), 1)))
