@@ -21,18 +21,17 @@ from api.settings import Settings
 from api.storage import load_routes, replay_order, save_routes, set_assignment
 from data.dataset import ensure_dataset, load_fleet, load_households, load_objects
 from data.fleet import OPERATORS
-from geo.gaps import MIN_HOUSEHOLDS_PER_CELL, compute_gaps, summarise
+from geo.gaps import compute_gaps, summarise
 
 DOCS_ASSETS: str = "/docs-assets"  # Swagger UI from the installed swagger-ui-bundle package: /docs works offline
 
 
 def _load_planning_state(app: FastAPI, settings: Settings) -> None:
-    """Load the Almaty data once; keep only the aggregated gap summaries (small cells withheld) and the dispatch desk."""
+    """Load the Almaty data once; keep only the aggregated gap summaries (``summarise`` leaves small cells out) and the dispatch desk."""
     directory = ensure_dataset(settings.resolved_data_dir())
     analysis = compute_gaps(load_households(directory), load_objects(directory))
     app.state.gaps_by_district = summarise(analysis, "district")
-    by_hex = summarise(analysis, "h3")
-    app.state.gaps_by_hex = by_hex[by_hex["households"] >= MIN_HOUSEHOLDS_PER_CELL].reset_index(drop=True)
+    app.state.gaps_by_hex = summarise(analysis, "h3")
     app.state.desk = DispatchDesk(load_fleet(directory), settings.routing_workers)
 
 

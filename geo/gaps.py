@@ -47,7 +47,7 @@ GAP_THRESHOLD_MIN: dict[str, float] = {
 }
 MAX_SNAP_M: float = 500.0  # farther from the network than this: flagged, not snapped
 H3_RESOLUTION: int = 8
-MIN_HOUSEHOLDS_PER_CELL: int = 5  # smaller H3 cells are published without shares (privacy)
+MIN_HOUSEHOLDS_PER_CELL: int = 5  # smaller H3 cells are never published (privacy; applied in summarise)
 
 GAP_HOUSEHOLDS_SCHEMA = TableSchema(
     name="households",
@@ -242,8 +242,10 @@ def summarise(analysis: GapAnalysis, by: str) -> pd.DataFrame:
     DataFrame
         ``by``, ``households``, ``people``, ``households_flagged`` (not snapped),
         ``share_gap_<service>`` (fraction of snapped households with a gap),
-        and ``people_gap_<service>``. For H3 cells with fewer than
-        ``MIN_HOUSEHOLDS_PER_CELL`` households the shares are withheld (NaN).
+        and ``people_gap_<service>``. H3 cells with fewer than
+        ``MIN_HOUSEHOLDS_PER_CELL`` households are left out (privacy): this is
+        the one place the threshold is applied to the gap tables, so the API,
+        the maps and the files written from them never see those cells.
     """
     table = analysis.households
     if by not in ("district", "h3", "profile") or by not in table:
@@ -256,9 +258,7 @@ def summarise(analysis: GapAnalysis, by: str) -> pd.DataFrame:
         summary[f"share_gap_{service}"] = gap.astype("Float64").groupby(table[by]).mean().astype(float)
         summary[f"people_gap_{service}"] = (table["people"] * gap.fillna(False).astype(int)).groupby(table[by]).sum()
     if by == "h3":
-        small = summary["households"] < MIN_HOUSEHOLDS_PER_CELL
-        share_columns = [c for c in summary if c.startswith(("share_gap_", "people_gap_"))]
-        summary.loc[small, share_columns] = np.nan
+        summary = summary[summary["households"] >= MIN_HOUSEHOLDS_PER_CELL]
     return summary.reset_index()
 
 

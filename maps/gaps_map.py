@@ -2,7 +2,8 @@
 
 Only aggregates are drawn (H3 res-8 cells and districts), never households;
 cells with fewer than ``geo.gaps.MIN_HOUSEHOLDS_PER_CELL`` households are
-left out altogether (not even their id and counts), as in the API.
+left out altogether (not even their id and counts) by ``geo.gaps.summarise``,
+as in the API; the map refuses a table that still holds one.
 One service at a time colours both layers; a select in the legend switches it.
 Feature properties: ``n`` (cell id or district name), ``h`` (households),
 ``p`` (people), ``s`` (share with a gap per service, ``null`` where withheld
@@ -184,9 +185,9 @@ def gaps_map(
     ----------
     gaps_by_hex
         ``h3`` (res-8 cell id), ``households``, ``people`` and ``share_gap_<service>``
-        for every ``geo.passport.SERVICES`` (fractions; NaN where unknown). Cells
-        under ``MIN_HOUSEHOLDS_PER_CELL`` households are not drawn. Any geometry
-        column is ignored: cells are drawn from their ids.
+        for every ``geo.passport.SERVICES`` (fractions; NaN where unknown), as
+        ``geo.gaps.summarise(..., "h3")`` gives it. Any geometry column is
+        ignored: cells are drawn from their ids.
     gaps_by_district
         ``district``, ``households``, ``people`` and the same share columns.
     districts
@@ -202,14 +203,23 @@ def gaps_map(
         The H3 layer (shown), the district layer (hidden until ticked), the
         district outlines, the street layers when given (hidden), a layer
         control and a legend whose select switches the service.
+
+    Raises
+    ------
+    ValueError
+        ``gaps_by_hex`` holds a cell under ``MIN_HOUSEHOLDS_PER_CELL`` households
+        (not from ``geo.gaps.summarise``): it must not be published.
     """
     require_columns(gaps_by_hex, ("h3", "households", "people", *SHARE_COLUMNS), "gaps_by_hex")
     require_columns(gaps_by_district, ("district", "households", "people", *SHARE_COLUMNS), "gaps_by_district")
     fmap = base_map(districts, tiles)
     scale = GapScale().add_to(fmap)
     tooltip = f"{scale.get_name()}.tooltip, {{sticky: true}}"
-    published = gaps_by_hex[gaps_by_hex["households"] >= MIN_HOUSEHOLDS_PER_CELL]
-    cells = hex_polygons(pd.DataFrame(published[["h3", "households", "people", *SHARE_COLUMNS]]))
+    small = gaps_by_hex["h3"][gaps_by_hex["households"] < MIN_HOUSEHOLDS_PER_CELL]
+    if len(small):
+        raise ValueError(f"gaps_by_hex: {len(small)} cell(s) with fewer than {MIN_HOUSEHOLDS_PER_CELL} households "
+                         "(privacy); summarise the gaps with geo.gaps.summarise(analysis, 'h3')")
+    cells = hex_polygons(pd.DataFrame(gaps_by_hex[["h3", "households", "people", *SHARE_COLUMNS]]))
     hexes = GeoJsonLayer(feature_collection(cells.geometry, _properties(cells["h3"], cells)), HEX_LAYER,
                          options=f"{{style: {scale.get_name()}.hexStyle}}", tooltip=tooltip).add_to(fmap)
     by_district = districts[["name", "geometry"]].merge(gaps_by_district, how="left", left_on="name",

@@ -38,7 +38,8 @@ def gaps_by_district(request: Request, _: Caller = Depends(planner)) -> list[dic
 def gaps_by_hex(request: Request, _: Caller = Depends(planner),
                 min_households: int = Query(MIN_HOUSEHOLDS_PER_CELL, ge=MIN_HOUSEHOLDS_PER_CELL, le=1_000_000,
                                             description="cells with fewer households are withheld")) -> list[dict]:
-    """Per H3 res-8 cell: the same aggregates; cells under ``MIN_HOUSEHOLDS_PER_CELL`` households are never published."""
+    """Per H3 res-8 cell: the same aggregates; cells under ``MIN_HOUSEHOLDS_PER_CELL`` households are never published
+    (``geo.gaps.summarise`` leaves them out); ``min_households`` can only raise that bar."""
     frame = request.app.state.gaps_by_hex
     return _records(frame[frame["households"] >= min_households])
 

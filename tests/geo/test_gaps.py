@@ -13,7 +13,7 @@ from shapely.geometry import Point
 
 from geo.validate import SchemaError
 from geo.crs import UTM43N
-from geo.gaps import GAP_THRESHOLD_MIN, compute_gaps, coverage, summarise, what_if
+from geo.gaps import GAP_THRESHOLD_MIN, MIN_HOUSEHOLDS_PER_CELL, compute_gaps, coverage, summarise, what_if
 from geo.elevation import edge_grades, load_dem
 from geo.network import load_network_frames
 from geo.profiles import PROFILES, TravelProfile, edge_travel_time_s
@@ -119,6 +119,15 @@ def test_far_points_are_flagged_not_snapped(almaty) -> None:
     assert result["gap_pharmacy"].iloc[1:].notna().all()
     share = summarise(compute_gaps(far, objects), "district")
     assert share["households_flagged"].sum() == 1
+
+
+def test_hex_summary_leaves_out_cells_under_the_privacy_minimum(almaty) -> None:
+    _, _, analysis = almaty
+    per_cell = analysis.households.groupby("h3").size()
+    by_hex = summarise(analysis, "h3").set_index("h3")
+    assert (per_cell < MIN_HOUSEHOLDS_PER_CELL).any()  # the data have small cells
+    assert set(by_hex.index) == set(per_cell.index[per_cell >= MIN_HOUSEHOLDS_PER_CELL])
+    assert (by_hex["households"] == per_cell[by_hex.index]).all()
 
 
 @pytest.mark.parametrize(

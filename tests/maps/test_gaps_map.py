@@ -53,11 +53,13 @@ def test_html_is_standalone(gaps_html: Path) -> None:
     assert external_assets(gaps_html.read_text(encoding="utf-8")) == []
 
 
-def test_cells_under_the_household_threshold_are_not_published(gaps_html: Path, gaps_by_hex: pd.DataFrame) -> None:
-    html = gaps_html.read_text(encoding="utf-8")
-    small = gaps_by_hex[gaps_by_hex["households"] < MIN_HOUSEHOLDS_PER_CELL]
-    assert len(small) == 1 and small["h3"].iloc[0] not in html  # neither its id nor its counts
-    assert gaps_by_hex["h3"][0] in html
+def test_cells_under_the_household_threshold_are_refused(gaps_html: Path, gaps_by_hex: pd.DataFrame,
+                                                        gaps_by_district: pd.DataFrame) -> None:
+    assert gaps_by_hex["h3"][0] in gaps_html.read_text(encoding="utf-8")
+    leaky = gaps_by_hex.copy()
+    leaky.loc[2, "households"] = MIN_HOUSEHOLDS_PER_CELL - 1
+    with pytest.raises(ValueError, match=f"1 cell\\(s\\) with fewer than {MIN_HOUSEHOLDS_PER_CELL} households"):
+        gaps_map(leaky, gaps_by_district, load_districts())
 
 
 def test_renders_cells_and_never_points(gaps_page: MapPage, gaps_by_hex: pd.DataFrame, tmp_path: Path) -> None:
