@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,8 +31,8 @@ class Settings(BaseSettings):
         Seconds a valid API key is trusted without a database look-up (a key revoked
         through the API stops at once; one revoked by ``invaplan keys`` within this time).
     routing_workers
-        Worker processes computing travel rows (scipy's Dijkstra holds the GIL);
-        0 computes them in the request thread.
+        Worker processes computing travel rows; 0 (the default) computes them in
+        the request thread, where the compiled Dijkstra releases the GIL.
     results_dir
         Where ``invaplan demo`` / ``plan`` / ``maps`` wrote their outputs
         (``plan/``, ``maps/``), served read-only.

@@ -7,19 +7,27 @@ is lost and no key made two trips. It runs on SQLite (WAL, in a temporary
 directory) and, when ``INVAPLAN_TEST_POSTGRES_URL`` names a PostgreSQL
 server, on a fresh database there.
 
-The peer is the same server with travel rows computed in the request
-thread (``INVAPLAN_ROUTING_WORKERS=0``): Dijkstra holds the GIL, so this
-shows what the worker processes buy (``levers``).
+Runs, all with the same load: ``sqlite`` (the shipped configuration),
+``sqlite_worker_processes`` (travel rows in worker processes,
+``INVAPLAN_ROUTING_WORKERS=2``, the design of the scipy-Dijkstra days) and
+``postgres``. Each run reports the CPU milliseconds per request of the
+server process, of its travel-row workers and of this load generator, which
+a busy machine distorts far less than latency and throughput.
 
-Each run also reports the CPU milliseconds per request of the server process
-and of its travel-row workers, which a busy machine distorts far less than
-latency and throughput.
+``levers`` measures what each speed lever buys, against the code it
+replaced, in the same run: growing the live plan's matrices in buffers
+against a full copy per booking (with the full validation and the tenge arc
+costs the copy forced), the compiled Dijkstra with path lengths against
+scipy's (times and trees only: the old lengths summing came on top), SQLite
+writers queued on a lock against SQLite's busy handler, and the fsync of
+``synchronous=FULL`` against ``NORMAL`` (kept FULL: see ``api.db``).
 
 Writes ``bench/results/api.json``: ``create_p95_ms``, ``create_rps``
 (SQLite), ``create_p95_ms_postgres``, ``create_rps_postgres``, and ``lost``,
-``duplicates``, ``errors_5xx`` summed over all runs.
+``duplicates``, ``errors_5xx`` summed over all runs. About 2 minutes.
 
 Usage: ``python bench/api.py [--trips 600] [--clients 16] [--json PATH]``
+(with ``INVAPLAN_TEST_POSTGRES_URL`` set for the PostgreSQL run)
 """
 
 from __future__ import annotations
@@ -28,16 +36,20 @@ import argparse
 import datetime as dt
 import json
 import os
+import sqlite3
 import sys
 import uuid
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import numpy as np
 import psutil
+from scipy.sparse.csgraph import dijkstra
 from sqlalchemy import create_engine, text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,9 +59,12 @@ sys.path.insert(0, str(REPO / "tests" / "api"))
 
 from server_process import Server  # noqa: E402
 
-from api.db import make_engine, migrate, session_factory  # noqa: E402
+from api.db import make_engine, migrate, one_writer, session_factory  # noqa: E402
+from api.dispatch_desk import DispatchDesk  # noqa: E402
 from api.storage import create_key  # noqa: E402
-from data.dataset import ensure_dataset  # noqa: E402
+from api.travel_rows import node_rows  # noqa: E402
+from data.dataset import ensure_dataset, load_fleet  # noqa: E402
+from geo.shortest_paths import profile_graph  # noqa: E402
 
 
 def body(k: int, day: str) -> dict:
@@ -63,7 +78,7 @@ def body(k: int, day: str) -> dict:
 
 
 POSTGRES_ENV = "INVAPLAN_TEST_POSTGRES_URL"
-PEER_WORKERS = 0  # the peer: travel rows in the request thread
+PROCESS_WORKERS = 2  # the worker-process design: one per core of the development machine
 
 
 def run_load(database_url: str, data_dir: Path, trips: int, clients: int, retry_share: float, day: str,
@@ -97,10 +112,10 @@ def run_load(database_url: str, data_dir: Path, trips: int, clients: int, retry_
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60,
                           limits=httpx.Limits(max_connections=clients, max_keepalive_connections=clients)) as client:
             main, workers = server_cpu_s(server.process.pid)
-            started = time.perf_counter()
+            started, client_cpu = time.perf_counter(), time.process_time()
             with ThreadPoolExecutor(clients) as pool:
                 list(pool.map(create, jobs))
-            wall = time.perf_counter() - started
+            wall, client_cpu = time.perf_counter() - started, time.process_time() - client_cpu
             main_after, workers_after = server_cpu_s(server.process.pid)
             stored: set[str] = set()
             for offset in range(0, trips + 1, 1000):
@@ -120,7 +135,119 @@ def run_load(database_url: str, data_dir: Path, trips: int, clients: int, retry_
             "failed_requests": sum(1 for _, code, _ in results if code == 0),
             "other_errors": sum(1 for _, code, _ in results if 0 < code < 500 and code != 201),
             "server_cpu_ms_per_request": round((main_after - main) / len(jobs) * 1000, 1),
-            "worker_cpu_ms_per_request": round((workers_after - workers) / len(jobs) * 1000, 1)}
+            "worker_cpu_ms_per_request": round((workers_after - workers) / len(jobs) * 1000, 1),
+            "client_cpu_ms_per_request": round(client_cpu / len(jobs) * 1000, 1)}
+
+
+def levers(trips: int) -> dict:
+    """What each speed lever buys against the code it replaced, at the size of the load run's plan."""
+    return {**matrix_growth(trips), **dijkstra_lever(), **sqlite_levers()}
+
+
+def matrix_growth(trips: int, last: int = 50) -> dict:
+    """Adding a booking's two points to a day plan: buffers that grow (ours) against a full copy per booking.
+
+    The copy is what ``LivePlan.add_points`` did before: new (n+2)^2 matrices, a new
+    ``ProblemData`` (validating every entry) and new tenge arc costs. Milliseconds per
+    booking over the ``last`` bookings of a day of ``trips`` bookings.
+    """
+    desk = DispatchDesk(load_fleet(ensure_dataset()), 0)
+    rng = np.random.default_rng(1)
+    ours, peer = desk.plan(dt.date(2030, 1, 1)), desk.plan(dt.date(2030, 1, 2))
+    data, pricing = peer.problem(), peer.pricing
+    ours_s = peer_s = 0.0
+    for booking in range(trips):
+        n = len(data.duration_s)
+        rows, cols = rng.uniform(60, 3600, (2, n + 2)), rng.uniform(60, 3600, (n, 2))
+        started = time.perf_counter()
+        ours.add_points(rows, cols, rows * 9, cols * 9)
+        if booking >= trips - last:
+            ours_s += time.perf_counter() - started
+        started = time.perf_counter()
+        grown = []
+        for base, new_rows, new_cols in ((data.duration_s, rows, cols), (data.distance_m, rows * 9, cols * 9)):
+            full = np.empty((n + 2, n + 2))
+            full[:n, :n], full[n:, :], full[:n, n:] = base, new_rows, new_cols
+            grown.append(full)
+        data = replace(data, duration_s=grown[0], distance_m=grown[1])
+        pricing.arc(data)
+        if booking >= trips - last:
+            peer_s += time.perf_counter() - started
+    np.testing.assert_array_equal(ours.problem().distance_m, data.distance_m)  # the same matrices
+    desk.close()
+    return {"matrix_points": len(data.duration_s), "matrix_growth_ms_per_booking": round(ours_s / last * 1000, 3),
+            "matrix_copy_ms_per_booking": round(peer_s / last * 1000, 3),
+            "matrix_copy_over_growth": round(peer_s / ours_s, 1)}
+
+
+def dijkstra_lever(bookings: int = 100) -> dict:
+    """CPU ms per booking of the travel rows: ours (compiled, with path lengths) against scipy's Dijkstra.
+
+    scipy runs the same four searches (two nodes, forward and reverse) with their trees, but
+    without summing the path lengths, which the old code did on top (so the peer is flattered).
+    """
+    graph = profile_graph("drive")
+    pairs = np.random.default_rng(2).integers(0, graph.forward.shape[0], (bookings, 2))
+    node_rows(pairs[0])  # compiled
+    started = time.process_time()
+    ours = [node_rows(pair) for pair in pairs]
+    ours_s = time.process_time() - started
+    started = time.process_time()
+    peer = [dijkstra(graph.forward, indices=pair, return_predecessors=True)[0] for pair in pairs]
+    peer += [dijkstra(graph.reverse, indices=pair, return_predecessors=True)[0] for pair in pairs]
+    peer_s = time.process_time() - started
+    for k in range(bookings):  # the same fastest times
+        np.testing.assert_allclose(ours[k].duration_from_s, peer[k])
+        np.testing.assert_allclose(ours[k].duration_to_s, peer[bookings + k])
+    return {"dijkstra_ms_per_booking": round(ours_s / bookings * 1000, 2),
+            "scipy_dijkstra_ms_per_booking": round(peer_s / bookings * 1000, 2),
+            "scipy_over_ours_dijkstra": round(peer_s / ours_s, 2)}
+
+
+def sqlite_levers(threads: int = 16, transactions: int = 25) -> dict:
+    """SQLite write path: writers queued on a lock (ours) against SQLite's busy handler; FULL against NORMAL sync.
+
+    ``threads`` writers, each ``transactions`` booking-sized transactions (three
+    inserts, one commit) on a WAL database with the API's engine settings.
+    """
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, serialised in (("queued", True), ("busy_handler", False)):
+            engine = make_engine(f"sqlite:///{Path(tmp) / f'{name}.db'}")
+            with engine.begin() as connection:
+                connection.execute(text("CREATE TABLE t (k TEXT, v TEXT)"))
+            sessions, latencies = session_factory(engine), []
+
+            def writer(w: int, serialised: bool = serialised, sessions: object = sessions,
+                       latencies: list = latencies) -> None:
+                for t in range(transactions):
+                    started = time.perf_counter()
+                    with sessions() as session, (one_writer(session) if serialised else nullcontext()):
+                        for row in range(3):
+                            session.execute(text("INSERT INTO t VALUES (:k, :v)"), {"k": f"{w}-{t}-{row}", "v": "x" * 300})
+                        session.commit()
+                    latencies.append(time.perf_counter() - started)
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(writer, range(threads)))
+            wall = time.perf_counter() - started
+            engine.dispose()
+            out[f"sqlite_{name}_p95_ms"] = round(float(np.percentile(latencies, 95)) * 1000, 1)
+            out[f"sqlite_{name}_commits_per_s"] = round(threads * transactions / wall, 1)
+        for sync in ("FULL", "NORMAL"):
+            connection = sqlite3.connect(Path(tmp) / f"{sync}.db")
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(f"PRAGMA synchronous={sync}")
+            connection.execute("CREATE TABLE t (k TEXT, v TEXT)")
+            connection.commit()
+            started = time.perf_counter()
+            for k in range(100):
+                connection.execute("INSERT INTO t VALUES (?, ?)", (str(k), "x" * 300))
+                connection.commit()
+            out[f"sqlite_commit_ms_{sync.lower()}"] = round((time.perf_counter() - started) * 10, 3)
+            connection.close()
+    return out
 
 
 def server_cpu_s(pid: int) -> tuple[float, float]:
@@ -151,14 +278,14 @@ def main() -> None:
     parser.add_argument("--trips", type=int, default=600)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--retry-share", type=float, default=0.5)
-    parser.add_argument("--no-peer", action="store_true", help="skip the peer run (in-thread travel rows)")
+    parser.add_argument("--no-peer", action="store_true", help="skip the worker-process run and the lever measurements")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "api.json")
     args = parser.parse_args()
     day = (dt.date.today() + dt.timedelta(days=7)).isoformat()
     data_dir = ensure_dataset()
     runs: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        configs = [("sqlite", None)] + ([] if args.no_peer else [("sqlite_peer", PEER_WORKERS)])
+        configs = [("sqlite", None)] + ([] if args.no_peer else [("sqlite_worker_processes", PROCESS_WORKERS)])
         for name, workers in configs:
             runs[name] = run_load(f"sqlite:///{Path(tmp) / f'{name}.db'}", data_dir, args.trips, args.clients,
                                   args.retry_share, day, workers)
@@ -180,9 +307,11 @@ def main() -> None:
               "lost": sum(r["lost"] for r in runs.values()), "duplicates": sum(r["duplicates"] for r in runs.values()),
               "errors_5xx": sum(r["errors_5xx"] for r in runs.values()),
               "failed_requests": sum(r["failed_requests"] for r in runs.values()), "runs": runs}
-    if "sqlite_peer" in runs:
-        result["levers"] = {"routing_workers_rps_ratio": round(runs["sqlite"]["rps"] / runs["sqlite_peer"]["rps"], 2),
-                            "routing_workers_p95_ratio": round(runs["sqlite_peer"]["p95_ms"] / runs["sqlite"]["p95_ms"], 2)}
+    if "sqlite_worker_processes" in runs:
+        peer = runs["sqlite_worker_processes"]
+        result["levers"] = {"threads_over_processes_rps": round(runs["sqlite"]["rps"] / peer["rps"], 2),
+                            "processes_over_threads_p95": round(peer["p95_ms"] / runs["sqlite"]["p95_ms"], 2),
+                            **levers(args.trips)}
     print(json.dumps(result, indent=2))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
