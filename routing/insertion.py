@@ -3,7 +3,7 @@
 For every vehicle that can carry the request, every (pickup position,
 drop-off position) pair after the vehicle's locked stops is priced by the
 added arc cost (``routing.cost.Pricing.arc``: tenge of km and driving time,
-or distance, or travel time; vectorised with numpy), plus the vehicle's fixed
+or distance, or travel time; the bounds compiled with numba), plus the vehicle's fixed
 cost when it was idle, and screened
 by bounds that never discard a feasible insertion: the new stops' windows
 against the earliest the vehicle can get there; the latest start of each
@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
+from numba import njit
 
 from routing.cost import Pricing
 from routing.locks import leading_locked, locked_count
@@ -222,47 +222,66 @@ def _screened_positions(data: ProblemData, arc: np.ndarray, vehicle: Vehicle, pr
     (the current times are the earliest ones and insertions only delay
     them), so no feasible insertion is discarded.
     """
-    duration = data.duration_s
-    points, services, through, latest, ends = profile.points, profile.services, profile.through, profile.latest, profile.ends
-    positions = np.arange(profile.locked(now_s), len(profile.times) + 1)
-    before, after = points[positions], points[positions + 1]
-    ready = np.maximum(ends[positions], vehicle.shift_start_s if now_s is None else max(now_s, vehicle.shift_start_s))
-    p, d = request.pickup, request.dropoff
-    s_p, s_d = request.service_pickup_s, request.service_dropoff_s
+    first = profile.locked(now_s)
+    start = vehicle.shift_start_s if now_s is None else max(now_s, vehicle.shift_start_s)
     drop_low, drop_high = request.window("dropoff")
-    max_ride = data.max_ride(request)
-    start_p = np.maximum(ready + duration[before, p], request.earliest_pickup_s)
-    # the latest pickup start that lets stop `positions` (after it) keep its latest start
-    latest_p = np.minimum(request.latest_pickup_s, latest[positions] - s_p - duration[p, after])
-    # room on board from position a to position b (a <= b)
     free = np.minimum(vehicle.wheelchair_places - request.wheelchair_load - profile.wheelchairs,
-                      vehicle.seats - request.seat_load - profile.seats)[positions]
-    room = np.minimum.accumulate(np.where(positions[None, :] >= positions[:, None], free[None, :], np.iinfo(int).max),
-                                 axis=1) >= 0
-    # adjacent: drop-off right after the pickup
-    start_d_adj = np.maximum(start_p + s_p + duration[p, d], drop_low)
-    ok_adj = ((start_p <= request.latest_pickup_s) & (start_d_adj <= drop_high) & np.diagonal(room)
-              & (start_d_adj + s_d + duration[d, after] <= latest[positions]))
-    # apart: pickup before stop a, drop-off before stop b > a
-    a, b = _pairs(len(positions))
-    start_d = np.maximum(ready[b] + duration[before[b], d], drop_low)
-    ride_chain = (duration[p, after[a]] + through[positions[b] - 1] - through[positions[a]]
-                  + services[positions[b] - 1] + duration[before[b], d])
-    ride_low = np.maximum(ride_chain, start_d - latest_p[a] - s_p)
-    ok_apart = ((start_p[a] <= latest_p[a]) & (start_d <= drop_high) & (ride_low <= max_ride) & room[a, b]
-                & (start_d + s_d + duration[d, after[b]] <= latest[positions[b]]))
-    base = arc[before, after]
-    pick_detour = arc[before, p] + arc[p, after] - base
-    drop_detour = arc[before, d] + arc[d, after] - base
-    adjacent = arc[before, p] + arc[p, d] + arc[d, after] - base
-    adj, apart = np.flatnonzero(ok_adj), np.flatnonzero(ok_apart)
-    added = np.concatenate([adjacent[adj], pick_detour[a[apart]] + drop_detour[b[apart]]])
-    picks = np.concatenate([positions[adj], positions[a[apart]]])
-    drops = np.concatenate([positions[adj], positions[b[apart]]])
-    return added, picks, drops
+                      vehicle.seats - request.seat_load - profile.seats)
+    return _screen(data.duration_s, arc, profile.points, profile.services, profile.through, profile.latest,
+                   profile.ends, free.astype(np.int64), first, start, request.pickup, request.dropoff,
+                   request.earliest_pickup_s, request.latest_pickup_s, request.service_pickup_s,
+                   request.service_dropoff_s, drop_low, drop_high, data.max_ride(request))
 
 
-@lru_cache(maxsize=512)
-def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """All (a, b) with 0 <= a < b < n (cached: the same route lengths recur)."""
-    return np.triu_indices(n, k=1)
+@njit(cache=True)
+def _screen(duration: np.ndarray, arc: np.ndarray, points: np.ndarray, services: np.ndarray, through: np.ndarray,
+            latest: np.ndarray, ends: np.ndarray, free: np.ndarray, first: int, start: float, p: int, d: int,
+            earliest_p: float, latest_pickup: float, s_p: float, s_d: float, drop_low: float, drop_high: float,
+            max_ride: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """The bounds of :func:`_screened_positions` (compiled): adjacent insertions first, then (a, b) pairs in order.
+
+    ``free``: room left on board after stop k for the request (negative: too full), per position.
+    """
+    count = len(ends) - first  # positions first .. len(times)
+    start_p, latest_p, ready = np.empty(count), np.empty(count), np.empty(count)
+    pick_detour, drop_detour = np.empty(count), np.empty(count)
+    for i in range(count):
+        pos = first + i
+        before, after = points[pos], points[pos + 1]
+        ready[i] = max(ends[pos], start)
+        start_p[i] = max(ready[i] + duration[before, p], earliest_p)
+        latest_p[i] = min(latest_pickup, latest[pos] - s_p - duration[p, after])
+        base = arc[before, after]
+        pick_detour[i] = arc[before, p] + arc[p, after] - base
+        drop_detour[i] = arc[before, d] + arc[d, after] - base
+    size = count + count * (count - 1) // 2
+    added, picks, drops = np.empty(size), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
+    found = 0
+    for i in range(count):  # adjacent: drop-off right after the pickup
+        pos = first + i
+        before, after = points[pos], points[pos + 1]
+        start_d = max(start_p[i] + s_p + duration[p, d], drop_low)
+        if (start_p[i] <= latest_pickup and start_d <= drop_high and free[pos] >= 0
+                and start_d + s_d + duration[d, after] <= latest[pos]):
+            added[found] = arc[before, p] + arc[p, d] + arc[d, after] - arc[before, after]
+            picks[found], drops[found] = pos, pos
+            found += 1
+    for i in range(count):  # apart: pickup before stop a, drop-off before stop b > a
+        a = first + i
+        room = free[a]
+        for j in range(i + 1, count):
+            b = first + j
+            room = min(room, free[b])
+            if room < 0:
+                break  # on board from a to b: fuller for every later b too
+            before_b, after_b = points[b], points[b + 1]
+            start_d = max(ready[j] + duration[before_b, d], drop_low)
+            ride_chain = (duration[p, points[a + 1]] + through[b - 1] - through[a] + services[b - 1]
+                          + duration[before_b, d])
+            ride_low = max(ride_chain, start_d - latest_p[i] - s_p)
+            if (start_p[i] <= latest_p[i] and start_d <= drop_high and ride_low <= max_ride
+                    and start_d + s_d + duration[d, after_b] <= latest[b]):
+                added[found] = pick_detour[i] + drop_detour[j]
+                picks[found], drops[found] = a, b
+                found += 1
+    return added[:found], picks[:found], drops[:found]
