@@ -77,7 +77,6 @@ def _fastest_paths(indptr: np.ndarray, indices: np.ndarray, seconds: np.ndarray,
     heap_key = np.empty(m + 1)
     heap_node = np.empty(m + 1, dtype=np.int64)
     for s in range(len(sources)):
-        done = np.zeros(n, dtype=np.bool_)
         t, d, p = time[s], length[s], parent[s]
         t[sources[s]], d[sources[s]] = 0.0, 0.0
         heap_key[0], heap_node[0], size = 0.0, sources[s], 1
@@ -96,9 +95,8 @@ def _fastest_paths(indptr: np.ndarray, indices: np.ndarray, seconds: np.ndarray,
                 heap_key[i], heap_node[i] = heap_key[child], heap_node[child]
                 i = child
             heap_key[i], heap_node[i] = last_key, last_node
-            if done[node] or key > t[node]:
-                continue
-            done[node] = True
+            if key > t[node]:
+                continue  # a stale entry: the node was settled earlier, from its last (lowest) entry
             for e in range(indptr[node], indptr[node + 1]):
                 head = indices[e]
                 arrival = key + seconds[e]
