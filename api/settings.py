@@ -8,7 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geo.paths import generated_data_dir
 
-ROUTING_WORKERS: int = 0  # the compiled Dijkstra releases the GIL: request threads beat worker processes (bench/api.py levers)
+ROUTING_WORKERS: int = 0  # the compiled Dijkstra releases the GIL: request threads search in parallel with less CPU than worker processes (bench/api.py)
 
 
 class Settings(BaseSettings):
