@@ -15,8 +15,10 @@ from fastapi.staticfiles import StaticFiles
 from api.db import make_engine, migrate, session_factory
 from api.deps import KeyCache
 from api.dispatch_desk import DispatchDesk, StoredTrip
+from api.street_desk import StreetDesk
 from api.guard import Guard
-from api.routes import health, keys, planning, trips
+from api.clock import set_clock
+from api.routes import health, keys, operations, planning, trips
 from api.settings import Settings
 from api.storage import load_routes, replay_order, save_routes, set_assignment
 from data.dataset import ensure_dataset, load_fleet, load_households, load_objects
@@ -33,7 +35,7 @@ def _load_planning_state(app: FastAPI, settings: Settings) -> None:
     app.state.gaps_by_district = summarise(analysis, "district")
     by_hex = summarise(analysis, "h3")
     app.state.gaps_by_hex = by_hex[by_hex["households"] >= MIN_HOUSEHOLDS_PER_CELL].reset_index(drop=True)
-    app.state.desk = DispatchDesk(load_fleet(directory), settings.routing_workers)
+    app.state.desk = StreetDesk(load_fleet(directory), settings.routing_workers)
 
 
 def _restore_plans(app: FastAPI) -> None:
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         Settings; default from ``INVAPLAN_*`` environment variables.
     """
     settings = settings or Settings()
+    set_clock(settings.clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202 - FastAPI lifespan protocol
@@ -100,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.keys = KeyCache(app.state.sessions, settings.key_cache_s)
         _load_planning_state(app, settings)
         _restore_plans(app)
+        operations.replay_events(app)
         app.state.ready = True
         yield
         app.state.ready = False
@@ -121,6 +125,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": summary, "errors": problems}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     _offline_docs(app)
-    for router in (health.router, keys.router, planning.router, trips.router):
+    for router in (health.router, keys.router, planning.router, operations.router, trips.router):
         app.include_router(router)
     return app

@@ -60,7 +60,7 @@ import numpy as np
 
 from routing.insertion import Insertion, best_insertion
 from routing.live import CANCELLED_REASON, LivePlan
-from routing.problem import ProblemData, StopKind, TripRequest, Vehicle
+from routing.problem import ProblemData, StopKind, TripRequest, Vehicle, unservable_reason
 from routing.schedule import schedule
 from routing.solution import Route, Solution, Stop
 
@@ -144,6 +144,17 @@ class OperatingPlan(LivePlan):
     def vehicle(self, vehicle_id: str) -> Vehicle:
         """The vehicle as the plan now sees it (break pinned, shift ended when out of service)."""
         return self._data.vehicle_index()[vehicle_id]
+
+    def quote(self, request: TripRequest, now_s: float) -> Insertion | None:
+        """Where ``request`` would go now (the exact cheapest feasible insertion), without changing the plan."""
+        with self._lock:
+            if request.id in self._requests:
+                raise ValueError(f"request {request.id!r}: duplicate id")
+            if unservable_reason(self._data, request, now_s):
+                return None
+            active = replace(self._data, vehicles=tuple(v for v in self._data.vehicles if v.id not in self._out)) \
+                if self._out else self._data
+            return best_insertion(active, self._requests, self._routes, request, now_s, self.pricing, self._profiles)
 
     # ---------------------------------------------------------------- events
     def position(self, vehicle_id: str, at_s: float, travel_from: TravelFrom) -> Outcome:
