@@ -187,6 +187,18 @@ class StreetDesk(DispatchDesk):
                     return route.vehicle_id, index == 0 and stop.kind == "pickup" and moving
         return None, False
 
+    def en_route_trips(self, day: dt.date) -> set[str]:
+        """Trips whose vehicle has reported today and drives to their pickup next."""
+        if day not in self._plans:
+            return set()
+        plan, out = self.plan(day), set()
+        for route in plan.solution().routes:
+            done = len(plan.performed(route.vehicle_id))
+            moving = done or (day, route.vehicle_id) in self._last_at
+            if moving and len(route.stops) > done and route.stops[done].kind == "pickup":
+                out.add(route.stops[done].request_id.removesuffix(TRANSFER_SUFFIX))
+        return out
+
     def stops(self, day: dt.date, vehicle_id: str, pending_only: bool = False) -> list[dict]:
         """The vehicle's stops in driving order: trip (its id), kind, ETA s, place, load, done or not."""
         plan = self.plan(day)

@@ -178,7 +178,8 @@ def index(request: Request, caller: Caller = Depends(dispatcher), session: Sessi
     rows = list_trips(session, date.isoformat() if date else None, stored_status, operator, limit, offset)
     desk = _desk(request)
     live = {k: v for day in {t.service_date for t in rows} for k, v in desk.assignments(dt.date.fromisoformat(day)).items()}
-    out = [trip_out(t, live.get(t.id), desk.trip_state(t.id)[1]) for t in rows]
+    moving = set().union(*[desk.en_route_trips(dt.date.fromisoformat(day)) for day in {t.service_date for t in rows}])
+    out = [trip_out(t, live.get(t.id), t.id in moving) for t in rows]
     return [t for t in out if status_filter is None or t.status == status_filter]
 
 
