@@ -16,6 +16,7 @@ from api.clock import clock, now_seconds, seconds_after_midnight, today
 from api.deps import Caller, get_session, require
 from api.dispatch_desk import DispatchDesk
 from api.models import Trip
+from api.routes.standing_orders import open_day
 from api.schemas import MAX_INT, JobOut, ReoptimiseRequest, TripCreate, TripEventOut, TripOut
 from api.storage import (
     add_trip,
@@ -121,6 +122,7 @@ def create_trip(body: TripCreate, request: Request, caller: Caller = Depends(dis
     elif operator is not None and operator not in request.app.state.operators:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"operator: unknown operator {operator!r}")
     day, now_s = _checked_day(body, request.app.state.settings.booking_horizon_days)
+    open_day(request, session, day)  # the day's standing orders first, on its first booking
     digest = request_hash(body.model_dump(mode="json"))
     replayed = _replay(request, caller, idempotency_key, session, digest)
     if replayed is not None:
