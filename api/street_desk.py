@@ -38,7 +38,6 @@ OFFER_SLOT_S: float = 900.0  # an offer promises a 15-minute pickup window (the 
 OFFER_STEP_S: float = 600.0  # candidate slots start every 10 minutes across the requested window
 OFFER_TTL_S: float = 600.0  # a rider has 10 minutes (server clock) to take an offer: a phone call and a think
 MAX_OFFERS: int = 3
-PASSENGER_EVENTS: frozenset[str] = frozenset({"arrived", "picked_up", "no_show", "dropped_off"})
 
 
 @dataclass(frozen=True)
@@ -151,6 +150,9 @@ class StreetDesk(DispatchDesk):
                 outcome = plan.out_of_service(vehicle_id, at_s, rescue)
             else:
                 raise EventError(f"type: unknown event type {kind!r}")
+            if lonlat is None and request is not None:  # at a stop: the vehicle stands there
+                lonlat = self.lonlat(day, plan.problem().request_index()[request].point(
+                    "dropoff" if kind == "dropped_off" or (kind == "arrived" and request in plan.on_board(vehicle_id)) else "pickup"))
             if lonlat is not None:
                 self._positions[(day, vehicle_id)] = (lonlat[0], lonlat[1], at_s)
             self._last_at[(day, vehicle_id)] = max(at_s, self._last_at.get((day, vehicle_id), at_s))

@@ -299,6 +299,15 @@ class OperatingPlan(LivePlan):
                     moved.append(request.id)
             return Outcome(tuple(sorted(changed)), tuple(moved), tuple(gone))
 
+    def withdraw(self, request_id: str, closed: str) -> None:
+        """Mark a request on no route as withdrawn (``NO_SHOW`` / ``RELEASED``), like a cancellation (a restored plan
+        whose stored routes already lack it)."""
+        with self._lock:
+            if any(s.request_id == request_id for r in self._routes.values() for s in r.stops):
+                raise EventError(f"trip {request_id}: still on a route")
+            self._unserved[request_id], self._closed[request_id] = CANCELLED_REASON, closed
+            self._version += 1
+
     # -------------------------------------------------------------- helpers
     def _check_running(self, vehicle_id: str) -> None:
         if vehicle_id not in self._routes:

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.clock import AlmatyDateTime, clock, current_clock, current_time, now_seconds, seconds_after_midnight
-from api.deps import Caller, get_session, require
+from api.deps import Caller, booking_operator, get_session, require
 from api.models import Trip, TripEvent, VehicleEvent
 from api.routes.standing_orders import open_day
 from api.routes.trips import _checked_day, trip_out
@@ -323,19 +323,9 @@ def _offer_out(offer: Offer) -> dict:
                                      latest_pickup=clock(r.latest_pickup_s, offer.day), expires_at=offer.expires_at))
 
 
-def _booking_operator(request: Request, caller: Caller, operator: str | None) -> str | None:
-    if caller.role == "dispatcher":
-        if operator is not None and operator != caller.operator:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"operator: a {caller.operator} dispatcher cannot book for {operator}")
-        return caller.operator
-    if operator is not None and operator not in request.app.state.operators:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"operator: unknown operator {operator!r}")
-    return operator
-
-
 def make_offers(request: Request, session: Session, caller: Caller, body: TripCreate) -> list[Offer]:
     """Priced pickup slots for a trip request (nothing committed; the day's standing orders are materialised first)."""
-    operator = _booking_operator(request, caller, body.operator)
+    operator = booking_operator(caller, body.operator, request.app.state.operators)
     day, now_s = _checked_day(body, request.app.state.settings.booking_horizon_days)
     open_day(request, session, day)
     desk = _desk(request)
@@ -364,7 +354,7 @@ def book_offer(request: Request, offer_id: str = Path(max_length=40), caller: Ca
     """Book an offer if its slot is still feasible: 201 with the trip; 409 with fresh offers if not; 404 unknown or expired."""
     desk = _desk(request)
     offer = desk.offer(offer_id, current_time())
-    if offer is None or offer.booking["operator"] != _booking_operator(request, caller, offer.booking["operator"]):
+    if offer is None or offer.booking["operator"] != booking_operator(caller, offer.booking["operator"], request.app.state.operators):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"offer_id: no live offer {offer_id!r} (unknown or expired)")
     trip_id = new_trip_id()
     placed = desk.book(offer, trip_id, now_seconds(offer.day))
@@ -411,6 +401,8 @@ def replay_events(app) -> int:  # noqa: ANN001 - FastAPI app
                 done = desk.apply_event(day, event.vehicle_id, event.type, event.at_s,
                                         None if event.lon is None else (event.lon, event.lat), event.trip_id, release)
             except EventError:
+                if event.type == "no_show" and event.trip_id in desk.plan(day).problem().request_index():
+                    desk.plan(day).withdraw(event.trip_id, NO_SHOW)  # the stored plan already left it out
                 continue
             save_routes(session, event.service_date, done.change.routes, done.change.version)
             applied += 1

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.clock import now_seconds, today
-from api.deps import Caller, get_session, require
+from api.deps import Caller, booking_operator, get_session, require
 from api.models import StandingOrder, Trip
 from api.schemas import Point
 from api.storage import add_trip, cancel_trip, new_trip_id, save_routes
@@ -170,13 +170,7 @@ def _cancel_occurrences(request: Request, session: Session, order: StandingOrder
 def create(body: StandingOrderCreate, request: Request, caller: Caller = Depends(dispatcher),
            session: Session = Depends(get_session)) -> dict:
     """Store a recurring trip; its occurrences join each day's plan when the day is opened."""
-    operator = body.operator
-    if caller.role == "dispatcher":
-        if operator is not None and operator != caller.operator:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"operator: a {caller.operator} dispatcher cannot book for {operator}")
-        operator = caller.operator
-    elif operator is not None and operator not in request.app.state.operators:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"operator: unknown operator {operator!r}")
+    operator = booking_operator(caller, body.operator, request.app.state.operators)
     order = StandingOrder(id="STO-" + uuid.uuid4().hex[:16], operator=operator, user_ref=body.user_ref,
                           pickup_lon=body.pickup.lon, pickup_lat=body.pickup.lat, dropoff_lon=body.dropoff.lon,
                           dropoff_lat=body.dropoff.lat, weekdays=body.weekdays, start_date=body.start_date.isoformat(),
