@@ -53,6 +53,7 @@ after every operation.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -152,7 +153,7 @@ class OperatingPlan(LivePlan):
                 raise ValueError(f"request {request.id!r}: duplicate id")
             if unservable_reason(self._data, request, now_s):
                 return None
-            active = replace(self._data, vehicles=tuple(v for v in self._data.vehicles if v.id not in self._out)) \
+            active = with_vehicles(self._data, tuple(v for v in self._data.vehicles if v.id not in self._out)) \
                 if self._out else self._data
             return best_insertion(active, self._requests, self._routes, request, now_s, self.pricing, self._profiles)
 
@@ -326,7 +327,7 @@ class OperatingPlan(LivePlan):
         raise EventError(f"trip {request_id}: no {kind} of it on vehicle {vehicle_id}")
 
     def _set_vehicle(self, vehicle: Vehicle) -> None:
-        self._data = replace(self._data, vehicles=tuple(vehicle if v.id == vehicle.id else v for v in self._data.vehicles))
+        self._data = with_vehicles(self._data, tuple(vehicle if v.id == vehicle.id else v for v in self._data.vehicles))
         self._version += 1
 
     def _from_last_stop(self, vehicle_id: str) -> TravelFrom:
@@ -416,14 +417,27 @@ class OperatingPlan(LivePlan):
         for vehicle_id, route in self._routes.items():
             if any(s.request_id == request.id for s in route.stops) and vehicle_id not in exclude:
                 raise RuntimeError(f"request {request.id}: still on vehicle {vehicle_id}")
-        others = replace(self._data, vehicles=tuple(v for v in self._data.vehicles
-                                                     if v.id not in exclude and v.id not in self._out))
+        others = with_vehicles(self._data, tuple(v for v in self._data.vehicles
+                                                 if v.id not in exclude and v.id not in self._out))
         placed = best_insertion(others, self._requests, self._routes, request, at_s, self.pricing, self._profiles)
         if placed is not None:
             self._routes[placed.vehicle_id] = placed.route
             self._unserved.pop(request.id, None)
             self._version += 1
         return placed
+
+
+def with_vehicles(data: ProblemData, vehicles: tuple[Vehicle, ...]) -> ProblemData:
+    """``data`` with another fleet, the vehicles validated but not the unchanged matrices and requests.
+
+    ``dataclasses.replace`` would re-check every matrix entry (tens of
+    milliseconds on a day's plan) on every event that touches the fleet.
+    """
+    changed = copy.copy(data)
+    changed.__dict__.pop("_vehicle_index", None)  # the cached index of the old fleet
+    object.__setattr__(changed, "vehicles", vehicles)
+    changed._validate_vehicles(len(data.duration_s))
+    return changed
 
 
 def _widened(data: ProblemData, request: TripRequest, kind: StopKind, time_s: float,

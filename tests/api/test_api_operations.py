@@ -253,3 +253,22 @@ def test_a_standing_order_appears_on_each_of_its_days_and_can_be_cancelled(clien
     assert client.get("/v1/standing-orders", headers=client.keys["inclusion"]).json() == []
     ended = client.delete(f"/v1/standing-orders/{order_id}", headers=client.keys["spo"]).json()
     assert ended["ends_after"] == DAY and len(ended["cancelled_trips"]) == 2  # the two remaining occurrences
+
+
+def test_a_delay_reported_by_position_moves_or_flags_the_late_pickup(client: TestClient) -> None:
+    set_clock(f"replay:{at('13:40')}:1")
+    booked = client.post("/v1/trips", json=trip("14:10", "14:30", user_ref="R-6"), headers=client.keys["spo"]).json()
+    vehicle = booked["vehicle_id"]
+    assert vehicle is not None, booked
+    set_clock(f"replay:{at('14:27')}:1")
+    stuck = event(client, vehicle, client.keys["spo"], "late-1", "position", "14:27", lon=76.84, lat=43.20)  # ~10 km away
+    assert stuck.status_code == 200, stuck.text
+    mine = next(a for a in stuck.json()["affected"] if a["trip_id"] == booked["id"])
+    state = client.get(f"/v1/trips/{booked['id']}", headers=client.keys["spo"]).json()
+    if state["status"] == "unserved":  # no vehicle can reach it by 14:30
+        assert "delayed" in state["reason"] and mine["status"] == "unserved"
+    else:  # another vehicle took it within its window
+        assert state["vehicle_id"] != vehicle and state["pickup_eta"] <= at("14:30:00+05:00")
+    assert all(s["trip_id"] != booked["id"] for s in client.get(
+        f"/v1/vehicles/{vehicle}/manifest?date={DAY}", headers=client.keys["spo"]).json()["stops"])
+    plan_is_feasible(client)
