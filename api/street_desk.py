@@ -151,7 +151,7 @@ class StreetDesk(DispatchDesk):
             else:
                 raise EventError(f"type: unknown event type {kind!r}")
             if lonlat is None and request is not None:  # at a stop: the vehicle stands there
-                lonlat = self.lonlat(day, plan.problem().request_index()[request].point(
+                lonlat = self.lonlat(day, plan.requests()[request].point(
                     "dropoff" if kind == "dropped_off" or (kind == "arrived" and request in plan.on_board(vehicle_id)) else "pickup"))
             if lonlat is not None:
                 self._positions[(day, vehicle_id)] = (lonlat[0], lonlat[1], at_s)
@@ -169,7 +169,7 @@ class StreetDesk(DispatchDesk):
         pending = self.stops(day, vehicle_id, pending_only=True)
         position = self._positions.get((day, vehicle_id))
         done = plan.performed(vehicle_id)
-        here = [list(position[:2])] if position else [list(self.lonlat(day, plan.problem().request_index()[
+        here = [list(position[:2])] if position else [list(self.lonlat(day, plan.requests()[
             done[-1].request_id].point(done[-1].kind)))] if done else []
         return {"position": None if position is None else {"lon": position[0], "lat": position[1], "at_s": position[2]},
                 "status": plan.vehicle_status(vehicle_id), "next_stops": pending[:3],
@@ -204,7 +204,7 @@ class StreetDesk(DispatchDesk):
     def stops(self, day: dt.date, vehicle_id: str, pending_only: bool = False) -> list[dict]:
         """The vehicle's stops in driving order: trip (its id), kind, ETA s, place, load, done or not."""
         plan = self.plan(day)
-        requests = plan.problem().request_index()
+        requests = plan.requests()
         done = len(plan.performed(vehicle_id))
         out = []
         for seq, stop in enumerate(plan.route(vehicle_id).stops, start=1):

@@ -54,7 +54,8 @@ after every operation.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Sequence
+from types import MappingProxyType
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -137,6 +138,10 @@ class OperatingPlan(LivePlan):
         """Start and end (None: still on it) of the break the driver took, in seconds; None if none yet."""
         start = self._break_start.get(vehicle_id)
         return None if start is None else (start, self._break_over.get(vehicle_id))
+
+    def requests(self) -> Mapping[str, TripRequest]:
+        """Every request received so far, by id (a read-only view; :meth:`problem` builds and validates a whole problem)."""
+        return MappingProxyType(self._requests)
 
     def closed(self, request_id: str) -> str | None:
         """``NO_SHOW`` or ``RELEASED`` for a withdrawn request, else None."""

@@ -401,7 +401,7 @@ def replay_events(app) -> int:  # noqa: ANN001 - FastAPI app
                 done = desk.apply_event(day, event.vehicle_id, event.type, event.at_s,
                                         None if event.lon is None else (event.lon, event.lat), event.trip_id, release)
             except EventError:
-                if event.type == "no_show" and event.trip_id in desk.plan(day).problem().request_index():
+                if event.type == "no_show" and event.trip_id in desk.plan(day).requests():
                     desk.plan(day).withdraw(event.trip_id, NO_SHOW)  # the stored plan already left it out
                 continue
             save_routes(session, event.service_date, done.change.routes, done.change.version)
