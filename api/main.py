@@ -55,7 +55,7 @@ def _restore_plans(app: FastAPI) -> None:
             now = desk.assignments(date)
             for trip in mine:
                 vehicle_id, pickup_s, dropoff_s = now.get(trip.id, (None, None, None))
-                if vehicle_id != trip.vehicle_id:
+                if vehicle_id != trip.vehicle_id and trip.status in ("assigned", "unserved"):  # not what the street did
                     trip.status = "assigned" if vehicle_id else "unserved"
                     trip.reason = None if vehicle_id else trip.reason or "not restored into the plan"
                     set_assignment(session, trip, vehicle_id, desk.operator_of.get(vehicle_id, trip.operator),
