@@ -239,7 +239,9 @@ def vehicles(request: Request, date: dt.date, caller: Caller = Depends(dispatche
         live = desk.live_vehicle(date, vehicle["vehicle_id"])
         position = live["position"] and {"lon": live["position"]["lon"], "lat": live["position"]["lat"],
                                           "at": clock(live["position"]["at_s"], date)}
-        next_stops = [{**s, "eta": clock(s.pop("eta_s"), date)} for s in live["next_stops"]]
+        next_stops = [{"seq": s["seq"], "trip_id": s["trip_id"], "kind": s["kind"], "eta": clock(s["eta_s"], date),
+                       "lon": s["lon"], "lat": s["lat"], "passengers": s["passengers"], "wheelchair": s["wheelchair"]}
+                      for s in live["next_stops"]]
         out.append({**vehicle, **live, "position": position, "next_stops": next_stops})
     return out
 
