@@ -23,6 +23,7 @@ class Caller:
     key_id: int
     role: str
     operator: str | None
+    vehicle_id: str | None = None  # device keys: the one vehicle they speak for
 
     def may_see_operator(self, operator: str | None) -> bool:
         """Dispatchers see only their own operator; admins everything."""
@@ -57,7 +58,7 @@ class KeyCache:
         """The caller behind ``raw_key`` from storage (and remember it)."""
         with self.sessions() as session:
             row = find_key(session, raw_key)
-            caller = None if row is None else Caller(row.id, row.role, row.operator)
+            caller = None if row is None else Caller(row.id, row.role, row.operator, row.vehicle_id)
         if caller is not None:  # bad keys are not kept: guessing must not grow the cache
             with self._lock:
                 self._known[hash_key(raw_key)] = (time.monotonic() + self.ttl_s, caller)
@@ -81,6 +82,17 @@ def get_caller(request: Request, _: HTTPAuthorizationCredentials | None = Depend
     if caller is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer API key", headers={"WWW-Authenticate": "Bearer"})
     return caller
+
+
+def booking_operator(caller: Caller, operator: str | None, operators: tuple[str, ...]) -> str | None:
+    """The operator a booking is for: a dispatcher's own (403 for another), or the named one (422 if unknown)."""
+    if caller.role == "dispatcher":
+        if operator is not None and operator != caller.operator:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"operator: a {caller.operator} dispatcher cannot book for {operator}")
+        return caller.operator
+    if operator is not None and operator not in operators:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"operator: unknown operator {operator!r}")
+    return operator
 
 
 def require(*roles: str) -> Callable[[Caller], Caller]:

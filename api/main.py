@@ -15,8 +15,10 @@ from fastapi.staticfiles import StaticFiles
 from api.db import make_engine, migrate, session_factory
 from api.deps import KeyCache
 from api.dispatch_desk import DispatchDesk, StoredTrip
+from api.street_desk import StreetDesk
 from api.guard import Guard
-from api.routes import health, keys, planning, trips
+from api.clock import set_clock
+from api.routes import health, keys, operations, planning, standing_orders, trips
 from api.settings import Settings
 from api.storage import load_routes, replay_order, save_routes, set_assignment
 from data.dataset import ensure_dataset, load_fleet, load_households, load_objects
@@ -32,7 +34,7 @@ def _load_planning_state(app: FastAPI, settings: Settings) -> None:
     analysis = compute_gaps(load_households(directory), load_objects(directory))
     app.state.gaps_by_district = summarise(analysis, "district")
     app.state.gaps_by_hex = summarise(analysis, "h3")
-    app.state.desk = DispatchDesk(load_fleet(directory), settings.routing_workers)
+    app.state.desk = StreetDesk(load_fleet(directory), settings.routing_workers)
 
 
 def _restore_plans(app: FastAPI) -> None:
@@ -46,19 +48,26 @@ def _restore_plans(app: FastAPI) -> None:
             date = dt.date.fromisoformat(day)
             version, routes = plans.get(day, (0, {}))
             change = desk.restore(date, [StoredTrip(t.id, (t.pickup_lon, t.pickup_lat), (t.dropoff_lon, t.dropoff_lat),
-                                                    (t.earliest_pickup_s, t.latest_pickup_s, t.latest_dropoff_s),
+                                                    _done_window(t),
                                                     t.wheelchair, t.companions, t.operator, t.reason) for t in mine],
                                   routes, version)
             now = desk.assignments(date)
             for trip in mine:
                 vehicle_id, pickup_s, dropoff_s = now.get(trip.id, (None, None, None))
-                if vehicle_id != trip.vehicle_id:
+                if vehicle_id != trip.vehicle_id and trip.status in ("assigned", "unserved"):  # not what the street did
                     trip.status = "assigned" if vehicle_id else "unserved"
                     trip.reason = None if vehicle_id else trip.reason or "not restored into the plan"
                     set_assignment(session, trip, vehicle_id, desk.operator_of.get(vehicle_id, trip.operator),
                                    pickup_s, dropoff_s, "reassigned")
             save_routes(session, day, change.routes, change.version)
         session.commit()
+
+
+def _done_window(trip) -> tuple[float, float, float | None]:  # noqa: ANN001 - api.models.Trip
+    """A stored trip's pickup window (s), widened to its actual pickup once picked up (a late pickup is a fact)."""
+    if trip.status in ("on_board", "completed") and trip.pickup_eta_s is not None:
+        return min(trip.earliest_pickup_s, trip.pickup_eta_s), max(trip.latest_pickup_s, trip.pickup_eta_s), None
+    return trip.earliest_pickup_s, trip.latest_pickup_s, trip.latest_dropoff_s
 
 
 def _offline_docs(app: FastAPI) -> None:
@@ -90,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         Settings; default from ``INVAPLAN_*`` environment variables.
     """
     settings = settings or Settings()
+    set_clock(settings.clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202 - FastAPI lifespan protocol
@@ -99,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.keys = KeyCache(app.state.sessions, settings.key_cache_s)
         _load_planning_state(app, settings)
         _restore_plans(app)
+        operations.replay_events(app)
         app.state.ready = True
         yield
         app.state.ready = False
@@ -120,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": summary, "errors": problems}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     _offline_docs(app)
-    for router in (health.router, keys.router, planning.router, trips.router):
+    for router in (health.router, keys.router, planning.router, operations.router, standing_orders.router,
+                   trips.router):
         app.include_router(router)
     return app
