@@ -28,7 +28,7 @@ from geo.passport import SERVICES
 from maps.base import base_map, district_outlines
 from maps.geojson import TEXT_POPUP, GeoJsonLayer, feature_collection
 from maps.legend import Legend
-from maps.tables import require_columns
+from maps.tables import household_count, require_columns
 
 SHARE_COLUMNS: tuple[str, ...] = tuple(f"share_gap_{s}" for s in SERVICES)
 SERVICE_LABEL: dict[str, str] = {s: s.replace("_", " ").capitalize() for s in SERVICES}
@@ -140,11 +140,6 @@ def _legend_entries() -> list[tuple[str, str]]:
     return [*entries, (NO_DATA_COLOUR, "no data")]
 
 
-def _count(n: int) -> str:
-    """A household count for a map label; small counts only as "fewer than" (privacy)."""
-    return f"{n:,}" if n >= MIN_HOUSEHOLDS_PER_CELL or n == 0 else f"fewer than {MIN_HOUSEHOLDS_PER_CELL}"
-
-
 def street_layers(fmap: folium.Map, steep: gpd.GeoDataFrame, barriers: gpd.GeoDataFrame,
                   fixes: gpd.GeoDataFrame) -> list[GeoJsonLayer]:
     """Add the steep-edge, barrier and barrier-fix layers (hidden) to ``fmap``.
@@ -164,7 +159,7 @@ def street_layers(fmap: folium.Map, steep: gpd.GeoDataFrame, barriers: gpd.GeoDa
     steep_props = [{"popup": f"Uphill {g:.1%}"} for g in steep["grade"]]
     barrier_props = [{"c": BARRIER_COLOURS[k], "popup": k.replace("_", " ")} for k in barriers["kind"]]
     fix_props = [{"popup": f"{c}\n{k.replace('_', ' ')}: {cost / 1e6:,.1f} M tg\n"
-                           f"closes gaps of {_count(int(h))} households ({int(p):,} household-service pairs)"}
+                           f"closes gaps of {household_count(int(h))} households ({int(p):,} household-service pairs)"}
                  for c, k, cost, h, p in zip(fixes["candidate_id"], fixes["kind"], fixes["cost_tg"],
                                              fixes["households_closed"], fixes["pairs_closed"])]
     return [GeoJsonLayer(feature_collection(frame.geometry, props), name, options=style, popup=TEXT_POPUP,
