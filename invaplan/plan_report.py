@@ -22,6 +22,7 @@ from geo.adaptation_plan import Programme, ProgrammeInputs, first_closers, instr
 from geo.gaps import MIN_HOUSEHOLDS_PER_CELL, compute_gaps  # noqa: E402
 from geo.plan_curve import CurveScenario, curve_point, curve_table, outcome  # noqa: E402
 from geo.plan_instance import check_resources, evaluate  # noqa: E402
+from geo.profiles import UNTAGGED_KERB_DEFAULT  # noqa: E402
 from geo.programme_barriers import BARRIER_FIX_KIND, FIX_LABEL  # noqa: E402
 from geo.programme_policy import (  # noqa: E402
     DEFAULT_ORDER_CAPACITY,
@@ -465,17 +466,19 @@ def run_plan(
     curve_time_limit_s: float | None = None,
     scheduler: str | None = None,
     street_barriers: bool = True,
+    untagged_kerb: str = UNTAGGED_KERB_DEFAULT,
 ) -> Programme:
     """Gap analysis, then the programme (and the budget curve) with progress; write the outputs and print a summary.
 
     ``policy`` overrides ``budget_tg`` / ``min_count`` (social objects per year;
-    None keeps the default targets). ``street_barriers``: barrier fixes as candidates.
+    None keeps the default targets). ``street_barriers``: barrier fixes as candidates; ``untagged_kerb``:
+    the kerb assumed at crossings with no kerb tag (``geo.profiles.UNTAGGED_KERB_ASSUMPTIONS``).
     """
     policy = policy or make_policy(years, budget_tg, count_targets=min_count)
     check_resources(tuple(years), policy.budget_tg, policy.order_capacity)  # fail fast, before the network work
     with console.status("gap analysis on the Almaty network"):
         households, objects = load_households(data_dir), load_objects(data_dir)
-        analysis = compute_gaps(households, objects)
+        analysis = compute_gaps(households, objects, untagged_kerb=untagged_kerb)
     with console.status("candidates, value terms, coverage, street-barrier fixes and new service sites"):
         inputs = prepare_inputs(analysis, objects, dict(policy.weights), street_barriers=street_barriers)
     with console.status(f"programme: reduction, LP bound and MIP (time limit {time_limit_s:.0f} s)"):
