@@ -266,10 +266,7 @@ def _model(instance: PlanInstance, backend: str) -> tuple[pywraplp.Solver, dict[
             if not adapters:
                 continue
             z = solver.NumVar(0.0, 1.0, f"z{e}_{t}")
-            link = solver.Constraint(-solver.infinity(), 0.0, f"link{e}_{t}")
-            link.SetCoefficient(z, 1.0)
-            for c, var in adapters:
-                link.SetCoefficient(var, -rate[c])
+            _at_most(solver, z, [(rate[c], var) for c, var in adapters], f"link{e}_{t}")
             objective.SetCoefficient(z, weight * (horizon - t))
             total.SetCoefficient(z, 1.0)
     _joint_model(instance, solver, x)
@@ -304,23 +301,24 @@ def _joint_model(instance: PlanInstance, solver: pywraplp.Solver, x: dict[tuple[
                     both = done_by(a, t), done_by(b, t)
                     q = solver.NumVar(0.0, rate[a] * rate[b], f"q{a}_{b}_{t}") if all(both) else None
                     for member, variables in zip((a, b), both):
-                        if q is None:
-                            break
-                        link = solver.Constraint(-solver.infinity(), 0.0, f"q{a}_{b}_{t}_{member}")
-                        link.SetCoefficient(q, 1.0)
-                        for var in variables:
-                            link.SetCoefficient(var, -rate[member])
+                        if q is not None:
+                            _at_most(solver, q, [(rate[member], var) for var in variables], f"q{a}_{b}_{t}_{member}")
                     clause[(a, b, t)] = q
                 if clause[(a, b, t)] is not None:
                     terms.append((1.0, clause[(a, b, t)]))
             if not terms:
                 continue
             y = solver.NumVar(0.0, 1.0, f"y{e}_{t}")
-            link = solver.Constraint(-solver.infinity(), 0.0, f"joint{e}_{t}")
-            link.SetCoefficient(y, 1.0)
-            for coefficient, var in terms:
-                link.SetCoefficient(var, link.GetCoefficient(var) - coefficient)
+            _at_most(solver, y, terms, f"joint{e}_{t}")
             objective.SetCoefficient(y, weight)
+
+
+def _at_most(solver: pywraplp.Solver, var: pywraplp.Variable, terms: list[tuple[float, pywraplp.Variable]], name: str) -> None:
+    """Constrain ``var <= sum(coefficient * term)``."""
+    link = solver.Constraint(-solver.infinity(), 0.0, name)
+    link.SetCoefficient(var, 1.0)
+    for coefficient, term in terms:
+        link.SetCoefficient(term, link.GetCoefficient(term) - coefficient)
 
 
 def _polished(instance: PlanInstance, x: dict[tuple[int, int], pywraplp.Variable], level: float) -> tuple[np.ndarray, float]:
