@@ -2,7 +2,7 @@
 
 Candidates enter through one generic table (``CANDIDATE_COLUMNS``): anything
 the programme may do (adapt a passport object, open a new accessible service
-point, later fix a street barrier) is a row with an id, kind, instrument, cost
+point, fix a street barrier) is a row with an id, kind, instrument, cost
 in tenge, earliest year, category and district, plus ``extra_value`` (value it
 earns per remaining year by itself: home entrances, choice, footfall) and the
 coverage pairs (household, service gaps it closes) in a second table

@@ -32,6 +32,7 @@ from geo.programme_policy import (
     read_weights,
 )
 from geo.programme_value import home_entrance_value, home_links
+from invaplan.plan_report import barrier_fixes_by_year_district
 
 YEARS = (2026, 2027)
 
@@ -330,3 +331,6 @@ def test_a_barrier_fix_counts_only_together_with_the_object_behind_it() -> None:
     assert sorted(closers.loc[closers["object_id"] == "kerb-1", "year"]) == [2027] * 3
     # without the pharmacy in the plan the ramp closes nothing
     assert first_closers(pairs, pd.Series({"kerb-1": 2026})).empty
+    table = barrier_fixes_by_year_district(programme)  # the report's table of fixes per year and district
+    assert table[["year", "district", "fixes", "kerb_ramps", "cost_tg", "households_covered"]].values.tolist() == [
+        [2026, "Almaly", 1, 1, 0.5e6, 3]]
