@@ -1,9 +1,10 @@
 """Benchmark: the Almaty accessibility programme at default settings, its peers, and its budget curve, in one run.
 
 1. The programme 2026-2030 with the defaults (2.8 bn tg a year, 1 500
-   compliance orders a year, the default targets and value weights): ours
-   (LP bound + reduced-cost fixing + SCIP, 60 s) vs the greedy baseline on
-   the same instance; optimality gap, idle years, targets, instruments.
+   compliance orders a year, the default targets and value weights, street-barrier
+   fixes as candidates): ours (LP bound + reduced-cost fixing + SCIP, 60 s) vs
+   the greedy baseline on the same instance; optimality gap, idle years,
+   targets, instruments, barrier fixes chosen and their cost.
 2. The budget curve 0.5-6 bn tg a year (8 points) through the dask scenario
    runner, ``--curve-time-limit`` (150 s) each: two points share the cores.
 3. The shared single-year instance: the passport objects and their gap
@@ -11,11 +12,15 @@
    in 2026 on unit costs and a budget of ``--p`` objects, i.e. a maximal
    covering location problem: ours (to proven optimality) vs spopt's MCLP
    (PuLP/CBC, same time limit for the solver; spopt builds its model first).
+4. The programme with untagged crossings taken as raised kerbs (the worst
+   case, ``invaplan plan --untagged-kerbs raised``): barrier fixes offered and
+   chosen, their cost and the people whose gaps they are the first to close.
 
 Writes ``bench/results/plan.json`` with ``gap``, ``vs_greedy``, ``vs_spopt``,
 ``idle_years``, ``social_objects_2026``, ``state_social_accessible_2030_share``,
 ``state_social_shortfall_tg``, ``private_on_city_budget_tg``,
-``structural_gap_people``, ``new_sites``, ``budget_curve_points`` and details.
+``structural_gap_people``, ``new_sites``, ``barrier_fixes``, ``barrier_fix_cost_tg``,
+``budget_curve_points``, ``worst_case_kerbs`` and details.
 
 Usage: ``python bench/plan.py [--time-limit 60] [--p 300] [--curve 0.5e9:6e9:8] [--json PATH]``
 """
@@ -35,6 +40,7 @@ from geo.gaps import compute_gaps
 from geo.plan_curve import outcome, parse_curve
 from geo.plan_instance import build_instance
 from geo.plan_solver import greedy, solve
+from geo.programme_barriers import BARRIER_FIX_KIND
 from geo.programme_policy import CITY_BUDGET, CITY_PAID_PRIVATE_CATEGORIES, SOCIAL_CATEGORIES, Policy, default_policy
 from invaplan.plan_report import budget_curve
 
@@ -46,6 +52,16 @@ def write(path: Path, result: dict) -> None:
     """Write the results so far (each stage adds its keys)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2))
+
+
+def barrier_keys(programme) -> dict:
+    """Barrier fixes offered (candidates that close a gap) and chosen, their city cost and the people they reach first."""
+    offered = programme.inputs.candidates["kind"] == BARRIER_FIX_KIND
+    fixes = programme.plan[programme.plan["kind"] == BARRIER_FIX_KIND]
+    return {"barrier_candidates": int(offered.sum()), "barrier_fixes": len(fixes),
+            "barrier_fix_cost_tg": float(fixes["city_cost_tg"].sum()),
+            "barrier_fix_people_covered": int(fixes["people_covered"].sum()),
+            "barrier_joint_elements": int(programme.instance.stats["joint_elements"])}
 
 
 def main() -> None:
@@ -99,7 +115,7 @@ def main() -> None:
         "people_covered": int(outcome(programme)["people_covered"]),
         "gaps_closed_share": round(outcome(programme)["gaps_closed_share"], 6),
         "budget_tg_per_year": policy.budget_tg[YEARS[0]], "prepare_seconds": round(prepare_s, 1),
-        "instance": programme.instance.stats,
+        **barrier_keys(programme), "instance": programme.instance.stats,
     }
     print({k: v for k, v in result.items() if k not in ("instance",)})
 
@@ -139,6 +155,14 @@ def main() -> None:
         result.update(vs_spopt=round(ours1.objective / mclp.objective, 6), spopt_objective=mclp.objective,
                       spopt_seconds=round(mclp.seconds, 2))
 
+    write(args.json, result)
+
+    worst = compute_gaps(households, objects, untagged_kerb="raised")
+    raised = solve_programme(prepare_inputs(worst, objects, dict(policy.weights)), YEARS, policy, args.time_limit)
+    result["worst_case_kerbs"] = {**barrier_keys(raised), "gap": round(raised.solution.gap, 6),
+                                  "solve_seconds": round(raised.solution.seconds, 2), "status": raised.solution.status,
+                                  "gaps_closed_share": round(outcome(raised)["gaps_closed_share"], 6)}
+    print(f"untagged kerbs raised: {result['worst_case_kerbs']}")
     write(args.json, result)
     print(f"wrote {args.json}")
 

@@ -7,10 +7,13 @@ gaps, the recommended sites); ``solve_programme`` builds the reduced instance
 baseline, and describes the result per object, year, instrument, district and
 target, with the reason whenever a year spends less than its budget.
 
-Extra candidates that are not passport objects (street-barrier fixes, other
-service points) enter ``prepare_inputs`` through ``extra_candidates`` and
-``extra_pairs`` in the generic tables ``geo.plan_instance.CANDIDATE_COLUMNS``
-(+ ``name``, ``extra_value``, ``geometry``) and ``PAIR_COLUMNS``.
+Street-barrier fixes (``geo.programme_barriers``) are candidates by default
+(``street_barriers=False`` leaves them out): a fix closes a gap alone, or only
+together with adapting the object behind it (pairs with ``requires``).
+Further candidates that are not passport objects enter ``prepare_inputs``
+through ``extra_candidates`` and ``extra_pairs`` in the generic tables
+``geo.plan_instance.CANDIDATE_COLUMNS`` (+ ``name``, ``extra_value``,
+``geometry``) and ``PAIR_COLUMNS`` (+ optional ``requires``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import pandas as pd
 from geo.adaptation import candidates as adaptation_candidates
 from geo.crs import UTM43N, WGS84
 from geo.gaps import GapAnalysis, coverage
-from geo.plan_instance import PAIR_COLUMNS, PlanInstance, build_instance, plan_violations
+from geo.plan_instance import PAIR_COLUMNS, REQUIRES, PlanInstance, build_instance, plan_violations
 from geo.plan_solver import PlanSolution, greedy, marginal_gains, solve
 from geo.programme_policy import (  # noqa: F401  (DEFAULT_BUDGET_TG: re-exported for the maps command)
     COMPLIANCE_ORDER,
@@ -35,6 +38,7 @@ from geo.programme_policy import (  # noqa: F401  (DEFAULT_BUDGET_TG: re-exporte
     STATE_SOCIAL_CATEGORIES,
     Policy,
 )
+from geo.programme_barriers import BARRIER_FIX_KIND, barrier_fixes
 from geo.programme_sites import site_candidates
 from geo.programme_value import add_value_terms
 
@@ -49,10 +53,11 @@ class ProgrammeInputs:
     Attributes
     ----------
     candidates
-        Every candidate (objects, new sites, extra kinds) in the generic table,
-        with ``extra_value`` and the value terms, ``geometry`` (UTM 43N).
+        Every candidate (objects, new sites, barrier fixes, extra kinds) in the
+        generic table, with ``extra_value`` and the value terms, ``geometry`` (UTM 43N).
     pairs
-        Their coverage pairs (``PAIR_COLUMNS``).
+        Their coverage pairs (``PAIR_COLUMNS`` + ``requires``: the second
+        candidate a gap also needs, else None).
     structural
         Structural gaps (``geo.programme_sites.structural_gaps``).
     recommendations
@@ -83,7 +88,8 @@ def coverage_pairs(analysis: GapAnalysis, candidates: pd.DataFrame) -> pd.DataFr
 
 
 def prepare_inputs(analysis: GapAnalysis, objects: gpd.GeoDataFrame, weights: dict[str, float],
-                   extra_candidates: pd.DataFrame | None = None, extra_pairs: pd.DataFrame | None = None) -> ProgrammeInputs:
+                   extra_candidates: pd.DataFrame | None = None, extra_pairs: pd.DataFrame | None = None,
+                   street_barriers: bool = True) -> ProgrammeInputs:
     """Candidates of every kind with their value and coverage, structural gaps and recommended sites.
 
     Parameters
@@ -96,15 +102,21 @@ def prepare_inputs(analysis: GapAnalysis, objects: gpd.GeoDataFrame, weights: di
         Value weights (``geo.programme_policy.VALUE_WEIGHTS`` keys).
     extra_candidates, extra_pairs
         Further candidates (generic table, ``extra_value`` per remaining year,
-        geometry in UTM 43N) and the gaps they close; e.g. kerb ramps from
-        ``geo.barriers``.
+        geometry in UTM 43N) and the gaps they close.
+    street_barriers
+        Street-barrier fixes as candidates (``geo.programme_barriers``).
     """
     objects_c = add_value_terms(analysis, gpd.GeoDataFrame(adaptation_candidates(objects), geometry="geometry", crs=objects.crs),
                                 objects, weights)
     pairs = coverage_pairs(analysis, objects_c)
-    sites = site_candidates(analysis, pairs)
-    frames = [objects_c, sites.candidates.assign(extra_value=0.0)]
-    pair_frames = [pairs, sites.pairs]
+    frames, pair_frames = [objects_c], [pairs]
+    if street_barriers:
+        fixes = barrier_fixes(analysis, objects_c["object_id"], pairs)
+        frames.append(fixes.candidates)
+        pair_frames.append(fixes.pairs)
+    sites = site_candidates(analysis, pd.concat(pair_frames, ignore_index=True))  # gaps no candidate closes: structural
+    frames.append(sites.candidates.assign(extra_value=0.0))
+    pair_frames.append(sites.pairs)
     if extra_candidates is not None:
         frames.append(extra_candidates)
         pair_frames.append(extra_pairs if extra_pairs is not None else pd.DataFrame(columns=list(PAIR_COLUMNS)))
@@ -114,7 +126,7 @@ def prepare_inputs(analysis: GapAnalysis, objects: gpd.GeoDataFrame, weights: di
     table = analysis.households
     open_gaps = sum(table[f"gap_{s}"].fillna(False).astype(int) for s in analysis.services)
     households = pd.DataFrame({"household_id": table["household_id"], "district": table["district"], "open_gaps": open_gaps})
-    all_pairs = pd.concat([p[list(PAIR_COLUMNS)] for p in pair_frames], ignore_index=True)
+    all_pairs = pd.concat([p.reindex(columns=[*PAIR_COLUMNS, REQUIRES]) for p in pair_frames], ignore_index=True)
     state_social = int(objects["category"].isin(STATE_SOCIAL_CATEGORIES).sum())
     return ProgrammeInputs(candidates, all_pairs, sites.structural, sites.recommendations, households, dict(weights), state_social)
 
@@ -133,10 +145,11 @@ class Programme:
         One row per action: ``object_id``, ``kind``, ``name``, ``category``,
         ``instrument``, ``district``, ``year``, ``cost_tg``, ``city_cost_tg``,
         ``owner_cost_tg``, ``households_covered``, ``people_covered`` (gaps it
-        is the first to close), ``home_people``, ``lon``, ``lat``.
+        is the first to close), ``home_people``, ``fix`` (barrier fixes: ``kerb_ramp``,
+        ``ramp``, ``lift``; else empty), ``lon``, ``lat``.
     summary
         Per year and district: ``spend_tg`` (city), ``owner_cost_tg``, ``objects``,
-        ``orders``, ``new_sites``, ``open_gaps_before``, ``open_gaps_after``, ``people_covered``.
+        ``barrier_fixes``, ``orders``, ``new_sites``, ``open_gaps_before``, ``open_gaps_after``, ``people_covered``.
     years
         Per year: budget, city spend, orders and capacity, new sites, and ``reason``
         (why the year spends less than its budget, in words), ``idle``.
@@ -159,10 +172,18 @@ class Programme:
 def first_closers(pairs: pd.DataFrame, chosen_year: pd.Series) -> pd.DataFrame:
     """For each household gap the plan closes: the action that closes it first, and the year.
 
-    Ties (several actions in the same year) go to the lower id.
+    A pair that requires a second action closes its gap in the later of the two
+    years (never if the second is not in the plan) and is credited to its
+    ``object_id`` (the barrier fix). Ties (several actions in the same year) go to the lower id.
     """
-    adapted = pairs[pairs["object_id"].isin(chosen_year.index)].assign(year=lambda p: chosen_year.loc[p["object_id"]].to_numpy())
-    adapted = adapted.sort_values(["year", "object_id"])
+    adapted = pairs[pairs["object_id"].isin(chosen_year.index)]
+    year = chosen_year.loc[adapted["object_id"]].to_numpy(dtype=float)
+    if REQUIRES in adapted:
+        needs = adapted[REQUIRES].notna().to_numpy()
+        other = chosen_year.reindex(adapted[REQUIRES]).to_numpy(dtype=float)  # NaN: not in the plan
+        year = np.where(needs, np.maximum(year, other), year)
+    adapted = adapted.assign(year=year)[~np.isnan(year)]
+    adapted = adapted.assign(year=adapted["year"].astype(int)).sort_values(["year", "object_id"])
     return adapted.drop_duplicates(["household_id", "service"], keep="first")
 
 
@@ -181,8 +202,9 @@ def _plan_table(instance: PlanInstance, solution: PlanSolution, inputs: Programm
     lonlat = gpd.GeoSeries(shapes.to_numpy(), crs=inputs.candidates.crs).representative_point().to_crs(WGS84)  # lines too
     table["lon"], table["lat"] = lonlat.x.to_numpy(), lonlat.y.to_numpy()
     table["home_people"] = table["home_people"].fillna(0).astype(int)
+    table["fix"] = table["fix"] if "fix" in table else None
     columns = ["object_id", "kind", "name", "category", "instrument", "district", "year", "cost_tg", "city_cost_tg",
-               "owner_cost_tg", "households_covered", "people_covered", "home_people", "lon", "lat"]
+               "owner_cost_tg", "households_covered", "people_covered", "home_people", "fix", "lon", "lat"]
     return table[columns].sort_values(["year", "district", "object_id"]).reset_index(drop=True)
 
 
@@ -198,7 +220,8 @@ def _summary(inputs: ProgrammeInputs, instance: PlanInstance, plan: pd.DataFrame
             mine = plan[(plan["year"] == year) & (plan["district"] == district)]
             closed = closers[(closers["year"] == year) & (closers["district"] == district)]
             rows.append({"year": year, "district": district, "spend_tg": float(mine["city_cost_tg"].sum()),
-                         "owner_cost_tg": float(mine["owner_cost_tg"].sum()), "objects": int((mine["kind"] != "new_site").sum()),
+                         "owner_cost_tg": float(mine["owner_cost_tg"].sum()), "objects": int((mine["kind"] == "object").sum()),
+                         "barrier_fixes": int((mine["kind"] == BARRIER_FIX_KIND).sum()),
                          "orders": int((mine["instrument"] == COMPLIANCE_ORDER).sum()),
                          "new_sites": int((mine["kind"] == "new_site").sum()),
                          "open_gaps_before": open_gaps, "open_gaps_after": open_gaps - len(closed),

@@ -13,6 +13,14 @@ up to the largest threshold), and T' the time from each n in N on the small
 graph of N (D between them, the fixed edges, and T as exits). A path that uses
 a fixed edge first reaches one of N on today's network, so this is the time
 a full recomputation with the barrier fixed gives (a test checks it).
+
+A fix may also close a gap only together with the adaptation of an object
+behind it (the object alone is out of reach, the fix alone opens a way to no
+accessible object). Given the candidate objects (``partners``), these *joint*
+gaps are exact too: with D'(n -> o) from one bounded forward Dijkstra per
+candidate node, the time to object ``o`` after the fix is the same small-graph
+shortest path with ``D(n -> o) + access`` as exits. Gaps that need two or more
+fixes are not credited (a lower bound: the plan never counts a gap it does not close).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from scipy.sparse.csgraph import dijkstra
 from shapely.ops import unary_union
 
 from geo.crs import UTM43N
@@ -43,6 +52,7 @@ RAMP_MAX_RISE_M: float = 1.5  # higher flights get a lift (a 1:12 ramp would run
 CANDIDATE_COLUMNS: tuple[str, ...] = ("candidate_id", "kind", "barrier", "cost_tg", "length_m", "rise_m",
                                       "pairs_closed", "households_closed", "people_closed", "geometry")
 COVERAGE_COLUMNS: tuple[str, ...] = ("candidate_id", "household_id", "service", "group", "people", "time_after_s")
+JOINT_COLUMNS: tuple[str, ...] = ("candidate_id", "object_id", "household_id", "service", "group", "people", "time_after_s")
 
 
 @dataclass
@@ -61,10 +71,15 @@ class BarrierCandidates:
         The gaps each candidate closes on its own: ``candidate_id``,
         ``household_id``, ``service``, ``group``, ``people``, ``time_after_s``
         (the same layout as ``geo.gaps.coverage``, ``candidate_id`` for ``object_id``).
+    joint
+        The gaps each candidate closes only together with adapting one
+        partner object (``object_id``), neither alone: ``JOINT_COLUMNS``
+        (empty unless partners were given).
     """
 
     candidates: gpd.GeoDataFrame
     coverage: pd.DataFrame
+    joint: pd.DataFrame
 
 
 def _candidate_ids(edges: pd.DataFrame, untagged_kerb: str) -> pd.Series:
@@ -106,26 +121,37 @@ def _closest_via(graph: ProfileGraph, fixes: pd.DataFrame, limit_s: float) -> di
 
 
 def _overlay_times(members: np.ndarray, edges: np.ndarray, rows, exits: np.ndarray) -> np.ndarray:
-    """T'(n) for the candidate's nodes: shortest paths on the small graph of its nodes."""
+    """T'(n) for the candidate's nodes: shortest paths on the small graph of its nodes.
+
+    ``exits`` holds each node's time to the destination today, shape ``(k,)``,
+    or ``(k, m)`` for ``m`` destinations at once; the result has its shape.
+    """
     k = len(members)
     between = rows[:, members].toarray().T  # between[i, j] = D(node_i -> node_j), 0 where out of reach
     between = np.where(between > 0, between, np.inf)
-    best = exits.copy()
+    best = (exits[:, None] if exits.ndim == 1 else exits).copy()
     for _ in range(k):
-        via_old = np.min(between + best[None, :], axis=1)
-        via_new = np.full(k, np.inf)
-        np.minimum.at(via_new, edges[:, 0].astype(int), edges[:, 2] + best[edges[:, 1].astype(int)])
+        via_old = np.min(between[:, :, None] + best[None, :, :], axis=1)
+        via_new = np.full(best.shape, np.inf)
+        np.minimum.at(via_new, edges[:, 0].astype(int), edges[:, 2, None] + best[edges[:, 1].astype(int)])
         best = np.minimum(best, np.minimum(via_old, via_new))
-    return best
+    return best[:, 0] if exits.ndim == 1 else best
 
 
-def barrier_candidates(analysis: GapAnalysis) -> BarrierCandidates:
+def barrier_candidates(analysis: GapAnalysis, partners: pd.DataFrame | None = None,
+                       partner_coverage: pd.DataFrame | None = None) -> BarrierCandidates:
     """Every fixable barrier on the walking profiles' networks, with cost and exact coverage.
 
     Parameters
     ----------
     analysis
         A gap analysis (its terrain and untagged-kerb settings are used).
+    partners
+        Objects that could be adapted (rows of ``analysis.objects``): the
+        joint gaps of each fix with each of them are computed too.
+    partner_coverage
+        The gaps each partner closes alone (``geo.gaps.coverage``): left out
+        of the joint gaps, which are those neither closes alone.
 
     Returns
     -------
@@ -137,7 +163,7 @@ def barrier_candidates(analysis: GapAnalysis) -> BarrierCandidates:
     ids = _candidate_ids(edges, analysis.untagged_kerb)
     table = analysis.households
     limit = max(analysis.thresholds_s.values())
-    frames = []
+    frames, joint_frames = [], []
     seen: set[str] = set()
     for name, households in table[~table["snap_too_far"]].groupby("profile"):
         graph = analysis.graph(name)
@@ -149,8 +175,65 @@ def barrier_candidates(analysis: GapAnalysis) -> BarrierCandidates:
         for service in analysis.services:
             for group in sorted(households["group"].unique()):
                 frames += _closed_gaps(analysis, households, service, group, name, via, node_best)
+        if partners is not None and len(partners):
+            joint_frames += _joint_gaps(analysis, households, name, graph, via, partners, limit)
     coverage = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(COVERAGE_COLUMNS))
-    return BarrierCandidates(_candidate_table(edges, ids, sorted(seen), coverage), coverage)
+    joint = pd.concat(joint_frames, ignore_index=True) if joint_frames else pd.DataFrame(columns=list(JOINT_COLUMNS))
+    joint = _without(_without(joint, coverage, "candidate_id"), partner_coverage, "object_id")
+    return BarrierCandidates(_candidate_table(edges, ids, sorted(seen), coverage), coverage, joint)
+
+
+def _without(joint: pd.DataFrame, alone: pd.DataFrame | None, key: str) -> pd.DataFrame:
+    """``joint`` rows whose gap the ``key`` side (a fix, or an object) closes alone, per ``alone``, left out."""
+    if alone is None or alone.empty or joint.empty:
+        return joint
+    closed = pd.MultiIndex.from_frame(alone[[key, "household_id", "service"]].rename(columns={key: "_id"}))
+    mine = pd.MultiIndex.from_frame(joint[[key, "household_id", "service"]].rename(columns={key: "_id"}))
+    return joint[~mine.isin(closed)].reset_index(drop=True)
+
+
+def _joint_gaps(analysis: GapAnalysis, households: pd.DataFrame, name: str, graph: ProfileGraph, via: dict,
+                partners: pd.DataFrame, limit_s: float) -> list[pd.DataFrame]:
+    """Gaps of profile ``name``'s households that each fix closes together with one adapted partner object.
+
+    Includes those the fix or the object closes alone (``_without`` removes them).
+    """
+    usable = partners[~partners["snap_too_far"] & partners["service"].isin(analysis.services)]
+    target, access = usable[f"pos_{name}"].to_numpy(), usable[f"access_{name}_s"].to_numpy()
+    service_of, object_ids = usable["service"].to_numpy(), usable["object_id"].to_numpy()
+    waiting = {s: households[households[f"gap_{s}"].fillna(False).to_numpy(dtype=bool)] for s in analysis.services}
+    frames = []
+    for candidate_id, (members, fixed, rows) in via.items():
+        onward = dijkstra(graph.forward, directed=True, indices=members, limit=limit_s)  # onward[i, y] = D(node_i -> y)
+        exits = onward[:, target] + access[None, :]
+        near = np.flatnonzero((exits <= limit_s).any(axis=0))
+        if not len(near):
+            continue
+        after = _overlay_times(members, fixed, rows, exits[:, near])
+        for service in analysis.services:
+            mine = near[service_of[near] == service]
+            them = waiting[service]
+            if not len(mine) or them.empty:
+                continue
+            to_fix = rows[:, them["_pos"].to_numpy()].toarray()  # D(household -> node_i), 0 where out of reach
+            reached = (to_fix > 0).any(axis=0)
+            if not reached.any():
+                continue
+            to_fix = np.where(to_fix[:, reached] > 0, to_fix[:, reached], np.inf)
+            onto = after[:, service_of[near] == service]
+            total = np.full((to_fix.shape[1], onto.shape[1]), np.inf)
+            for leg, onward_s in zip(to_fix, onto):  # one candidate node at a time (memory: households x objects)
+                np.minimum(total, leg[:, None] + onward_s[None, :], out=total)
+            total += them["_access_s"].to_numpy()[reached, None]
+            h, o = np.nonzero(total <= analysis.thresholds_s[service])
+            if not len(h):
+                continue
+            chosen = them[reached]
+            frames.append(pd.DataFrame({"candidate_id": candidate_id, "object_id": object_ids[mine[o]],
+                                        "household_id": chosen["household_id"].to_numpy()[h], "service": service,
+                                        "group": chosen["group"].to_numpy()[h], "people": chosen["people"].to_numpy()[h],
+                                        "time_after_s": total[h, o]}))
+    return frames
 
 
 def _closed_gaps(analysis: GapAnalysis, households: pd.DataFrame, service: str, group: str, name: str,

@@ -2,11 +2,14 @@
 
 Candidates enter through one generic table (``CANDIDATE_COLUMNS``): anything
 the programme may do (adapt a passport object, open a new accessible service
-point, later fix a street barrier) is a row with an id, kind, instrument, cost
+point, fix a street barrier) is a row with an id, kind, instrument, cost
 in tenge, earliest year, category and district, plus ``extra_value`` (value it
 earns per remaining year by itself: home entrances, choice, footfall) and the
 coverage pairs (household, service gaps it closes) in a second table
-(``PAIR_COLUMNS``).
+(``PAIR_COLUMNS``). A pair may name a second candidate in ``requires``:
+the gap then closes only once both are done (a street-barrier fix and the
+object behind it, ``geo.programme_barriers``); its credit comes in the later
+of their two years, with the product of their rates.
 
 A *gap element* is one household's gap for one service, weighing people x
 welfare priority x group priority x the ``gap`` value weight. Closing it in
@@ -15,7 +18,10 @@ remaining year, ``(T - t)``. A compliance order closes it with the expected
 compliance rate ``r``: an element's credit in a year is the sum of the rates of
 the candidates adapted that year, capped so that its total credit is at most 1
 (filled earliest year first). Every candidate's own value likewise earns
-``r * extra * (T - t)``.
+``r * extra * (T - t)``. Equivalently, an element earns its weight in every
+year by which it is closed: ``min(1, sum of the rates of its single closers
+done by then + sum of the rate products of its pairs both done by then)``;
+elements with a pair (*joint* elements) are modelled in this cumulative form.
 
 Targets (``geo.programme_policy.Target``) are soft: each unit of shortfall costs
 ``penalty``, more than the whole value the programme could earn, so the
@@ -23,7 +29,9 @@ optimum meets every target it can and reports the rest as shortfall.
 
 Sound reductions (the optimum is unchanged):
 
-* elements covered by exactly the same candidates are merged (weights added);
+* elements covered by exactly the same candidates (and pairs) are merged (weights added);
+* a pair with a member that closes the element alone is dropped (the member
+  closes it no later than the pair);
 * an element covered by a single candidate is folded into that candidate's own
   weight (it closes exactly when the candidate is adapted);
 * candidates with no value and in no target are dropped;
@@ -54,6 +62,7 @@ from geo.programme_policy import (
 
 CANDIDATE_COLUMNS: tuple[str, ...] = ("object_id", "kind", "instrument", "category", "district", "cost_tg", "start_year")
 PAIR_COLUMNS: tuple[str, ...] = ("object_id", "household_id", "service", "people", "group", "welfare_level")
+REQUIRES: str = "requires"  # optional pair column: the id of a second candidate the gap also needs (else empty)
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,12 @@ class PlanInstance:
         Objective cost of one object of target shortfall.
     stats
         Sizes before and after the reductions.
+    joint_weight
+        Weight of each joint element (one that a pair of candidates closes together).
+    joint_single
+        For each joint element, the candidate positions that close it alone.
+    joint_pairs
+        For each joint element, its pairs of candidate positions (m x 2) that close it together.
     """
 
     years: tuple[int, ...]
@@ -130,6 +145,9 @@ class PlanInstance:
     targets: tuple[TargetRow, ...]
     penalty: float
     stats: dict[str, int] = field(default_factory=dict)
+    joint_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    joint_single: tuple[np.ndarray, ...] = ()
+    joint_pairs: tuple[np.ndarray, ...] = ()
 
     @property
     def is_order(self) -> np.ndarray:
@@ -225,14 +243,23 @@ def build_instance(candidates: pd.DataFrame, pairs: pd.DataFrame, years: Iterabl
     if "wheelchair_gap" not in candidates:
         candidates = candidates.assign(wheelchair_gap=False)
     pairs = pairs[pairs["object_id"].isin(candidates["object_id"])]
+    if REQUIRES in pairs:
+        pairs = pairs[pairs[REQUIRES].isna() | pairs[REQUIRES].isin(candidates["object_id"])]
     position = pd.Series(np.arange(len(candidates)), index=candidates["object_id"])
     keys = pairs["household_id"].astype(str) + "|" + pairs["service"].astype(str)
     element_codes, element_keys = pd.factorize(keys)
     raw_weight = np.zeros(len(element_keys))
     np.maximum.at(raw_weight, element_codes, element_weights(pairs, policy.weights["gap"]))
-    covers = pd.Series(position.loc[pairs["object_id"]].to_numpy()).groupby(element_codes).agg(lambda s: tuple(sorted(set(s))))
-    merged = pd.DataFrame({"cover": covers.to_numpy(), "weight": raw_weight[covers.index.to_numpy()]})
-    merged = merged.groupby("cover", sort=False)["weight"].sum()
+    first = position.loc[pairs["object_id"]].to_numpy()
+    second = (position.reindex(pairs[REQUIRES]).fillna(-1).to_numpy(dtype=np.int64) if REQUIRES in pairs
+              else np.full(len(pairs), -1, dtype=np.int64))
+    singles, clauses = _element_covers(element_codes, first, second)
+    plain = pd.DataFrame({"cover": singles.to_numpy(), "weight": raw_weight[singles.index.to_numpy()]})[
+        ~singles.index.isin(clauses.index)]
+    merged = plain.groupby("cover", sort=False)["weight"].sum()
+    joint = pd.DataFrame({"single": singles.reindex(clauses.index).apply(lambda c: c if isinstance(c, tuple) else ()).to_numpy(),
+                          "pairs": clauses.to_numpy(), "weight": raw_weight[clauses.index.to_numpy()]})
+    joint = joint.groupby(["single", "pairs"], sort=False)["weight"].sum()
     own = candidates["extra_value"].to_numpy(dtype=float).copy()
     multi_cover, multi_weight = [], []
     for cover, weight in merged.items():
@@ -246,6 +273,9 @@ def build_instance(candidates: pd.DataFrame, pairs: pd.DataFrame, years: Iterabl
     shared = np.zeros(len(candidates), dtype=bool)
     for cover in multi_cover:
         shared[cover] = True
+    for single, pair in joint.index:
+        shared[list(single)] = True
+        shared[[c for p in pair for c in p]] = True
     targets = [t for t in policy.targets if years[0] <= t.year <= years[-1]]
     outside = [t for t in policy.targets if not years[0] <= t.year <= years[-1]]
     if outside:
@@ -258,10 +288,10 @@ def build_instance(candidates: pd.DataFrame, pairs: pd.DataFrame, years: Iterabl
     kept = candidates[keep].reset_index(drop=True)
     rows = _target_rows(kept, targets, years)
     capacity = np.array([float(policy.order_capacity[y]) for y in years])
-    total_value = float((kept["own_weight"] * kept["rate"]).sum() + sum(multi_weight)) * len(years)
+    total_value = float((kept["own_weight"] * kept["rate"]).sum() + sum(multi_weight) + joint.sum()) * len(years)
     stats = {"households_with_gaps_covered": int(pairs["household_id"].nunique()), "gap_elements": len(element_keys),
              "merged_elements": len(merged), "shared_elements": len(multi_cover),
-             "candidates": len(candidates), "candidates_kept": int(keep.sum())}
+             "joint_elements": len(joint), "candidates": len(candidates), "candidates_kept": int(keep.sum())}
     return PlanInstance(
         years=years,
         budget_tg=np.array([float(policy.budget_tg[y]) for y in years]),
@@ -272,7 +302,25 @@ def build_instance(candidates: pd.DataFrame, pairs: pd.DataFrame, years: Iterabl
         targets=tuple(rows),
         penalty=max(1.0, 2.0 * total_value),
         stats=stats,
+        joint_weight=joint.to_numpy(dtype=float),
+        joint_single=tuple(remap[np.array(single, dtype=np.int64)] for single, _ in joint.index),
+        joint_pairs=tuple(remap[np.array(pair, dtype=np.int64).reshape(-1, 2)] for _, pair in joint.index),
     )
+
+
+def _element_covers(element: np.ndarray, first: np.ndarray, second: np.ndarray) -> tuple[pd.Series, pd.Series]:
+    """Per element code: the sorted tuple of candidates that close it alone, and (joint elements only)
+    the sorted tuple of its pairs ``(a, b)``, ``a < b``, with no member that closes it alone."""
+    alone = second < 0
+    singles = pd.Series(first[alone]).groupby(element[alone]).agg(lambda s: tuple(sorted(set(s))))
+    low, high = np.minimum(first[~alone], second[~alone]), np.maximum(first[~alone], second[~alone])
+    codes = element[~alone]
+    closers = set(zip(element[alone].tolist(), first[alone].tolist()))
+    useful = np.array([(e, a) not in closers and (e, b) not in closers for e, a, b in zip(codes.tolist(), low.tolist(),
+                                                                                            high.tolist())], dtype=bool)
+    frame = pd.DataFrame({"e": codes[useful], "pair": list(zip(low[useful].tolist(), high[useful].tolist()))})
+    clauses = frame.groupby("e")["pair"].agg(lambda s: tuple(sorted(set(s)))) if len(frame) else pd.Series(dtype=object)
+    return singles, clauses
 
 
 def _in_target(candidates: pd.DataFrame, target: Target, district: str | None) -> np.ndarray:
@@ -375,6 +423,21 @@ def element_credits(instance: PlanInstance, year_index: np.ndarray, cover: np.nd
     return np.diff(cumulative, prepend=0.0)
 
 
+def joint_closed(instance: PlanInstance, year_index: np.ndarray, e: int) -> np.ndarray:
+    """How closed joint element ``e`` is by each year position (cumulative, at most 1): the rates of its
+    single closers done by then plus the rate products of its pairs both done by then."""
+    rate = instance.candidates["rate"].to_numpy()
+    credit = np.zeros(len(instance.years))
+    single = instance.joint_single[e]
+    years = year_index[single]
+    np.add.at(credit, years[years >= 0], rate[single][years >= 0])
+    pairs = instance.joint_pairs[e]
+    both = (year_index[pairs[:, 0]] >= 0) & (year_index[pairs[:, 1]] >= 0)
+    np.add.at(credit, np.maximum(year_index[pairs[both, 0]], year_index[pairs[both, 1]]),
+              rate[pairs[both, 0]] * rate[pairs[both, 1]])
+    return np.minimum(np.cumsum(credit), 1.0)
+
+
 def evaluate(instance: PlanInstance, year_index: np.ndarray) -> Evaluation:
     """Value, target shortfalls and objective of a plan (``year_index[c]``: year position of candidate c, or -1)."""
     horizon = len(instance.years)
@@ -385,6 +448,8 @@ def evaluate(instance: PlanInstance, year_index: np.ndarray) -> Evaluation:
     for weight, cover in zip(instance.element_weight, instance.element_cover):
         if (year_index[cover] >= 0).any():
             value += weight * float(element_credits(instance, year_index, cover) @ factor)
+    for e, weight in enumerate(instance.joint_weight):
+        value += weight * float(joint_closed(instance, year_index, e).sum())
     shortfall = np.array([max(0, row.required - row.achieved(year_index)) for row in instance.targets], dtype=float)
     return Evaluation(value, shortfall, value - instance.penalty * float(shortfall.sum()))
 

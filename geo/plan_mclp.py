@@ -22,6 +22,8 @@ def mclp_baseline(instance: PlanInstance, p_facilities: int, time_limit_s: float
     import pulp
     from spopt.locate import MCLP
 
+    if len(instance.joint_weight):
+        raise ValueError("the MCLP cannot express gaps that two candidates close together (joint elements)")
     own = (instance.candidates["own_weight"] * instance.candidates["rate"]).to_numpy()
     n = len(own)
     private = np.flatnonzero(own > 0)

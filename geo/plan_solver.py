@@ -8,10 +8,15 @@ MIP over a :class:`~geo.plan_instance.PlanInstance`:
   ``sum_{order c} x[c, t] <= capacity_t``;
 * ``z[e, t]`` = credit of shared element e in year t: ``z[e, t] <= sum_{c covers e} r_c x[c, t]``,
   ``sum_t z[e, t] <= 1``;
+* joint element j (closed by single candidates or by pairs of candidates
+  together), cumulative: ``X[c, t] = sum_{s <= t} x[c, s]``,
+  ``q[p, t] <= r_a X[a, t]``, ``q[p, t] <= r_b X[b, t]``, ``q[p, t] <= r_a r_b`` per
+  pair p = (a, b), and ``y[j, t] <= min(1, sum_{single c} r_c X[c, t] + sum_{p} q[p, t])``;
 * per target k: ``sum_{c in k} x[c, year_k] (count) or sum_{t <= year_k} x[c, t] (all, share) + s_k >= required_k``;
-* maximise ``sum_{c,t} r_c own_c (T - t) x[c, t] + sum_{e,t} w_e (T - t) z[e, t] - penalty * sum_k s_k``.
+* maximise ``sum_{c,t} r_c own_c (T - t) x[c, t] + sum_{e,t} w_e (T - t) z[e, t] + sum_{j,t} w_j y[j, t]
+  - penalty * sum_k s_k``.
 
-``z`` and ``s`` are continuous: for integral ``x`` their best values are the
+``z``, ``q``, ``y`` and ``s`` are continuous: for integral ``x`` their best values are the
 plan's credits (``plan_instance.element_credits``) and shortfalls. The greedy
 plan is the warm start; after solving, any budget or capacity the solver left
 while a candidate of positive value still fits is filled (the value can only
@@ -27,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from geo.plan_instance import PlanInstance, element_credits, evaluate, plan_violations
+from geo.plan_instance import PlanInstance, element_credits, evaluate, joint_closed, plan_violations
 
 GAP_TOLERANCE: float = 1e-3  # relative gap (0.1 %) at which the search stops: ten times tighter than the 1 % goal
 
@@ -75,6 +80,15 @@ def covers_of(instance: PlanInstance) -> list[list[int]]:
     return out
 
 
+def joint_of(instance: PlanInstance) -> list[list[int]]:
+    """For each candidate position, the joint elements it takes part in (alone or in a pair)."""
+    out: list[list[int]] = [[] for _ in range(len(instance.candidates))]
+    for e, (single, pairs) in enumerate(zip(instance.joint_single, instance.joint_pairs)):
+        for c in sorted(set(single.tolist()) | set(pairs.ravel().tolist())):
+            out[c].append(e)
+    return out
+
+
 class _Filler:
     """Marginal value of candidates given the plan so far, and adding them year by year within the resources."""
 
@@ -92,11 +106,26 @@ class _Filler:
             self.used[e] = min(1.0, float(self.rate[cover][year_index[cover] >= 0].sum()))
         self.spent = np.array([self.cost[(year_index == t) & ~self.order].sum() for t in range(len(instance.years))])
         self.orders = np.array([int(((year_index == t) & self.order).sum()) for t in range(len(instance.years))])
+        self.joints = joint_of(instance)
+        self.closed = np.array([joint_closed(instance, np.where(year_index >= 0, 0, -1), e)[0]
+                                for e in range(len(instance.joint_weight))])
+
+    def _joint_delta(self, c: int, e: int) -> float:
+        """How much more joint element ``e`` closes if ``c`` is added to the plan so far."""
+        pairs = self.instance.joint_pairs[e]
+        mine = (pairs[:, 0] == c) | (pairs[:, 1] == c)
+        partner = np.where(pairs[mine, 0] == c, pairs[mine, 1], pairs[mine, 0])
+        done = partner[self.year_index[partner] >= 0]
+        alone = self.rate[c] if c in self.instance.joint_single[e] else 0.0
+        return alone + self.rate[c] * float(self.rate[done].sum())
 
     def gain(self, c: int) -> float:
         """Value per remaining year that adapting ``c`` adds (credits counted as if earned now)."""
         weight = self.instance.element_weight
-        return self.own[c] * self.rate[c] + sum(weight[e] * min(self.rate[c], 1.0 - self.used[e]) for e in self.covers[c])
+        value = self.own[c] * self.rate[c] + sum(weight[e] * min(self.rate[c], 1.0 - self.used[e]) for e in self.covers[c])
+        joint = self.instance.joint_weight
+        return value + sum(joint[e] * (min(1.0, self.closed[e] + self._joint_delta(c, e)) - self.closed[e])
+                           for e in self.joints[c])
 
     def fits(self, c: int, t: int) -> bool:
         """Whether ``c`` may start in year position ``t`` and the year's budget or capacity still has room."""
@@ -108,6 +137,8 @@ class _Filler:
 
     def take(self, c: int, t: int) -> None:
         """Adapt ``c`` in year position ``t``."""
+        for e in self.joints[c]:
+            self.closed[e] = min(1.0, self.closed[e] + self._joint_delta(c, e))
         self.year_index[c] = t
         for e in self.covers[c]:
             self.used[e] = min(1.0, self.used[e] + self.rate[c])
@@ -175,7 +206,7 @@ def drop_idle(instance: PlanInstance, year_index: np.ndarray) -> np.ndarray:
     """Un-adapt chosen objects that add no value and that no target needs (the objective is unchanged)."""
     year_index = year_index.copy()
     own = instance.candidates["own_weight"].to_numpy()
-    covers = covers_of(instance)
+    covers, joints = covers_of(instance), joint_of(instance)
     factor = len(instance.years) - np.arange(len(instance.years))
     member_of: list[list[int]] = [[] for _ in range(len(own))]
     for k, row in enumerate(instance.targets):
@@ -192,6 +223,8 @@ def drop_idle(instance: PlanInstance, year_index: np.ndarray) -> np.ndarray:
         weight = instance.element_weight
         before = sum(weight[e] * element_credits(instance, year_index, instance.element_cover[e]) @ factor for e in covers[c])
         after = sum(weight[e] * element_credits(instance, trial, instance.element_cover[e]) @ factor for e in covers[c])
+        before += sum(instance.joint_weight[e] * joint_closed(instance, year_index, e).sum() for e in joints[c])
+        after += sum(instance.joint_weight[e] * joint_closed(instance, trial, e).sum() for e in joints[c])
         if after >= before - 1e-9:
             year_index = trial
     return year_index
@@ -233,12 +266,10 @@ def _model(instance: PlanInstance, backend: str) -> tuple[pywraplp.Solver, dict[
             if not adapters:
                 continue
             z = solver.NumVar(0.0, 1.0, f"z{e}_{t}")
-            link = solver.Constraint(-solver.infinity(), 0.0, f"link{e}_{t}")
-            link.SetCoefficient(z, 1.0)
-            for c, var in adapters:
-                link.SetCoefficient(var, -rate[c])
+            _at_most(solver, z, [(rate[c], var) for c, var in adapters], f"link{e}_{t}")
             objective.SetCoefficient(z, weight * (horizon - t))
             total.SetCoefficient(z, 1.0)
+    _joint_model(instance, solver, x)
     for k, row in enumerate(instance.targets):
         slack = solver.NumVar(0.0, float(row.required), f"short{k}")
         objective.SetCoefficient(slack, -instance.penalty)
@@ -251,6 +282,43 @@ def _model(instance: PlanInstance, backend: str) -> tuple[pywraplp.Solver, dict[
                     meet.SetCoefficient(x[(int(c), t)], 1.0)
     objective.SetMaximization()
     return solver, x
+
+
+def _joint_model(instance: PlanInstance, solver: pywraplp.Solver, x: dict[tuple[int, int], pywraplp.Variable]) -> None:
+    """Add the joint elements in cumulative form (module docstring): ``q`` per pair and year, ``y`` per element and year."""
+    rate = instance.candidates["rate"].to_numpy(dtype=float)
+    objective = solver.Objective()
+    clause: dict[tuple[int, int, int], pywraplp.Variable | None] = {}
+
+    def done_by(c: int, t: int) -> list[pywraplp.Variable]:
+        return [x[(c, s)] for s in range(t + 1) if (c, s) in x]
+
+    for e, (weight, single, pairs) in enumerate(zip(instance.joint_weight, instance.joint_single, instance.joint_pairs)):
+        for t in range(len(instance.years)):
+            terms = [(rate[c], var) for c in single.tolist() for var in done_by(c, t)]
+            for a, b in pairs.tolist():
+                if (a, b, t) not in clause:
+                    both = done_by(a, t), done_by(b, t)
+                    q = solver.NumVar(0.0, rate[a] * rate[b], f"q{a}_{b}_{t}") if all(both) else None
+                    for member, variables in zip((a, b), both):
+                        if q is not None:
+                            _at_most(solver, q, [(rate[member], var) for var in variables], f"q{a}_{b}_{t}_{member}")
+                    clause[(a, b, t)] = q
+                if clause[(a, b, t)] is not None:
+                    terms.append((1.0, clause[(a, b, t)]))
+            if not terms:
+                continue
+            y = solver.NumVar(0.0, 1.0, f"y{e}_{t}")
+            _at_most(solver, y, terms, f"joint{e}_{t}")
+            objective.SetCoefficient(y, weight)
+
+
+def _at_most(solver: pywraplp.Solver, var: pywraplp.Variable, terms: list[tuple[float, pywraplp.Variable]], name: str) -> None:
+    """Constrain ``var <= sum(coefficient * term)``."""
+    link = solver.Constraint(-solver.infinity(), 0.0, name)
+    link.SetCoefficient(var, 1.0)
+    for coefficient, term in terms:
+        link.SetCoefficient(term, link.GetCoefficient(term) - coefficient)
 
 
 def _polished(instance: PlanInstance, x: dict[tuple[int, int], pywraplp.Variable], level: float) -> tuple[np.ndarray, float]:

@@ -133,6 +133,11 @@ def plan(
     curve_time_limit: float = typer.Option(None, help="Solver time limit per budget-curve point (default: --time-limit)."),
     scheduler: str = typer.Option(None, help="Dask scheduler address for the budget curve (default: a local cluster)."),
     time_limit: float = typer.Option(60.0, help="Solver time limit in seconds."),
+    street_barriers: bool = typer.Option(True, "--street-barriers/--no-street-barriers",
+                                         help="Street-barrier fixes (kerb ramps, ramps and lifts at steps) as city-budget "
+                                              "candidates, chosen against adapting objects (default: on)."),
+    untagged_kerbs: str = typer.Option("lowered", help="Kerb of crossings with no kerb tag: 'lowered' (passable, "
+                                       "default) or 'raised' (the worst case: many more kerb ramps to choose from)."),
     out: Path = typer.Option(Path("out/plan"), help="Output folder."),
     data_dir: Path = DataDirOption,
 ) -> None:
@@ -160,7 +165,8 @@ def plan(
                          read_weights(weights_file) if weights_file else None)
     curve = parse_curve(budget_curve) if budget_curve else None
     run_plan(data_dir, out, years, budgets, counts, time_limit, console, policy=policy, curve_budgets=curve,
-             curve_time_limit_s=curve_time_limit, scheduler=scheduler)
+             curve_time_limit_s=curve_time_limit, scheduler=scheduler, street_barriers=street_barriers,
+             untagged_kerb=untagged_kerbs)
 
 
 PolicyOption = typer.Option("pooled", help="Operator policy: pooled (any vehicle), operator (the user's registered "

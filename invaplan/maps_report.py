@@ -3,6 +3,11 @@
 Layout of the results folder ``out`` (as ``invaplan demo`` writes it and the
 API serves it): ``gaps/`` (``invaplan gaps``), ``plan/`` (``invaplan plan``),
 ``dispatch/`` (``invaplan dispatch``) and ``maps/{objects,gaps,plan,dispatch}.html``.
+
+The gaps map carries the street layers (hidden until ticked): edges too steep
+for a manual wheelchair with their uphill direction, street barriers (raised
+kerbs, steps ...) and, when ``gaps/barrier_candidates.parquet`` is there, the
+barrier fixes with their coverage.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from rich.console import Console
 from rich.table import Table
 
 from geo.adaptation_plan import DEFAULT_BUDGET_TG, DEFAULT_COUNT_TARGET
+from geo.barriers import barrier_edges, steep_edges
 from geo.districts import load_districts
 from geo.gaps import MAX_SNAP_M
+from geo.profiles import UNTAGGED_KERB_DEFAULT
 from data.dataset import FILES, dataset_date, ensure_dataset, load_objects
 from invaplan.dispatch_report import run_dispatch
 from invaplan.gap_report import run_gaps
@@ -44,6 +51,12 @@ def has_outputs(folder: Path, files: tuple[str, ...]) -> bool:
 def read_plan(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The plan (``plan.parquet``) and its per-year-and-district summary (``plan_summary.csv``)."""
     return pd.read_parquet(folder / "plan.parquet"), pd.read_csv(folder / "plan_summary.csv")
+
+
+def street_layers_of(folder: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """Steep edges, street barriers (default untagged-kerb assumption) and the barrier fixes in ``folder``, if written."""
+    fixes = folder / "barrier_candidates.parquet"
+    return (steep_edges(), barrier_edges(UNTAGGED_KERB_DEFAULT), gpd.read_parquet(fixes) if fixes.exists() else None)
 
 
 def read_dispatch(folder: Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
@@ -95,7 +108,8 @@ def run_maps(out: Path, data_dir: Path | None, requests_csv: Path | None, time_l
     builders: dict[str, Callable[[], folium.Map]] = {
         "objects": lambda: objects_map(objects, districts),
         "gaps": lambda: gaps_map(pd.read_parquet(out / "gaps" / "gaps_by_hex.parquet"),
-                                 pd.read_csv(out / "gaps" / "gaps_by_district.csv"), districts),
+                                 pd.read_csv(out / "gaps" / "gaps_by_district.csv"), districts,
+                                 streets=street_layers_of(out / "gaps")),
         "plan": lambda: plan_map(*read_plan(out / "plan"), objects, districts),
         "dispatch": lambda: dispatch_map(*read_dispatch(out / "dispatch"), read_trips(requests_csv), districts),
     }

@@ -22,6 +22,8 @@ from geo.adaptation_plan import Programme, ProgrammeInputs, first_closers, instr
 from geo.gaps import MIN_HOUSEHOLDS_PER_CELL, compute_gaps  # noqa: E402
 from geo.plan_curve import CurveScenario, curve_point, curve_table, outcome  # noqa: E402
 from geo.plan_instance import check_resources, evaluate  # noqa: E402
+from geo.profiles import UNTAGGED_KERB_DEFAULT  # noqa: E402
+from geo.programme_barriers import BARRIER_FIX_KIND, FIX_LABEL  # noqa: E402
 from geo.programme_policy import (  # noqa: E402
     DEFAULT_ORDER_CAPACITY,
     DEFAULT_TARGETS,
@@ -134,7 +136,7 @@ def _label(category: object) -> str:
 # ----- tables --------------------------------------------------------------------------------------
 
 def by_year_instrument(programme: Programme) -> pd.DataFrame:
-    """Per year: budget and city spend (state objects, housing entrances, new sites), orders, owners' cost, reasons."""
+    """Per year: budget and city spend (state objects, housing entrances, barrier fixes, new sites), orders, owners' cost, reasons."""
     plan, years = programme.plan, programme.years
     city = plan[plan["instrument"] != "compliance_order"]
     closers = first_closers(programme.inputs.pairs, plan.set_index("object_id")["year"])
@@ -142,6 +144,7 @@ def by_year_instrument(programme: Programme) -> pd.DataFrame:
     table = years.assign(
         state_objects=years["year"].map(city[(city["kind"] == "object") & (city["category"] != "housing")].groupby("year").size()),
         housing_entrances=years["year"].map(city[city["category"] == "housing"].groupby("year").size()),
+        barrier_fixes=years["year"].map(city[city["kind"] == BARRIER_FIX_KIND].groupby("year").size()),
         owner_cost_tg=years["year"].map(plan.groupby("year")["owner_cost_tg"].sum()),
         people_covered=years["year"].map(people),
         home_people=years["year"].map(plan.groupby("year")["home_people"].sum()))
@@ -169,6 +172,37 @@ def by_district(programme: Programme) -> pd.DataFrame:
     table["open_gaps_before"] = summary[first].set_index("district")["open_gaps_before"]
     table["open_gaps_after"] = summary[last].set_index("district")["open_gaps_after"]
     return table.reset_index()
+
+
+def barrier_fixes_by_year_district(programme: Programme) -> pd.DataFrame:
+    """Per year and district: street-barrier fixes by kind, their city cost (tenge), households and people newly covered."""
+    fixes = programme.plan[programme.plan["kind"] == BARRIER_FIX_KIND]
+    kinds = {f"{kind}s": (kind, "fix") for kind in FIX_LABEL}
+    table = fixes.groupby(["year", "district"]).agg(
+        fixes=("object_id", "size"), **{name: (column, lambda s, k=kind: int((s == k).sum())) for name, (kind, column) in kinds.items()},
+        cost_tg=("city_cost_tg", "sum"), households_covered=("households_covered", "sum"),
+        people_covered=("people_covered", "sum"))
+    columns = ["year", "district", "fixes", *kinds, "cost_tg", "households_covered", "people_covered"]
+    return table.reset_index().reindex(columns=columns)
+
+
+def _barrier_html(programme: Programme) -> str:
+    candidates = programme.inputs.candidates
+    offered = candidates[candidates["kind"] == BARRIER_FIX_KIND]
+    if offered.empty:
+        return ("<p>No street-barrier fix closes a gap in this run (or they were left out with "
+                "<code>--no-street-barriers</code>).</p>")
+    table = barrier_fixes_by_year_district(programme)
+    labels = {f"{kind}s": (f"{FIX_LABEL[kind].lower()}s", _int) for kind in FIX_LABEL}
+    return (f"<p>A kerb ramp at a raised-kerb crossing, or a ramp or platform lift at steps, on the city budget "
+            f"({len(offered):,} fixes close at least one gap, alone or with the object behind it adapted; "
+            f"the programme chooses {int(table['fixes'].sum()):,} for {_tg(float(table['cost_tg'].sum()))}). A fix "
+            f"counts for a gap only from the year the way and the service at its end are both accessible; gaps "
+            f"that need two or more fixes are not counted. Households and people: gaps each fix is the first to close.</p>"
+            + _html_table(table, {"year": ("year", _year), "district": ("district", _text), "fixes": ("fixes", _int),
+                                  **labels, "cost_tg": ("city cost", _money),
+                                  "households_covered": ("households newly covered", _int),
+                                  "people_covered": ("people newly covered", _int)}))
 
 
 def structural_by_district(programme: Programme) -> pd.DataFrame:
@@ -298,7 +332,8 @@ def html_report(programme: Programme, curve: pd.DataFrame | None, maps_link: str
     per_year = by_year_instrument(programme)
     year_columns = {"year": ("year", _year), "budget_tg": ("city budget", _money), "spend_tg": ("city spend", _money),
                     "spend_share": ("used", _share), "state_objects": ("state objects & stops", _int),
-                    "housing_entrances": ("housing entrances", _int), "new_sites": ("new service points", _int),
+                    "housing_entrances": ("housing entrances", _int), "barrier_fixes": ("street-barrier fixes", _int),
+                    "new_sites": ("new service points", _int),
                     "orders": ("compliance orders", _int), "order_capacity": ("order capacity", _int),
                     "owner_cost_tg": ("owners' estimated cost", _money), "people_covered": ("people newly covered", _int),
                     "home_people": ("people given a way out of home", _int), "reason": ("why the budget is not all used", _text),
@@ -330,6 +365,7 @@ possible ({solution.seconds:.0f} s). A simple rule (targets first, then the best
                                                          "orders": ("orders", _int), "new_sites": ("new service points", _int),
                                                          "open_gaps_before": ("open gaps before", _int),
                                                          "open_gaps_after": ("open gaps after", _int)})}
+<h2>Street-barrier fixes</h2>{_barrier_html(programme)}
 <h2>Gaps no adaptation can close</h2>
 <p>{structural_people:,} people have at least one gap that no existing object could close (no object of the service in
 reach). People per district and service:</p>
@@ -349,14 +385,15 @@ reach). People per district and service:</p>
 <h2>Budget sensitivity</h2>{_curve_html(curve)}
 <h2>Value weights used</h2><p>The weights are policy: change them with <code>--weights-file</code>.</p>{_weights_html(programme)}
 <p>Full tables: <a href="plan.csv">plan.csv</a>, <a href="plan_summary.csv">plan_summary.csv</a>,
-<a href="plan_years.csv">plan_years.csv</a>, <a href="targets.csv">targets.csv</a>, <a href="sites.csv">sites.csv</a>.
+<a href="plan_years.csv">plan_years.csv</a>, <a href="targets.csv">targets.csv</a>, <a href="sites.csv">sites.csv</a>,
+<a href="barrier_fixes.csv">barrier_fixes.csv</a>.
 Map: <a href="{html.escape(maps_link)}">programme map</a>.</p></body></html>"""
 
 
 def write_plan_outputs(programme: Programme, out: Path, curve: pd.DataFrame | None = None,
                        maps_link: str = "../maps/plan.html") -> pd.DataFrame:
-    """Write plan.csv/.parquet, plan_summary.csv, plan_years.csv, targets.csv, sites.csv, the plots and
-    report.html; return the per-year table."""
+    """Write plan.csv/.parquet, plan_summary.csv, plan_years.csv, targets.csv, sites.csv, barrier_fixes.csv,
+    the plots and report.html; return the per-year table."""
     out.mkdir(parents=True, exist_ok=True)
     programme.plan.to_csv(out / "plan.csv", index=False)
     programme.plan.to_parquet(out / "plan.parquet")
@@ -367,6 +404,7 @@ def write_plan_outputs(programme: Programme, out: Path, curve: pd.DataFrame | No
     recommended = pd.DataFrame(programme.inputs.recommendations.drop(columns="geometry")).assign(status="recommended")
     proposed = proposed_sites(programme)[["service", "district", "h3", "year", "cost_tg", "structural_people"]].assign(status="in programme")
     pd.concat([proposed, recommended], ignore_index=True).to_csv(out / "sites.csv", index=False)
+    barrier_fixes_by_year_district(programme).to_csv(out / "barrier_fixes.csv", index=False)
     _plot_years(programme, out / PLOT_FILE)
     if curve is not None:
         curve.to_csv(out / f"{CURVE_FILE}.csv", index=False)
@@ -397,12 +435,12 @@ def budget_curve(inputs: ProgrammeInputs, years: range, policy: Policy, budgets:
 def _console_summary(programme: Programme, per_year: pd.DataFrame, console: Console) -> None:
     years = programme.instance.years
     table = Table(title=f"Accessibility programme {years[0]}–{years[-1]}")
-    for header in ("year", "city spend", "of budget", "objects", "housing", "new sites", "orders", "owners' cost",
+    for header in ("year", "city spend", "of budget", "objects", "housing", "barrier fixes", "new sites", "orders", "owners' cost",
                    "people covered", "why not all spent"):
         table.add_column(header, justify="left" if header.startswith("why") else "right")
     for _, row in per_year.iterrows():
         table.add_row(str(int(row["year"])), _tg(row["spend_tg"]), f"{row['spend_share']:.0%}", f"{int(row['state_objects']):,}",
-                      f"{int(row['housing_entrances']):,}", f"{int(row['new_sites']):,}",
+                      f"{int(row['housing_entrances']):,}", f"{int(row['barrier_fixes']):,}", f"{int(row['new_sites']):,}",
                       f"{int(row['orders']):,}/{int(row['order_capacity']):,}", _tg(row["owner_cost_tg"]),
                       f"{int(row['people_covered']):,}", "" if row["spend_share"] >= 0.95 else row["reason"])
     console.print(table)
@@ -427,19 +465,22 @@ def run_plan(
     curve_budgets: np.ndarray | None = None,
     curve_time_limit_s: float | None = None,
     scheduler: str | None = None,
+    street_barriers: bool = True,
+    untagged_kerb: str = UNTAGGED_KERB_DEFAULT,
 ) -> Programme:
     """Gap analysis, then the programme (and the budget curve) with progress; write the outputs and print a summary.
 
     ``policy`` overrides ``budget_tg`` / ``min_count`` (social objects per year;
-    None keeps the default targets).
+    None keeps the default targets). ``street_barriers``: barrier fixes as candidates; ``untagged_kerb``:
+    the kerb assumed at crossings with no kerb tag (``geo.profiles.UNTAGGED_KERB_ASSUMPTIONS``).
     """
     policy = policy or make_policy(years, budget_tg, count_targets=min_count)
     check_resources(tuple(years), policy.budget_tg, policy.order_capacity)  # fail fast, before the network work
     with console.status("gap analysis on the Almaty network"):
         households, objects = load_households(data_dir), load_objects(data_dir)
-        analysis = compute_gaps(households, objects)
-    with console.status("candidates, value terms, coverage and new service sites"):
-        inputs = prepare_inputs(analysis, objects, dict(policy.weights))
+        analysis = compute_gaps(households, objects, untagged_kerb=untagged_kerb)
+    with console.status("candidates, value terms, coverage, street-barrier fixes and new service sites"):
+        inputs = prepare_inputs(analysis, objects, dict(policy.weights), street_barriers=street_barriers)
     with console.status(f"programme: reduction, LP bound and MIP (time limit {time_limit_s:.0f} s)"):
         programme = solve_programme(inputs, years, policy, time_limit_s)
     curve = None
@@ -450,6 +491,6 @@ def run_plan(
     _console_summary(programme, per_year, console)
     extra = f", {CURVE_FILE}.csv/.png" if curve is not None else ""
     console.print(f"outputs in [bold]{out}[/bold] (plan.csv, plan.parquet, plan_summary.csv, plan_years.csv, targets.csv, "
-                  f"sites.csv, {PLOT_FILE}{extra}, report.html)")
+                  f"sites.csv, barrier_fixes.csv, {PLOT_FILE}{extra}, report.html)")
     return programme
 

@@ -10,9 +10,11 @@ Feature properties: ``n`` (cell id or district name), ``h`` (households),
 or unknown).
 
 Optional street layers (hidden until ticked): edges too steep for a manual
-wheelchair to climb, street barriers by kind, and barrier fixes (the plan's
-barrier candidates) with their cost and the gaps they close; counts under
-``MIN_HOUSEHOLDS_PER_CELL`` households are shown as "fewer than" (privacy).
+wheelchair to climb, each with an arrowhead at its middle pointing uphill
+(the way it cannot be climbed; downhill it may be passable), street barriers
+by kind, and barrier fixes (the plan's barrier candidates) with their cost and
+the gaps they close; counts under ``MIN_HOUSEHOLDS_PER_CELL`` households are
+shown as "fewer than" (privacy).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from folium import MacroElement
 from folium.template import Template
 
@@ -29,7 +32,7 @@ from geo.passport import SERVICES
 from maps.base import base_map, district_outlines
 from maps.geojson import TEXT_POPUP, GeoJsonLayer, feature_collection
 from maps.legend import Legend
-from maps.tables import require_columns
+from maps.tables import household_count, require_columns
 
 SHARE_COLUMNS: tuple[str, ...] = tuple(f"share_gap_{s}" for s in SERVICES)
 SERVICE_LABEL: dict[str, str] = {s: s.replace("_", " ").capitalize() for s in SERVICES}
@@ -41,6 +44,8 @@ DISTRICT_LAYER: str = "Share by district"
 HEX_STYLE: dict[str, float | str] = {"color": "#ffffff", "weight": 0.5, "fillOpacity": 0.75}
 DISTRICT_STYLE: dict[str, float | str] = {"color": "#37474f", "weight": 1, "fillOpacity": 0.6}
 SHARE_DECIMALS: int = 3
+ARROW_M: float = 8.0  # length of each barb of the uphill arrowhead, metres (visible from zoom ~16)
+ARROW_ANGLE_DEG: float = 150.0  # barbs point back from the direction of travel at this angle
 STEEP_LAYER: str = "Too steep to climb in a manual wheelchair"
 BARRIER_LAYER: str = "Street barriers"
 FIX_LAYER: str = "Barrier fixes (plan candidates)"
@@ -141,43 +146,57 @@ def _legend_entries() -> list[tuple[str, str]]:
     return [*entries, (NO_DATA_COLOUR, "no data")]
 
 
-def _count(n: int) -> str:
-    """A household count for a map label; small counts only as "fewer than" (privacy)."""
-    return f"{n:,}" if n >= MIN_HOUSEHOLDS_PER_CELL or n == 0 else f"fewer than {MIN_HOUSEHOLDS_PER_CELL}"
+def uphill_arrows(lines: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Each line with an arrowhead at its middle pointing the way it is drawn (uphill), in the lines' CRS (metres)."""
+    middle = lines.interpolate(0.5, normalized=True)
+    ahead = lines.interpolate(np.minimum(lines.length / 2 + 1.0, lines.length))
+    behind = lines.interpolate(np.maximum(lines.length / 2 - 1.0, 0.0))
+    heading = np.arctan2(ahead.y.to_numpy() - behind.y.to_numpy(), ahead.x.to_numpy() - behind.x.to_numpy())
+    tip = np.column_stack([middle.x, middle.y])
+    barbs = [tip + ARROW_M * np.column_stack([np.cos(heading + side), np.sin(heading + side)])
+             for side in (np.radians(ARROW_ANGLE_DEG), -np.radians(ARROW_ANGLE_DEG))]
+    heads = shapely.linestrings(np.stack([barbs[0], tip, barbs[1]], axis=1))
+    drawn = [shapely.MultiLineString([line, head]) for line, head in zip(lines.to_numpy(), heads)]
+    return gpd.GeoSeries(drawn, index=lines.index, crs=lines.crs)
 
 
 def street_layers(fmap: folium.Map, steep: gpd.GeoDataFrame, barriers: gpd.GeoDataFrame,
-                  fixes: gpd.GeoDataFrame) -> list[GeoJsonLayer]:
+                  fixes: gpd.GeoDataFrame | None = None) -> list[GeoJsonLayer]:
     """Add the steep-edge, barrier and barrier-fix layers (hidden) to ``fmap``.
 
     Parameters
     ----------
     steep
-        Lines with ``grade`` (fraction, uphill in the drawing direction), ``geo.barriers.steep_edges``.
+        Lines with ``grade`` (fraction, uphill in the drawing direction), ``geo.barriers.steep_edges``,
+        in a metric CRS; drawn with an arrowhead pointing uphill.
     barriers
         Lines with ``kind`` (``geo.barriers.barrier_edges``).
     fixes
-        Barrier candidates (``geo.barriers.BarrierCandidates.candidates``).
+        Barrier candidates (``geo.barriers.BarrierCandidates.candidates``); None: no fix layer.
     """
     require_columns(steep, ("grade", "geometry"), "steep edges")
     require_columns(barriers, ("kind", "geometry"), "barriers")
-    require_columns(fixes, ("candidate_id", "kind", "cost_tg", "households_closed", "pairs_closed", "geometry"), "fixes")
-    steep_props = [{"popup": f"Uphill {g:.1%}"} for g in steep["grade"]]
+    if fixes is not None:
+        require_columns(fixes, ("candidate_id", "kind", "cost_tg", "households_closed", "pairs_closed", "geometry"), "fixes")
+    steep_props = [{"popup": f"Uphill {g:.1%} (arrow: uphill, too steep to climb in a manual wheelchair)"}
+                   for g in steep["grade"]]
     barrier_props = [{"c": BARRIER_COLOURS[k], "popup": k.replace("_", " ")} for k in barriers["kind"]]
-    fix_props = [{"popup": f"{c}\n{k.replace('_', ' ')}: {cost / 1e6:,.1f} M tg\n"
-                           f"closes gaps of {_count(int(h))} households ({int(p):,} household-service pairs)"}
-                 for c, k, cost, h, p in zip(fixes["candidate_id"], fixes["kind"], fixes["cost_tg"],
-                                             fixes["households_closed"], fixes["pairs_closed"])]
-    return [GeoJsonLayer(feature_collection(frame.geometry, props), name, options=style, popup=TEXT_POPUP,
+    layers = [(uphill_arrows(steep.geometry), steep_props, STEEP_LAYER, STEEP_STYLE),
+              (barriers.geometry, barrier_props, BARRIER_LAYER, BARRIER_STYLE)]
+    if fixes is not None:
+        fix_props = [{"popup": f"{c}\n{k.replace('_', ' ')}: {cost / 1e6:,.1f} M tg\n"
+                               f"closes gaps of {household_count(int(h))} households ({int(p):,} household-service pairs)"}
+                     for c, k, cost, h, p in zip(fixes["candidate_id"], fixes["kind"], fixes["cost_tg"],
+                                                 fixes["households_closed"], fixes["pairs_closed"])]
+        layers.append((fixes.geometry, fix_props, FIX_LAYER, FIX_STYLE))
+    return [GeoJsonLayer(feature_collection(geometry, props), name, options=style, popup=TEXT_POPUP,
                          show=False).add_to(fmap)
-            for frame, props, name, style in ((steep, steep_props, STEEP_LAYER, STEEP_STYLE),
-                                              (barriers, barrier_props, BARRIER_LAYER, BARRIER_STYLE),
-                                              (fixes, fix_props, FIX_LAYER, FIX_STYLE))]
+            for geometry, props, name, style in layers]
 
 
 def gaps_map(
     gaps_by_hex: pd.DataFrame, gaps_by_district: pd.DataFrame, districts: gpd.GeoDataFrame, tiles: str = "offline",
-    streets: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame] | None = None,
+    streets: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame | None] | None = None,
 ) -> folium.Map:
     """Map of the share of households with a gap per H3 cell and per district, one service at a time.
 
@@ -195,7 +214,7 @@ def gaps_map(
     tiles
         ``"offline"`` (blank background, the default) or ``"osm"`` (OpenStreetMap tiles).
     streets
-        Optional ``(steep, barriers, fixes)`` for :func:`street_layers`.
+        Optional ``(steep, barriers, fixes)`` for :func:`street_layers` (``fixes`` may be None).
 
     Returns
     -------

@@ -3,10 +3,13 @@
 One toggleable layer per plan year holds that year's actions as canvas circles
 in the year's colour (a sequential palette, early dark to late light, named in
 the legend); new accessible service points are larger circles with a black
-outline. A popup shows the name, category, district, year, cost (tenge), who
-pays and the households and people newly covered (gaps it is the first to
-close). The legend lists, per year, the objects, the city's spend (tenge) and
-the people newly covered (``plan_summary``).
+outline, street-barrier fixes (kerb ramps, ramps and lifts at steps) circles
+with a thick magenta outline. A popup shows the name, category, district,
+year, cost (tenge), who pays and the households and people newly covered (gaps
+it is the first to close); for a barrier fix, the kind of fix and the households
+whose gaps it closes, counts under ``MIN_HOUSEHOLDS_PER_CELL`` shown as "fewer
+than" (never a household's location). The legend lists, per year, the objects,
+barrier fixes, the city's spend (tenge) and the people newly covered (``plan_summary``).
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from matplotlib.colors import to_hex
 
 from data.objects import CATEGORY_LABEL
 from geo.crs import WGS84
+from geo.programme_barriers import BARRIER_FIX_KIND, FIX_LABEL
 from maps.base import base_map, district_outlines
 from maps.geojson import TEXT_POPUP, GeoJsonLayer, feature_collection, script_json
 from maps.legend import Legend
-from maps.tables import require_columns, require_rows
+from maps.tables import household_count, require_columns, require_rows
 
 PLAN_COLUMNS: tuple[str, ...] = ("object_id", "kind", "name", "category", "instrument", "district", "year", "cost_tg",
                                  "households_covered", "people_covered", "lon", "lat")
@@ -32,6 +36,7 @@ YEAR_COLOURMAP: str = "viridis"
 YEAR_COLOUR_RANGE: tuple[float, float] = (0.0, 0.85)  # the colour map's yellow end is too light on the blank map
 POINT_STYLE: dict[str, float | str] = {"radius": 5, "weight": 1, "color": "#ffffff", "fillOpacity": 0.9}
 SITE_STYLE: dict[str, float | str] = {"radius": 9, "weight": 3, "color": "#000000", "fillOpacity": 1.0}
+FIX_STYLE: dict[str, float | str] = {"radius": 7, "weight": 4, "color": "#d81b60", "fillOpacity": 1.0}
 PAYER: dict[str, str] = {"city_budget": "city budget", "compliance_order": "owner, by compliance order"}
 
 
@@ -60,7 +65,11 @@ def _located(plan: pd.DataFrame, objects: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _popup(row: pd.Series) -> str:
-    """Plain-text popup of one planned object."""
+    """Plain-text popup of one planned object or barrier fix."""
+    if row["kind"] == BARRIER_FIX_KIND:
+        return (f"{FIX_LABEL.get(row['fix'], row['fix'])} · {row['object_id']}\nDistrict: {row['district']}\n"
+                f"Build in {row['year']} for {row['cost_tg']:,.0f} tg, paid by the city budget\n"
+                f"Closes gaps of {household_count(int(row['households_covered']))} households")
     return (f"{row['name']}\n{CATEGORY_LABEL.get(row['category'], row['category'])} · {row['object_id']}\n"
             f"District: {row['district']}\n{'Open' if row['kind'] == 'new_site' else 'Adapt'} in {row['year']} for "
             f"{row['cost_tg']:,.0f} tg, paid by the {PAYER.get(row['instrument'], row['instrument'])}\n"
@@ -68,11 +77,13 @@ def _popup(row: pd.Series) -> str:
 
 
 def _point_options(colour: str) -> str:
-    """``L.geoJSON`` options drawing every point as a circle of ``colour``; new sites larger, outlined in black."""
+    """``L.geoJSON`` options drawing every point as a circle of ``colour``; new sites larger, outlined in
+    black; barrier fixes outlined in magenta."""
     style = script_json({**POINT_STYLE, "fillColor": colour})
     site = script_json({**SITE_STYLE, "fillColor": colour})
+    fix = script_json({**FIX_STYLE, "fillColor": colour})
     return (f"{{pointToLayer: function (feature, latlng) {{ return L.circleMarker(latlng, "
-            f"feature.properties.site ? {site} : {style}); }}}}")
+            f"feature.properties.site ? {site} : feature.properties.fix ? {fix} : {style}); }}}}")
 
 
 def plan_map(plan: pd.DataFrame, summary: pd.DataFrame, objects: gpd.GeoDataFrame, districts: gpd.GeoDataFrame,
@@ -112,7 +123,8 @@ def plan_map(plan: pd.DataFrame, summary: pd.DataFrame, objects: gpd.GeoDataFram
     require_columns(summary, SUMMARY_COLUMNS, "plan_summary")
     require_rows(plan, "plan", "object to adapt")
     located = _located(plan, objects)
-    by_year = summary.groupby("year")[["objects", "spend_tg", "people_covered"]].sum()
+    summary = summary if "barrier_fixes" in summary else summary.assign(barrier_fixes=0)
+    by_year = summary.groupby("year")[["objects", "barrier_fixes", "spend_tg", "people_covered"]].sum()
     years = sorted(set(by_year.index) | set(plan["year"]))
     by_year = by_year.reindex(years, fill_value=0)
     colours = year_colours(len(years))
@@ -120,15 +132,23 @@ def plan_map(plan: pd.DataFrame, summary: pd.DataFrame, objects: gpd.GeoDataFram
     district_outlines(districts).add_to(fmap)
     for year, colour in zip(years, colours, strict=True):
         chosen = located[located["year"] == year]
-        properties = [{"popup": _popup(row), "site": bool(row["kind"] == "new_site")} for _, row in chosen.iterrows()]
-        GeoJsonLayer(feature_collection(chosen.geometry, properties), f"{year} ({len(chosen):,} objects)",
-                     options=_point_options(colour), popup=TEXT_POPUP).add_to(fmap)
-    entries = [(colour, f"{year}: {int(row['objects']):,} objects · {tenge(row['spend_tg'])} · "
-                        f"{int(row['people_covered']):,} people")
+        properties = [{"popup": _popup(row), "site": bool(row["kind"] == "new_site"), "fix": bool(row["kind"] == BARRIER_FIX_KIND)}
+                      for _, row in chosen.iterrows()]
+        fixes = int((chosen["kind"] == BARRIER_FIX_KIND).sum())
+        name = f"{year} ({len(chosen) - fixes:,} objects" + (f", {fixes:,} barrier fixes)" if fixes else ")")
+        GeoJsonLayer(feature_collection(chosen.geometry, properties), name, options=_point_options(colour),
+                     popup=TEXT_POPUP).add_to(fmap)
+    entries = [(colour, f"{year}: {int(row['objects']):,} objects"
+                        + (f" + {int(row['barrier_fixes']):,} barrier fixes" if row["barrier_fixes"] else "")
+                        + f" · {tenge(row['spend_tg'])} · {int(row['people_covered']):,} people")
                for colour, (year, row) in zip(colours, by_year.iterrows(), strict=True)]
     sites = int((plan["kind"] == "new_site").sum())
     if sites:
         entries.append(("#000000", f"outlined large circle: a new accessible service point ({sites:,} in all)"))
+    fixes = plan[plan["kind"] == BARRIER_FIX_KIND]
+    if len(fixes):
+        entries.append((FIX_STYLE["color"], f"magenta outline: a street-barrier fix, kerb ramp, ramp or lift "
+                                             f"({len(fixes):,} in all, {tenge(float(fixes['cost_tg'].sum()))})"))
     Legend(f"Adaptation plan {years[0]}–{years[-1]}: objects · city spend · people newly covered", entries,
            shape="circle").add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)

@@ -1,10 +1,17 @@
-"""Input checks of the tables a map draws: every needed column present, at least one row."""
+"""Input checks of the tables a map draws (every needed column present, at least one row), and counts shown on maps."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import pandas as pd
+
+from geo.gaps import MIN_HOUSEHOLDS_PER_CELL
+
+
+def household_count(n: int) -> str:
+    """A household count for a map label; small counts only as "fewer than" (privacy, ``MIN_HOUSEHOLDS_PER_CELL``)."""
+    return f"{n:,}" if n >= MIN_HOUSEHOLDS_PER_CELL or n == 0 else f"fewer than {MIN_HOUSEHOLDS_PER_CELL}"
 
 
 def require_columns(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -12,7 +13,7 @@ import pytest
 from shapely.geometry import Point
 
 from geo.adaptation import adaptation_cost_tg, candidates
-from geo.adaptation_plan import ProgrammeInputs, solve_programme
+from geo.adaptation_plan import ProgrammeInputs, first_closers, solve_programme
 from geo.crs import UTM43N
 from geo.passport import PASSPORT_FIELDS
 from geo.plan_instance import build_instance, evaluate, plan_violations
@@ -31,12 +32,15 @@ from geo.programme_policy import (
     read_weights,
 )
 from geo.programme_value import home_entrance_value, home_links
+from invaplan.plan_report import barrier_fixes_by_year_district
 
 YEARS = (2026, 2027)
 
 
-def random_problem(seed: int, n_candidates: int = 6, n_households: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Candidates of both instruments and kinds (objects and new sites), own values and shared coverage."""
+def random_problem(seed: int, n_candidates: int = 6, n_households: int = 10,
+                   joint: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Candidates of both instruments and kinds (objects and new sites), own values and shared coverage;
+    ``joint``: also gaps that two candidates close only together (a barrier fix and the object behind it)."""
     rng = np.random.default_rng(seed)
     cands = pd.DataFrame({
         "object_id": [f"O{i}" for i in range(n_candidates)],
@@ -55,7 +59,11 @@ def random_problem(seed: int, n_candidates: int = 6, n_households: int = 10) -> 
             covering = rng.choice(n_candidates, size=rng.integers(0, 4), replace=False)
             people, group, welfare = int(rng.integers(1, 3)), rng.choice(["wheelchair", "vision"]), int(rng.integers(1, 7))
             rows += [{"object_id": f"O{c}", "household_id": f"H{h}", "service": service, "people": people,
-                      "group": group, "welfare_level": welfare} for c in covering]
+                      "group": group, "welfare_level": welfare, "requires": None} for c in covering]
+            if joint and rng.random() < 0.6:
+                a, b = rng.choice(n_candidates, size=2, replace=False)
+                rows.append({"object_id": f"O{a}", "household_id": f"H{h}", "service": service, "people": people,
+                             "group": group, "welfare_level": welfare, "requires": f"O{b}"})
     return cands, pd.DataFrame(rows)
 
 
@@ -68,14 +76,14 @@ def raw_objective(cands: pd.DataFrame, pairs: pd.DataFrame, year_of: dict[str, i
     horizon = len(YEARS)
     rate = {o: pol.compliance_rate if i == COMPLIANCE_ORDER else 1.0 for o, i in zip(cands["object_id"], cands["instrument"])}
     value = sum(v * rate[o] * (YEARS[-1] - year_of[o] + 1) for o, v in zip(cands["object_id"], cands["extra_value"]) if o in year_of)
+    pairs = pairs if "requires" in pairs else pairs.assign(requires=None)
     for _, element in pairs.groupby(["household_id", "service"]):
         first = element.iloc[0]
         weight = first["people"] * WELFARE_PRIORITY[first["welfare_level"]] * GROUP_PRIORITY[first["group"]]
-        used = 0.0
-        for t, year in enumerate(YEARS):  # credit filled earliest year first, capped at 1
-            credit = min(1.0 - used, sum(rate[o] for o in element["object_id"] if year_of.get(o) == year))
-            used += credit
-            value += weight * credit * (horizon - t)
+        for year in YEARS:  # closed by each year: rates of the closers done by then (pairs: both done), capped at 1
+            done = [rate[o] * (rate[r] if isinstance(r, str) else 1.0) for o, r in zip(element["object_id"], element["requires"])
+                    if year_of.get(o, 9999) <= year and (not isinstance(r, str) or year_of.get(r, 9999) <= year)]
+            value += weight * min(1.0, sum(done))
     shortfall = 0
     for target in pol.targets:
         members = cands[cands["category"].isin({"social": {"state_health", "pharmacy"}}.get(target.category, {target.category}))]
@@ -108,9 +116,10 @@ def brute_force(cands: pd.DataFrame, pairs: pd.DataFrame, pol: Policy) -> tuple[
     return best
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(12))
 def test_programme_is_optimal_on_brute_forceable_instances(seed: int) -> None:
-    cands, pairs = random_problem(seed)
+    """Seeds 8-11 add gaps that two candidates close only together (a barrier fix and the object behind it)."""
+    cands, pairs = random_problem(seed if seed < 8 else 10 * seed, joint=seed >= 8)
     targets = [(), (Target("count", 2026, "social", None, 2),), (Target("all", 2027, "state_health"),),
                (Target("share", 2027, "pharmacy", None, 0.5),)][seed % 4]
     pol = policy(budget=[4e6, 6e6][seed % 2], capacity=1 + seed % 2, rate=[1.0, 0.6][seed % 3 == 2], targets=targets)
@@ -280,3 +289,48 @@ def test_bad_target_and_weight_files_name_the_row_and_field(tmp_path) -> None:
     weights.write_text("term,weight\nbeauty,1\n")
     with pytest.raises(ValueError, match="unknown value term 'beauty'"):
         read_weights(weights)
+
+
+def _barrier_case() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A kerb ramp (0.5 M tg) that opens the way from three wheelchair households to a pharmacy that is
+    not accessible yet (2 M tg to adapt): their gaps close only with both. A shop (1.5 M tg) closes a fourth
+    household's gap alone. 2 M tg a year."""
+    cands = pd.DataFrame({"object_id": ["kerb-1", "pharmacy", "shop"], "kind": ["barrier_fix", "object", "object"],
+                          "instrument": CITY_BUDGET, "category": ["street_barrier", "pharmacy", "trade"],
+                          "district": "Almaly", "cost_tg": [0.5e6, 2e6, 1.5e6], "start_year": 2026, "extra_value": 0.0,
+                          "wheelchair_gap": [False, True, True], "name": ["Kerb ramp at a crossing (kerb-1)", "P", "S"],
+                          "fix": ["kerb_ramp", None, None], "home_households": 0, "home_people": 0, "home_value": 0.0,
+                          "choice_value": 0.0, "footfall_value": 0.0, "service": [None, "pharmacy", "grocery"],
+                          "structural_people": 0, "h3": ""})
+    rows = [{"object_id": "kerb-1", "requires": "pharmacy", "household_id": f"H{h}", "service": "pharmacy"} for h in range(3)]
+    rows.append({"object_id": "shop", "requires": None, "household_id": "H3", "service": "grocery"})
+    pairs = pd.DataFrame(rows).assign(people=1, group="wheelchair", welfare_level=1)
+    return cands, pairs
+
+
+def test_a_barrier_fix_counts_only_together_with_the_object_behind_it() -> None:
+    """Best (brute force): the ramp and the shop in 2026, the pharmacy in 2027 (3 gaps x 1 year + 1 gap x 2 years)
+    beats the pharmacy first (3 x 1 + 1 x 1) and the shop alone; the gaps behind the kerb close in 2027, with both."""
+    cands, pairs = _barrier_case()
+    pol = Policy(dict.fromkeys(YEARS, 2e6), dict.fromkeys(YEARS, 0), 1.0, ())
+    value, _ = brute_force(cands, pairs, pol)
+    weight = WELFARE_PRIORITY[1] * GROUP_PRIORITY["wheelchair"]
+    assert value == pytest.approx(5 * weight)
+    households = pd.DataFrame({"household_id": [f"H{h}" for h in range(4)], "district": "Almaly", "open_gaps": 1})
+    programme = solve_programme(dataclasses.replace(_inputs(cands, pairs), households=households), YEARS, pol, time_limit_s=10)
+    assert programme.solution.objective == pytest.approx(value)
+    assert dict(zip(programme.plan["object_id"], programme.plan["year"])) == {"kerb-1": 2026, "shop": 2026, "pharmacy": 2027}
+    # greedy counts what each action closes given the plan so far: the ramp alone closes nothing, so it never takes it
+    assert programme.baseline.objective == pytest.approx(2 * weight)
+    # the outputs: the fix is in the plan, closes the three gaps (in 2027, with the pharmacy) and is counted per year
+    fix = programme.plan.set_index("object_id").loc["kerb-1"]
+    assert (fix["households_covered"], fix["fix"], fix["city_cost_tg"]) == (3, "kerb_ramp", 0.5e6)
+    summary = programme.summary.groupby("year")[["barrier_fixes", "objects"]].sum()
+    assert summary.loc[2026].tolist() == [1, 1] and summary.loc[2027].tolist() == [0, 1]
+    closers = first_closers(programme.inputs.pairs, programme.plan.set_index("object_id")["year"])
+    assert sorted(closers.loc[closers["object_id"] == "kerb-1", "year"]) == [2027] * 3
+    # without the pharmacy in the plan the ramp closes nothing
+    assert first_closers(pairs, pd.Series({"kerb-1": 2026})).empty
+    table = barrier_fixes_by_year_district(programme)  # the report's table of fixes per year and district
+    assert table[["year", "district", "fixes", "kerb_ramps", "cost_tg", "households_covered"]].values.tolist() == [
+        [2026, "Almaly", 1, 1, 0.5e6, 3]]

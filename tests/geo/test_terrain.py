@@ -8,6 +8,8 @@ import pytest
 from pyproj import Transformer
 
 from data.dataset import load_households, load_objects
+from geo.adaptation import candidates as adaptation_candidates
+from geo.adaptation_plan import coverage_pairs
 from geo.barriers import BARRIER_UNIT_COST_TG, barrier_candidates
 from geo.crs import UTM43N, WGS84
 from geo.elevation import GRADE_WINDOW_M, Dem, edge_grades, load_dem
@@ -132,8 +134,14 @@ def analysis(dataset_dir):
 
 
 @pytest.fixture(scope="module")
-def barriers(analysis):
-    return barrier_candidates(analysis)
+def object_pairs(analysis, dataset_dir):
+    return coverage_pairs(analysis, adaptation_candidates(load_objects(dataset_dir)))
+
+
+@pytest.fixture(scope="module")
+def barriers(analysis, object_pairs):
+    partners = analysis.objects[analysis.objects["object_id"].isin(object_pairs["object_id"])]
+    return barrier_candidates(analysis, partners, object_pairs)
 
 
 def test_barrier_candidates_in_the_centre(barriers) -> None:
@@ -143,36 +151,61 @@ def test_barrier_candidates_in_the_centre(barriers) -> None:
     assert (table.loc[table["kind"] == "lift", "cost_tg"] == BARRIER_UNIT_COST_TG["lift"]).all()
     assert (table["pairs_closed"] > 0).any()
     assert set(barriers.coverage["candidate_id"]) <= set(table["candidate_id"])
+    assert len(barriers.joint) > 0 and set(barriers.joint["candidate_id"]) <= set(table["candidate_id"])
 
 
-def test_barrier_coverage_equals_a_full_recomputation(analysis, barriers) -> None:
-    """Fix each chosen barrier in the edge table, rebuild every profile graph, recompute the times."""
+def _closed_after(analysis, candidate_id: str, adapted: str | None = None) -> set[tuple[str, str]]:
+    """Full recomputation: fix the barrier in the edge table, rebuild every profile graph, adapt ``adapted``
+    (accessible for every group), recompute every household's times; the (household, service) gaps that close."""
     nodes, edges = load_network_frames("walk")
     grade = edge_grades(nodes, edges, load_dem())
-    table = barriers.candidates.sort_values("pairs_closed", ascending=False)
-    chosen = table["candidate_id"].head(3).tolist() + table.loc[table["pairs_closed"] == 0, "candidate_id"].head(1).tolist()
     households = analysis.households[~analysis.households["snap_too_far"]]
     edge_ids = ("steps-" + edges["osmid"].astype(str)).where(edges["highway"] == "steps",
                                                              "kerb-" + edges["kerb_node"].astype("Int64").astype(str))
+    mask = (edge_ids == candidate_id).to_numpy()
+    fixed = edges.copy()
+    repaired = fixed_barrier_tags(edges[mask])
+    for column in ("kerb", "ramp:wheelchair"):
+        fixed[column] = fixed[column].astype(object)
+        fixed.loc[mask, column] = repaired[column].to_numpy(dtype=object)
+    graphs = {name: graph_from_frames(PROFILES[name], nodes, fixed, grade, analysis.untagged_kerb)
+              for name in households["profile"].unique()}
+    objects = analysis.objects[~analysis.objects["snap_too_far"]]
+    closed = set()
+    for (group, name), mine in households.groupby(["group", "profile"]):
+        graph = graphs[name]
+        assert (graph.node_ids == analysis.graph(name).node_ids).all()
+        for service in analysis.services:
+            usable = (objects["status_" + group] == "accessible") | (objects["object_id"] == adapted)
+            sources = objects[(objects["service"] == service) & usable]
+            after = mine["_access_s"].to_numpy() + times_to_nearest(
+                graph, sources[f"pos_{name}"].to_numpy(), sources[f"access_{name}_s"].to_numpy())[mine["_pos"].to_numpy()]
+            closes = mine[f"gap_{service}"].fillna(False).to_numpy(dtype=bool) & (after <= analysis.thresholds_s[service])
+            closed |= {(h, service) for h in mine["household_id"].to_numpy()[closes]}
+    return closed
+
+
+def _gaps(rows: pd.DataFrame) -> set[tuple[str, str]]:
+    return set(zip(rows["household_id"], rows["service"]))
+
+
+def test_barrier_coverage_equals_a_full_recomputation(analysis, barriers) -> None:
+    table = barriers.candidates.sort_values("pairs_closed", ascending=False)
+    chosen = table["candidate_id"].head(3).tolist() + table.loc[table["pairs_closed"] == 0, "candidate_id"].head(1).tolist()
     for candidate_id in chosen:
-        mask = (edge_ids == candidate_id).to_numpy()
-        fixed = edges.copy()
-        repaired = fixed_barrier_tags(edges[mask])
-        for column in ("kerb", "ramp:wheelchair"):
-            fixed[column] = fixed[column].astype(object)
-            fixed.loc[mask, column] = repaired[column].to_numpy(dtype=object)
-        graphs = {name: graph_from_frames(PROFILES[name], nodes, fixed, grade, analysis.untagged_kerb)
-                  for name in households["profile"].unique()}
-        expected = set()
-        for (group, name), mine in households.groupby(["group", "profile"]):
-            graph = graphs[name]
-            assert (graph.node_ids == analysis.graph(name).node_ids).all()
-            for service in analysis.services:
-                sources = analysis.objects[~analysis.objects["snap_too_far"] & (analysis.objects["service"] == service)
-                                           & (analysis.objects[f"status_{group}"] == "accessible")]
-                after = mine["_access_s"].to_numpy() + times_to_nearest(
-                    graph, sources[f"pos_{name}"].to_numpy(), sources[f"access_{name}_s"].to_numpy())[mine["_pos"].to_numpy()]
-                closes = mine[f"gap_{service}"].fillna(False).to_numpy(dtype=bool) & (after <= analysis.thresholds_s[service])
-                expected |= {(h, service) for h in mine["household_id"].to_numpy()[closes]}
         got = barriers.coverage[barriers.coverage["candidate_id"] == candidate_id]
-        assert set(zip(got["household_id"], got["service"])) == expected, candidate_id
+        assert _gaps(got) == _closed_after(analysis, candidate_id), candidate_id
+
+
+def test_joint_gaps_of_a_fix_and_an_object_equal_a_full_recomputation(analysis, barriers, object_pairs) -> None:
+    """Fix and adapt together: what closes is exactly what the fix closes alone, the object alone, or both jointly."""
+    joint = barriers.joint
+    assert not joint.empty
+    counts = joint.groupby(["candidate_id", "object_id"]).size().sort_values(ascending=False)
+    for candidate_id, object_id in counts.index[:2]:
+        expected = _closed_after(analysis, candidate_id, object_id)
+        alone_fix = _gaps(barriers.coverage[barriers.coverage["candidate_id"] == candidate_id])
+        alone_object = _gaps(object_pairs[object_pairs["object_id"] == object_id])
+        together = _gaps(joint[(joint["candidate_id"] == candidate_id) & (joint["object_id"] == object_id)])
+        assert together and not together & (alone_fix | alone_object)  # neither closes them alone
+        assert alone_fix | alone_object | together == expected, (candidate_id, object_id)

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from invaplan.cli import app
 from invaplan.maps_report import GAP_FILES, MAP_NAMES
+from maps.gaps_map import BARRIER_LAYER, FIX_LAYER, STEEP_LAYER
 from maps.render import external_assets
 
 
@@ -28,5 +29,7 @@ def test_maps_command_reads_existing_outputs_and_computes_missing_ones(
         assert external_assets(html.read_text(encoding="utf-8")) == []
         assert html.name in result.output
     assert "maps written to" in result.output
+    gaps = (out / "maps" / "gaps.html").read_text(encoding="utf-8")  # the street layers, fixes from the gap run
+    assert all(layer in gaps for layer in (STEEP_LAYER, BARRIER_LAYER, FIX_LAYER))
     assert (out / "plan" / "../maps/plan.html").resolve().exists()  # the plan report's link
 

@@ -95,3 +95,25 @@ def test_tenge_is_short() -> None:
 def test_bad_plan_is_refused_with_a_clear_message(plan_tables, objects: gpd.GeoDataFrame, spoil, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         plan_map(*spoil(*plan_tables), objects, load_districts())
+
+
+def test_barrier_fixes_are_drawn_in_their_year_with_aggregated_counts(plan_tables, objects: gpd.GeoDataFrame,
+                                                                       tmp_path: Path) -> None:
+    plan, summary = plan_tables
+    first = plan.iloc[0]
+    fixes = pd.DataFrame([{**first.to_dict(), "object_id": "kerb-7", "kind": "barrier_fix", "name": "Kerb ramp (kerb-7)",
+                           "category": "street_barrier", "instrument": "city_budget", "year": 2027, "cost_tg": 300_000.0,
+                           "households_covered": 3, "fix": "kerb_ramp"},
+                          {**first.to_dict(), "object_id": "steps-9", "kind": "barrier_fix", "name": "Ramp (steps-9)",
+                           "category": "street_barrier", "instrument": "city_budget", "year": 2027, "cost_tg": 1.5e6,
+                           "households_covered": 12, "fix": "ramp"}])
+    summary = summary.assign(barrier_fixes=0)
+    summary.loc[summary["year"] == 2027, "barrier_fixes"] = [2] + [0] * (int((summary["year"] == 2027).sum()) - 1)
+    html = save_map(plan_map(pd.concat([plan, fixes], ignore_index=True), summary, objects, load_districts()),
+                    tmp_path / "plan.html").read_text(encoding="utf-8")
+    objects_2027 = int((plan["year"] == 2027).sum())
+    assert f"2027 ({objects_2027:,} objects, 2 barrier fixes)" in html  # the year's layer holds them
+    assert "Kerb ramp at a crossing · kerb-7" in html and "Ramp at steps · steps-9" in html
+    assert "Closes gaps of fewer than 5 households" in html  # 3 households: withheld
+    assert "Closes gaps of 12 households" in html
+    assert "+ 2 barrier fixes" in html and "street-barrier fix" in html  # legend
