@@ -17,6 +17,7 @@ from api.deps import KeyCache
 from api.dispatch_desk import DispatchDesk, StoredTrip
 from api.guard import Guard
 from api.routes import health, keys, planning, trips
+from api.routes.console import mount_console
 from api.settings import Settings
 from api.storage import load_routes, replay_order, save_routes, set_assignment
 from data.dataset import ensure_dataset, load_fleet, load_households, load_objects
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": summary, "errors": problems}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     _offline_docs(app)
+    mount_console(app)
     for router in (health.router, keys.router, planning.router, trips.router):
         app.include_router(router)
     return app
