@@ -103,6 +103,11 @@ EXPECTED_STATUS: dict[str, set[str]] = {"picked_up": {"on_board", "completed"}, 
                                         "no_show": {"no_show"}}
 
 
+def _iso(moment: pd.Timestamp) -> str:
+    """A generated (naive, Almaty local) time as ISO text to the second."""
+    return moment.floor("s").isoformat()
+
+
 def assumption(name: str):  # noqa: ANN201 - the table's value
     """The value of one row of :data:`ASSUMPTIONS`."""
     return ASSUMPTIONS[name][0]
@@ -215,8 +220,12 @@ class Replay:
         self.server = Server(self.data_dir, self.database_url,
                              {"INVAPLAN_CLOCK": f"replay:{start.isoformat()}:{self.speed:g}"})
         self.base_url = self.server.url
-        now = httpx.get(f"{self.base_url}/v1/clock", headers=self._auth(self.admin_key), timeout=10).json()["now"]
-        self.clock.anchor(dt.datetime.fromisoformat(now))
+        answer = httpx.get(f"{self.base_url}/v1/clock", headers=self._auth(self.admin_key), timeout=10)
+        if answer.status_code != 200:
+            self.server.stop()
+            raise SystemExit("the server has no GET /v1/clock: the replay needs the issue-13 backend "
+                             "(replay clock, offers, device keys, manifests, vehicle events)")
+        self.clock.anchor(dt.datetime.fromisoformat(answer.json()["now"]))
 
     @staticmethod
     def _auth(key: str) -> dict[str, str]:
@@ -237,11 +246,11 @@ class Replay:
     def _body(self, row: pd.Series) -> dict:
         body = {"pickup": {"lon": float(row.pickup_lon), "lat": float(row.pickup_lat)},
                 "dropoff": {"lon": float(row.dropoff_lon), "lat": float(row.dropoff_lat)},
-                "earliest_pickup": row.earliest_pickup.isoformat(), "latest_pickup": row.latest_pickup.isoformat(),
+                "earliest_pickup": _iso(row.earliest_pickup), "latest_pickup": _iso(row.latest_pickup),
                 "wheelchair": bool(row.wheelchair), "companions": int(row.companions), "operator": row.operator,
                 "user_ref": row.user_id}
         if pd.notna(row.latest_dropoff):
-            body["latest_dropoff"] = row.latest_dropoff.isoformat()
+            body["latest_dropoff"] = _iso(row.latest_dropoff)
         return body
 
     def book(self, client: httpx.Client, row: pd.Series) -> None:
