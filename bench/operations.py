@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 from scipy.sparse.csgraph import dijkstra
+from sqlalchemy import text
 
 REPO = Path(__file__).resolve().parents[1]
 # this script's folder would hide the `api` package; the server helper is shared with the tests
@@ -448,13 +449,23 @@ class Replay:
         """Acknowledged trips the server does not have."""
         return acknowledged - set(self.stored_trips(client))
 
+    def stored_events(self) -> Counter:
+        """(vehicle id, event id) -> how many times the server's database holds it (read beside the server)."""
+        engine = make_engine(self.database_url)
+        try:
+            with engine.connect() as connection:
+                return Counter(tuple(row) for row in connection.execute(text("SELECT vehicle_id, event_id FROM vehicle_events")))
+        finally:
+            engine.dispose()
+
     def missing_events(self, client: httpx.Client, acknowledged: dict[str, dict]) -> list[str]:
-        """Acknowledged stop events whose effect the server lost: the trip's status contradicts them."""
-        trips = self.stored_trips(client)
+        """Acknowledged events the server does not hold, or whose effect it lost (the trip's status contradicts them)."""
+        trips, stored = self.stored_trips(client), self.stored_events()
         missing = []
         for event_id, event in acknowledged.items():
             expected = EXPECTED_STATUS.get(event["type"])
-            if expected is not None and trips.get(event["trip_id"], {}).get("status") not in expected:
+            if (event["vehicle_id"], event_id) not in stored or (
+                    expected is not None and trips.get(event["trip_id"], {}).get("status") not in expected):
                 missing.append(event_id)
         return missing
 
@@ -486,14 +497,15 @@ class Replay:
             lost_trips = self.missing_trips(client, set(self.ledger.booked))
             lost_events = self.missing_events(client, self.ledger.acked)
         self.server.stop()
-        return self.result(lost_trips, lost_events)
+        stored_twice = sum(n - 1 for n in self.stored_events().values())
+        return self.result(lost_trips, lost_events, stored_twice)
 
     def _depots(self) -> dict[str, tuple[float, float]]:
         to_wgs84 = Transformer.from_crs(UTM43N, WGS84, always_xy=True)
         lon, lat = to_wgs84.transform(self.fleet.geometry.x.to_numpy(), self.fleet.geometry.y.to_numpy())
         return {v: (float(x), float(y)) for v, x, y in zip(self.fleet["vehicle_id"], lon, lat)}
 
-    def result(self, lost_trips: set[str], lost_events: list[str]) -> dict:
+    def result(self, lost_trips: set[str], lost_events: list[str], stored_twice: int) -> dict:
         ledger = self.ledger
         active = [t for t in ledger.booked if t not in ledger.cancelled]
         served = [t for t in active if t in ledger.pickups or t in ledger.no_shows]
@@ -518,7 +530,7 @@ class Replay:
             "event_p95_ms": round(float(np.percentile(ledger.event_ms, 95)), 1) if ledger.event_ms else None,
             "booking_p95_ms": round(float(np.percentile(ledger.booking_ms, 95)), 1) if ledger.booking_ms else None,
             "lost_trips": len(lost_trips), "lost_events": len(lost_events),
-            "duplicate_events": ledger.duplicates_accepted,
+            "duplicate_events": ledger.duplicates_accepted + stored_twice,
             "lost_after_kill": self.lost_after_kill, "restart_s": None if self.restart_s is None else round(self.restart_s, 1),
             "clock_jump_after_kill_min": None if self.clock_jump_s is None else round(self.clock_jump_s / 60, 1),
             "assumptions": {k: {"value": v, "source": s} for k, (v, s) in ASSUMPTIONS.items()},

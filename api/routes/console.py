@@ -14,6 +14,8 @@ wheel both put it.
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -21,9 +23,12 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import Caller, require
+from geo.crs import WGS84
+from geo.districts import load_districts
 
 CONSOLE_DIR: Path = Path(__file__).resolve().parents[1] / "static" / "console"
 LEAFLET_DIR: Path = Path(__file__).resolve().parents[2] / "maps" / "static" / "leaflet"
+OUTLINE_TOLERANCE_DEG: float = 0.0005  # about 50 m: district outlines for orientation, 29 kB for all eight
 CONSOLE_ASSETS: str = "/console/assets"
 CONSOLE_LEAFLET: str = "/console/leaflet"
 # Scripts and styles only from files of this server (no inline code); tiles only from OpenStreetMap (optional layer).
@@ -46,6 +51,19 @@ def me(request: Request, caller: Caller = Depends(require("dispatcher", "admin")
     """Who signed in to the console: role, operator, and the operators whose vehicles and trips it may see."""
     visible = list(request.app.state.operators) if caller.role == "admin" else [caller.operator]
     return {"role": caller.role, "operator": caller.operator, "operators": visible}
+
+
+@lru_cache(maxsize=1)
+def _district_outlines() -> dict:
+    districts = load_districts().to_crs(WGS84)[["name", "geometry"]]
+    districts["geometry"] = districts.simplify(OUTLINE_TOLERANCE_DEG)
+    return json.loads(districts.to_json(drop_id=True))
+
+
+@router.get("/v1/console/districts")
+def districts(_: Caller = Depends(require("dispatcher", "admin"))) -> dict:
+    """The eight district outlines (GeoJSON, WGS 84, simplified to about 50 m): the console's offline background."""
+    return _district_outlines()
 
 
 def mount_console(app: FastAPI) -> None:

@@ -59,6 +59,7 @@
     {maxZoom: 19, attribution: "© OpenStreetMap contributors"});
   L.control.layers({"Blank (offline)": blank, "OpenStreetMap (needs internet)": osm}).addTo(map);
   L.control.scale().addTo(map);
+  const districtLayer = L.layerGroup().addTo(map);
   const vehicleLayer = L.layerGroup().addTo(map);
   const selectedLayer = L.layerGroup().addTo(map);
   const pinLayer = L.layerGroup().addTo(map);
@@ -355,6 +356,15 @@
     $("signin-error").textContent = message || "";
   }
 
+  async function drawDistricts() { // outlines for orientation on the blank (offline) background
+    const answer = await api("GET", "/v1/console/districts");
+    if (!answer.ok) return;
+    districtLayer.clearLayers();
+    const outlines = L.geoJSON(answer.data, {interactive: false,
+      style: {color: "#37474f", weight: 2, opacity: 0.6, fill: false}}).addTo(districtLayer);
+    map.fitBounds(outlines.getBounds());
+  }
+
   async function start() {
     const answer = await api("GET", "/v1/console/me");
     if (!answer.ok) {
@@ -373,6 +383,7 @@
     $("app").hidden = false;
     $("signout").hidden = false;
     map.invalidateSize();
+    await drawDistricts();
     state.version = null;
     await poll();
     state.timer = setInterval(poll, POLL_MS);
