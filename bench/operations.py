@@ -88,7 +88,7 @@ ASSUMPTIONS: dict[str, tuple[object, str]] = {
                             "(the usual paratransit wait rule)"),
     "cancel_share": (0.05, "issue 13: share of bookings cancelled by the rider"),
     "cancel_lead_min": ((30, 120), "a cancellation arrives uniformly 30 min-2 h before the window opens "
-                                   "(after its booking): an ordinary, not a late, cancellation"),
+                                   "(at least a minute after its booking): an ordinary, not a late, cancellation"),
     "position_every_s": (120, "simulated seconds between position reports while driving (straight line between "
                               "stops: the console draws stops, not streets)"),
     "resend_share": (0.02, "share of acknowledged events sent again with the same event id (a device retry)"),
@@ -298,14 +298,16 @@ class Replay:
     def office(self, same_day: pd.DataFrame) -> None:
         """Same-day bookings and all cancellations at their simulated times (one thread, in time order)."""
         low, high = assumption("same_day_lead_min")
-        jobs = [(row.earliest_pickup.to_pydatetime().replace(tzinfo=ALMATY_TZ)
-                 - dt.timedelta(minutes=float(self.rng.uniform(low, high))), "book", pd.Series(row._asdict()))
-                for row in same_day.itertuples(index=False)]
+        opens = {r: t.to_pydatetime().replace(tzinfo=ALMATY_TZ) for r, t in zip(self.trips["request_id"], self.trips["earliest_pickup"])}
+        booked_at = {r: self._at(DAY_START) for r in self.trips["request_id"]}  # day-ahead bookings: before the day
+        jobs = []
+        for row in same_day.itertuples(index=False):
+            booked_at[row.request_id] = opens[row.request_id] - dt.timedelta(minutes=float(self.rng.uniform(low, high)))
+            jobs.append((booked_at[row.request_id], "book", pd.Series(row._asdict())))
         low, high = assumption("cancel_lead_min")
-        by_request = self.trips.set_index("request_id")
-        for request_id in sorted(self.cancel_ids):
-            window = by_request.loc[request_id, "earliest_pickup"].to_pydatetime().replace(tzinfo=ALMATY_TZ)
-            jobs.append((window - dt.timedelta(minutes=float(self.rng.uniform(low, high))), "cancel", request_id))
+        for request_id in sorted(self.cancel_ids):  # never before its booking
+            drawn = opens[request_id] - dt.timedelta(minutes=float(self.rng.uniform(low, high)))
+            jobs.append((max(drawn, booked_at[request_id] + dt.timedelta(minutes=1)), "cancel", request_id))
         jobs.sort(key=lambda job: (job[0], job[1] == "book"))
         with httpx.Client(headers=self._auth(self.admin_key), timeout=60) as client:
             for moment, kind, what in jobs:
