@@ -20,8 +20,9 @@ real app on loopback and the server clock accelerated
    ``resend_share`` of acknowledged events is sent again on purpose (the server
    must answer ``duplicate``).
 3. At ``KILL_AT`` the server gets ``kill -9`` and is started again with its
-   clock at the replay's time; every trip and stop event acknowledged before
-   the kill must be there after it (``lost_after_kill``).
+   clock at the replay's time (the simulated world waits while it restarts, so
+   the outage tests durability, not lateness); every trip and event
+   acknowledged before the kill must be there after it (``lost_after_kill``).
 
 All assumptions are in :data:`ASSUMPTIONS`, each with its source or rationale.
 Measured: ``served_share`` (booked, not cancelled trips a vehicle came for),
@@ -46,7 +47,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +100,7 @@ DAY_START: dt.time = dt.time(6, 30)  # the replay starts half an hour before the
 KILL_AT: dt.time = dt.time(13, 0)  # kill -9 in the middle of the day (between the two peaks)
 DONE_EVENTS: frozenset[str] = frozenset({"picked_up", "no_show", "dropped_off"})
 RETRY_S: float = 0.5  # real seconds between retries while the server is down
+IDLE_POLL_S: float = 300.0  # an idle vehicle reads its manifest every 5 simulated minutes (same-day bookings come >= 1 h ahead)
 EXPECTED_STATUS: dict[str, set[str]] = {"picked_up": {"on_board", "completed"}, "dropped_off": {"completed"},
                                         "no_show": {"no_show"}}
 
@@ -115,18 +116,25 @@ def assumption(name: str):  # noqa: ANN201 - the table's value
 
 
 class SimClock:
-    """The replay's simulated Almaty time: ``start`` + ``speed`` x real seconds since the anchor."""
+    """The replay's simulated Almaty time: ``start`` + ``speed`` x real seconds since the anchor; it can be frozen."""
 
     def __init__(self, start: dt.datetime, speed: float) -> None:
         self.speed = speed
         self.anchor(start)
 
     def anchor(self, start: dt.datetime) -> None:
-        """Set the simulated time now to ``start``."""
-        self.start, self.t0 = start, time.monotonic()
+        """Set the simulated time now to ``start`` (and let it run)."""
+        self.start, self.t0, self.frozen = start, time.monotonic(), None
+
+    def freeze(self) -> dt.datetime:
+        """Stop the simulated time where it is (the world waits while the server restarts); returns that time."""
+        self.frozen = self.now()
+        return self.frozen
 
     def now(self) -> dt.datetime:
         """The simulated time now."""
+        if self.frozen is not None:
+            return self.frozen
         return self.start + dt.timedelta(seconds=self.speed * (time.monotonic() - self.t0))
 
     def wait_until(self, moment: dt.datetime, stop: threading.Event) -> bool:
@@ -195,6 +203,7 @@ class Replay:
         self.base_url = ""
         self.clock = SimClock(self._at(DAY_START), speed)
         self.admin_key = self._admin_key()
+        self.load_s = 0.0  # real seconds from the server's clock start to ready, measured at each start
         self.restart_s: float | None = None
         self.clock_jump_s: float | None = None
         self.lost_after_kill: int | None = None
@@ -216,17 +225,32 @@ class Replay:
         engine.dispose()
         return key
 
-    def start_server(self, start: dt.datetime) -> None:
-        """Start the server with its clock at ``start`` and anchor the replay's clock to the server's."""
+    def start_server(self, target: dt.datetime) -> dt.timedelta:
+        """Start the server so that its clock reads ``target`` once it is ready; anchor the replay's clock to it.
+
+        The server's replay clock starts counting while the server loads its data; the
+        start passed is ``target`` less the load time of the previous start (in simulated
+        time), and the replay waits for the rest. Returns how far the clock went past ``target``.
+        """
+        passed = target - dt.timedelta(seconds=self.speed * self.load_s)
         self.server = Server(self.data_dir, self.database_url,
-                             {"INVAPLAN_CLOCK": f"replay:{start.isoformat()}:{self.speed:g}"})
+                             {"INVAPLAN_CLOCK": f"replay:{passed.isoformat()}:{self.speed:g}"})
         self.base_url = self.server.url
+        now = self._server_now()
+        self.load_s = (now - passed).total_seconds() / self.speed
+        if now < target:
+            time.sleep((target - now).total_seconds() / self.speed)
+            now = self._server_now()
+        self.clock.anchor(now)
+        return now - target
+
+    def _server_now(self) -> dt.datetime:
         answer = httpx.get(f"{self.base_url}/v1/clock", headers=self._auth(self.admin_key), timeout=10)
         if answer.status_code != 200:
             self.server.stop()
             raise SystemExit("the server has no GET /v1/clock: the replay needs the issue-13 backend "
                              "(replay clock, offers, device keys, manifests, vehicle events)")
-        self.clock.anchor(dt.datetime.fromisoformat(answer.json()["now"]))
+        return dt.datetime.fromisoformat(answer.json()["now"])
 
     @staticmethod
     def _auth(key: str) -> dict[str, str]:
@@ -346,75 +370,9 @@ class Replay:
         return answer.json()
 
     def drive(self, index: int, vehicle: pd.Series) -> None:
-        """One simulated vehicle: follow the manifest's next stop until the end of the shift."""
-        vehicle_id = vehicle["vehicle_id"]
-        rng = np.random.default_rng([self.seed, index])
-        key = self.device_key(vehicle_id)
-        done: set[tuple[str, str]] = set()
-        every = dt.timedelta(seconds=assumption("position_every_s"))
-        margin = dt.timedelta(seconds=assumption("event_margin_s"))
-        wait = dt.timedelta(minutes=assumption("no_show_wait_min"))
-        low, high = assumption("travel_factor")
-        here = self.depot[vehicle_id]
-        end_of_day = self._at(dt.time(SERVICE_END_H))
-
-        def event(kind: str, at: dt.datetime, trip_id: str | None = None, where: tuple[float, float] | None = None) -> None:
-            body = {"event_id": uuid.uuid4().hex, "type": kind, "at": (at - margin).isoformat()}
-            if trip_id:
-                body["trip_id"] = trip_id
-            if where:
-                body["lon"], body["lat"] = round(where[0], 6), round(where[1], 6)
-            self.send(client, vehicle_id, body, rng)
-
-        with httpx.Client(headers=self._auth(key), timeout=60) as client:
-            shift = self._request(client, "GET", f"/v1/vehicles/{vehicle_id}/manifest?date={self.day}").json()["shift"]
-            if not self.clock.wait_until(dt.datetime.fromisoformat(shift["start"]), self.stop):
-                return
-            event("position", self.clock.now(), where=here)
-            while not self.stop.is_set() and self.clock.now() < end_of_day:
-                manifest = self._request(client, "GET", f"/v1/vehicles/{vehicle_id}/manifest?date={self.day}").json()
-                todo = [s for s in manifest["stops"] if (s["trip_id"], s["kind"]) not in done
-                        and s.get("status") not in ("completed", "no_show", "cancelled")]
-                if not todo:
-                    self.clock.wait_until(self.clock.now() + every, self.stop)
-                    continue
-                stop = todo[0]
-                target = (stop["lon"], stop["lat"])
-                leg = dt.timedelta(seconds=self.network.seconds(here, target) * rng.uniform(low, high))
-                departed = self.clock.now()
-                for k in range(1, int(leg / every) + 1):
-                    if not self.clock.wait_until(departed + k * every, self.stop):
-                        return
-                    share = k * every / leg
-                    event("position", self.clock.now(), where=(here[0] + share * (target[0] - here[0]),
-                                                                here[1] + share * (target[1] - here[1])))
-                if not self.clock.wait_until(departed + leg, self.stop):
-                    return
-                here, arrived = target, departed + leg
-                event("arrived", arrived, stop["trip_id"], here)
-                trip = self.ledger.booked.get(stop["trip_id"], {})
-                service = dt.timedelta(seconds=service_times_s(bool(stop.get("wheelchair", trip.get("wheelchair")))))
-                if stop["kind"] == "pickup":
-                    opens = trip["earliest_pickup"].to_pydatetime().replace(tzinfo=ALMATY_TZ) if trip else arrived
-                    board = max(arrived, opens)
-                    if trip.get("request_id") in self.no_show_ids:
-                        if not self.clock.wait_until(board + wait, self.stop):
-                            return
-                        event("no_show", board + wait, stop["trip_id"], here)
-                        with self.ledger.lock:
-                            self.ledger.no_shows.add(stop["trip_id"])
-                        done |= {(stop["trip_id"], "pickup"), (stop["trip_id"], "dropoff")}
-                        continue
-                    if not self.clock.wait_until(board + service, self.stop):
-                        return
-                    event("picked_up", board, stop["trip_id"], here)
-                    with self.ledger.lock:
-                        self.ledger.pickups[stop["trip_id"]] = board
-                else:
-                    if not self.clock.wait_until(arrived + service, self.stop):
-                        return
-                    event("dropped_off", arrived + service, stop["trip_id"], here)
-                done.add((stop["trip_id"], stop["kind"]))
+        """One simulated vehicle (its own thread and device key) until its shift is over."""
+        with httpx.Client(headers=self._auth(self.device_key(vehicle["vehicle_id"])), timeout=60) as client:
+            Driver(self, client, vehicle["vehicle_id"], np.random.default_rng([self.seed, index])).run()
 
     # ---------------------------------------------------------------- kill -9
     def kill_and_restart(self) -> None:
@@ -426,13 +384,11 @@ class Replay:
             events_before = dict(self.ledger.acked)
         print(f"  {self.clock.now():%H:%M} kill -9 (acknowledged so far: {len(trips_before)} trips, "
               f"{len(events_before)} events)", flush=True)
+        frozen = self.clock.freeze()  # the world waits: devices and the booking desk keep retrying
         self.server.kill()
         started = time.monotonic()
-        before = self.clock.now()
-        # the server's clock starts while it loads; start it ahead by the first start's load time, so it never lags
-        self.start_server(before + dt.timedelta(seconds=self.speed * self.first_start_s))
+        self.clock_jump_s = self.start_server(frozen).total_seconds()
         self.restart_s = time.monotonic() - started
-        self.clock_jump_s = (self.clock.now() - before).total_seconds() - self.speed * self.restart_s
         with httpx.Client(headers=self._auth(self.admin_key), timeout=60) as client:
             self.lost_after_kill = len(self.missing_trips(client, trips_before)) + len(self.missing_events(client, events_before))
         print(f"  restarted in {self.restart_s:.1f} s; lost after kill: {self.lost_after_kill}", flush=True)
@@ -476,9 +432,7 @@ class Replay:
         print(f"replay of {self.day}: {len(self.trips)} requests, {len(self.fleet)} vehicles, {self.speed:g}x", flush=True)
         same_day = self.book_ahead()
         print(f"  booked the evening before: {len(self.ledger.booked)}; same day to come: {len(same_day)}", flush=True)
-        launched = time.monotonic()
         self.start_server(self._at(DAY_START))
-        self.first_start_s = time.monotonic() - launched
         self.depot = self._depots()
         threads = [threading.Thread(target=self.office, args=(same_day,), daemon=True)]
         threads += [threading.Thread(target=self.drive, args=(k, v), daemon=True) for k, v in self.fleet.iterrows()]
@@ -513,6 +467,8 @@ class Replay:
         served = [t for t in active if t in ledger.pickups or t in ledger.no_shows]
         late_min = []
         for trip_id, pickup in ledger.pickups.items():
+            if trip_id not in ledger.booked:  # booked, but the answer was lost in the kill
+                continue
             latest = ledger.booked[trip_id]["latest_pickup"].to_pydatetime().replace(tzinfo=ALMATY_TZ)
             late_min.append(max(0.0, (pickup - latest).total_seconds() / 60))
         late = np.array(late_min) if late_min else np.zeros(1)
@@ -537,6 +493,103 @@ class Replay:
             "clock_jump_after_kill_min": None if self.clock_jump_s is None else round(self.clock_jump_s / 60, 1),
             "assumptions": {k: {"value": v, "source": s} for k, (v, s) in ASSUMPTIONS.items()},
         }
+
+
+class Driver:
+    """A simulated vehicle: reads its manifest, drives to the next stop, reports what happens there.
+
+    The next stop is taken when the vehicle leaves (as a driver is given it); the
+    manifest is read again at every stop. Pickups wait for the window to open;
+    a rider drawn as a no-show is reported ``no_show_wait_min`` after that.
+    Nothing counts as done unless the server acknowledged it.
+    """
+
+    def __init__(self, replay: Replay, client: httpx.Client, vehicle_id: str, rng: np.random.Generator) -> None:
+        self.replay, self.client, self.vehicle_id, self.rng = replay, client, vehicle_id, rng
+        self.clock, self.stop = replay.clock, replay.stop
+        self.here = replay.depot[vehicle_id]
+        self.done: set[tuple[str, str]] = set()
+        self.sent = 0  # event ids: vehicle and a counter (unique, and the same in every run)
+        self.every = dt.timedelta(seconds=assumption("position_every_s"))
+        self.margin = dt.timedelta(seconds=assumption("event_margin_s"))
+
+    def event(self, kind: str, at: dt.datetime, trip_id: str | None = None) -> bool:
+        """Report ``kind`` at ``at`` (simulated) from where the vehicle is; True if acknowledged."""
+        self.sent += 1
+        body = {"event_id": f"{self.vehicle_id}-{self.sent:05d}", "type": kind, "at": (at - self.margin).isoformat(),
+                "lon": round(self.here[0], 6), "lat": round(self.here[1], 6)}
+        if trip_id:
+            body["trip_id"] = trip_id
+        return self.replay.send(self.client, self.vehicle_id, body, self.rng) is not None
+
+    def manifest(self) -> dict:
+        return self.replay._request(self.client, "GET", f"/v1/vehicles/{self.vehicle_id}/manifest?date={self.replay.day}").json()
+
+    def run(self) -> None:
+        manifest = self.manifest()
+        shift_end = dt.datetime.fromisoformat(manifest["shift"]["end"])
+        if not self.clock.wait_until(dt.datetime.fromisoformat(manifest["shift"]["start"]), self.stop):
+            return
+        self.event("position", self.clock.now())
+        while not self.stop.is_set():
+            todo = [s for s in self.manifest()["stops"] if (s["trip_id"], s["kind"]) not in self.done
+                    and s.get("status") not in ("completed", "no_show", "cancelled")]
+            if not todo:
+                if self.clock.now() >= shift_end:
+                    return
+                self.clock.wait_until(self.clock.now() + dt.timedelta(seconds=IDLE_POLL_S), self.stop)
+                continue
+            if not self.serve(todo[0]):
+                return
+
+    def drive_to(self, target: tuple[float, float]) -> bool:
+        """Drive to ``target`` (perturbed network time), reporting positions on the way; False if stopped."""
+        low, high = assumption("travel_factor")
+        leg = dt.timedelta(seconds=self.replay.network.seconds(self.here, target) * self.rng.uniform(low, high))
+        departed, start = self.clock.now(), self.here
+        for k in range(1, int(leg / self.every) + 1):
+            if not self.clock.wait_until(departed + k * self.every, self.stop):
+                return False
+            share = k * self.every / leg
+            self.here = (start[0] + share * (target[0] - start[0]), start[1] + share * (target[1] - start[1]))
+            self.event("position", self.clock.now())
+        if not self.clock.wait_until(departed + leg, self.stop):
+            return False
+        self.here = target
+        return True
+
+    def serve(self, stop: dict) -> bool:
+        """Drive to one stop and do it; False if the replay stopped."""
+        if not self.drive_to((stop["lon"], stop["lat"])):
+            return False
+        trip_id, arrived = stop["trip_id"], self.clock.now()
+        self.done.add((trip_id, stop["kind"]))  # attempted once: a refused event is counted, not retried
+        if not self.event("arrived", arrived, trip_id):  # e.g. moved to another vehicle meanwhile
+            return True
+        ledger, trip = self.replay.ledger, self.replay.ledger.booked.get(trip_id, {})
+        service = dt.timedelta(seconds=service_times_s(bool(stop.get("wheelchair", trip.get("wheelchair", False)))))
+        if stop["kind"] == "dropoff":
+            if not self.clock.wait_until(arrived + service, self.stop):
+                return False
+            self.event("dropped_off", arrived + service, trip_id)
+            return True
+        opens = trip["earliest_pickup"].to_pydatetime().replace(tzinfo=ALMATY_TZ) if trip else arrived
+        board = max(arrived, opens)
+        if trip.get("request_id") in self.replay.no_show_ids:
+            gives_up = board + dt.timedelta(minutes=assumption("no_show_wait_min"))
+            if not self.clock.wait_until(gives_up, self.stop):
+                return False
+            self.done.add((trip_id, "dropoff"))
+            if self.event("no_show", gives_up, trip_id):
+                with ledger.lock:
+                    ledger.no_shows.add(trip_id)
+            return True
+        if not self.clock.wait_until(board + service, self.stop):
+            return False
+        if self.event("picked_up", board, trip_id):
+            with ledger.lock:
+                ledger.pickups[trip_id] = board
+        return True
 
 
 def main() -> None:
