@@ -207,6 +207,7 @@ class Replay:
         self.restart_s: float | None = None
         self.clock_jump_s: float | None = None
         self.lost_after_kill: int | None = None
+        self.errors: list[str] = []
         self.no_show_ids = self._draw(trips["request_id"], assumption("no_show_share"))
         self.cancel_ids = self._draw(trips["request_id"], assumption("cancel_share"))
 
@@ -358,7 +359,10 @@ class Replay:
         elapsed_ms = (time.perf_counter() - started) * 1000
         with self.ledger.lock:
             if answer.status_code != 200:
-                self.ledger.rejected[f"{event['type']}: {answer.status_code} {answer.json().get('detail', '')}"[:160]] += 1
+                reason = f"{event['type']}: {answer.status_code} {answer.json().get('detail', '')}"[:160]
+                self.ledger.rejected[reason] += 1
+                if self.ledger.rejected[reason] == 1:
+                    print(f"  refused {vehicle_id} {event['event_id']}: {reason}", flush=True)
                 return None
             self.ledger.event_ms.append(elapsed_ms)
             self.ledger.acked[event["event_id"]] = {**event, "vehicle_id": vehicle_id}
@@ -434,9 +438,10 @@ class Replay:
         print(f"  booked the evening before: {len(self.ledger.booked)}; same day to come: {len(same_day)}", flush=True)
         self.start_server(self._at(DAY_START))
         self.depot = self._depots()
-        threads = [threading.Thread(target=self.office, args=(same_day,), daemon=True)]
-        threads += [threading.Thread(target=self.drive, args=(k, v), daemon=True) for k, v in self.fleet.iterrows()]
-        threads.append(threading.Thread(target=self.kill_and_restart, daemon=True))
+        threads = [threading.Thread(target=self._guarded, args=(self.office, same_day), daemon=True)]
+        threads += [threading.Thread(target=self._guarded, args=(self.drive, k, v), daemon=True)
+                    for k, v in self.fleet.iterrows()]
+        threads.append(threading.Thread(target=self._guarded, args=(self.kill_and_restart,), daemon=True))
         for thread in threads:
             thread.start()
         end = self._at(dt.time(SERVICE_END_H))
@@ -449,12 +454,24 @@ class Replay:
         self.stop.set()
         for thread in threads:
             thread.join(timeout=30)
+        if self.errors:
+            self.server.stop()
+            raise SystemExit("the replay failed: " + "; ".join(self.errors[:3]))
         with httpx.Client(headers=self._auth(self.admin_key), timeout=60) as client:
             lost_trips = self.missing_trips(client, set(self.ledger.booked))
             lost_events = self.missing_events(client, self.ledger.acked)
         self.server.stop()
         stored_twice = sum(n - 1 for n in self.stored_events().values())
         return self.result(lost_trips, lost_events, stored_twice)
+
+    def _guarded(self, work, *args) -> None:  # noqa: ANN001 - a thread's target
+        """Run ``work``; an exception stops the whole replay (and is reported) instead of dying in its thread."""
+        try:
+            work(*args)
+        except Exception as error:  # noqa: BLE001 - reported by run()
+            self.errors.append(f"{work.__name__}: {type(error).__name__}: {error}")
+            print(f"  stopping: {self.errors[-1]}", flush=True)
+            self.stop.set()
 
     def _depots(self) -> dict[str, tuple[float, float]]:
         to_wgs84 = Transformer.from_crs(UTM43N, WGS84, always_xy=True)
