@@ -115,6 +115,10 @@ def assumption(name: str):  # noqa: ANN201 - the table's value
     return ASSUMPTIONS[name][0]
 
 
+class Stopped(Exception):
+    """The replay was stopped while a request waited for the server."""
+
+
 class SimClock:
     """The replay's simulated Almaty time: ``start`` + ``speed`` x real seconds since the anchor; it can be frozen."""
 
@@ -266,6 +270,8 @@ class Replay:
                     return response
             except httpx.TransportError:
                 pass
+            if self.stop.is_set():
+                raise Stopped
             time.sleep(RETRY_S)
 
     # ---------------------------------------------------------------- bookings
@@ -445,7 +451,7 @@ class Replay:
         for thread in threads:
             thread.start()
         end = self._at(dt.time(SERVICE_END_H))
-        while any(t.is_alive() for t in threads) and self.clock.now() < end + dt.timedelta(minutes=30):
+        while not self.stop.is_set() and any(t.is_alive() for t in threads) and self.clock.now() < end + dt.timedelta(minutes=30):
             time.sleep(5)
             with self.ledger.lock:
                 print(f"  {self.clock.now():%H:%M} booked {len(self.ledger.booked)}, picked up {len(self.ledger.pickups)}, "
@@ -468,6 +474,8 @@ class Replay:
         """Run ``work``; an exception stops the whole replay (and is reported) instead of dying in its thread."""
         try:
             work(*args)
+        except Stopped:
+            pass
         except Exception as error:  # noqa: BLE001 - reported by run()
             self.errors.append(f"{work.__name__}: {type(error).__name__}: {error}")
             print(f"  stopping: {self.errors[-1]}", flush=True)
