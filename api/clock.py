@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -46,9 +47,63 @@ StoredDateTime = Annotated[dt.datetime, AfterValidator(stored_to_almaty),
                            Field(description="when it happened, Almaty time (+05:00)")]
 
 
+class Clock:
+    """The server's "now": real time, or a replayed day (``INVAPLAN_CLOCK``).
+
+    Parameters
+    ----------
+    spec
+        Empty: real time. ``replay:<ISO start>:<speed>``: now = start + speed x the
+        monotonic seconds since this clock was made (e.g. ``replay:2026-11-27T07:00:60``
+        runs 2026-11-27 from 07:00 Almaty time at 60 x). A restart with the same setting
+        starts again from ``start``: a replay restarted mid-day passes its current simulated time.
+    """
+
+    def __init__(self, spec: str = "") -> None:
+        self.spec, self.start, self.speed = spec, None, 1.0
+        self._origin = time.monotonic()
+        if not spec:
+            return
+        kind, _, rest = spec.partition(":")
+        start, _, speed = rest.rpartition(":")
+        try:
+            if kind != "replay":
+                raise ValueError(kind)
+            self.start, self.speed = to_almaty(dt.datetime.fromisoformat(start)), float(speed)
+        except ValueError:
+            raise ValueError(f"INVAPLAN_CLOCK: expected replay:<ISO start>:<speed>, got {spec!r}") from None
+        if not self.speed > 0:
+            raise ValueError(f"INVAPLAN_CLOCK: speed must be positive, got {speed}")
+
+    def now(self) -> dt.datetime:
+        """The current (simulated) time, Almaty time."""
+        if self.start is None:
+            return dt.datetime.now(ALMATY_TZ)
+        return self.start + dt.timedelta(seconds=self.speed * (time.monotonic() - self._origin))
+
+
+_CLOCK: list[Clock] = [Clock()]
+
+
+def set_clock(spec: str) -> Clock:
+    """Make ``spec`` (see :class:`Clock`) the server's clock."""
+    _CLOCK[0] = Clock(spec)
+    return _CLOCK[0]
+
+
+def current_clock() -> Clock:
+    """The server's clock."""
+    return _CLOCK[0]
+
+
+def current_time() -> dt.datetime:
+    """Now by the server's clock (Almaty time)."""
+    return _CLOCK[0].now()
+
+
 def today() -> dt.date:
-    """Today's date in Almaty."""
-    return dt.datetime.now(ALMATY_TZ).date()
+    """Today's date in Almaty (by the server's clock)."""
+    return current_time().date()
 
 
 def seconds_after_midnight(moment: dt.datetime, day: dt.date) -> float:
@@ -65,4 +120,4 @@ def clock(seconds: float | None, day: dt.date) -> dt.datetime | None:
 
 def now_seconds(service_date: dt.date, now: dt.datetime | None = None) -> float:
     """Seconds after Almaty midnight of ``service_date`` now (negative for future days)."""
-    return seconds_after_midnight(now or dt.datetime.now(dt.UTC), service_date)
+    return seconds_after_midnight(now or current_time(), service_date)

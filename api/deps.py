@@ -23,6 +23,7 @@ class Caller:
     key_id: int
     role: str
     operator: str | None
+    vehicle_id: str | None = None  # device keys: the one vehicle they speak for
 
     def may_see_operator(self, operator: str | None) -> bool:
         """Dispatchers see only their own operator; admins everything."""
@@ -57,7 +58,7 @@ class KeyCache:
         """The caller behind ``raw_key`` from storage (and remember it)."""
         with self.sessions() as session:
             row = find_key(session, raw_key)
-            caller = None if row is None else Caller(row.id, row.role, row.operator)
+            caller = None if row is None else Caller(row.id, row.role, row.operator, row.vehicle_id)
         if caller is not None:  # bad keys are not kept: guessing must not grow the cache
             with self._lock:
                 self._known[hash_key(raw_key)] = (time.monotonic() + self.ttl_s, caller)

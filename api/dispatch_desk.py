@@ -35,6 +35,7 @@ from routing.almaty import vehicles_from_fleet
 from data.demand import SERVICE_WALKING_S, SERVICE_WHEELCHAIR_S as SERVICE_PICKUP_WHEELCHAIR_S
 from routing.insertion import Insertion, reschedule
 from routing.live import LivePlan
+from routing.operations import OperatingPlan
 from routing.problem import ProblemData, TripRequest
 from routing.solution import Route, Solution
 from routing.solver import SolveParams
@@ -140,7 +141,7 @@ class DispatchDesk:
     def _start_plan(self, day: dt.date, nodes: list[int], duration: np.ndarray, distance: np.ndarray,
                     requests: Sequence[TripRequest], solution: Solution) -> LivePlan:
         data = ProblemData(self._vehicles, tuple(requests), duration, distance, operators=frozenset(OPERATORS))
-        self._plans[day] = LivePlan(data, solution, SolveParams())
+        self._plans[day] = OperatingPlan(data, solution, SolveParams())
         self._nodes[day] = nodes
         self._versions.setdefault(day, 0)
         return self._plans[day]

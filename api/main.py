@@ -15,8 +15,10 @@ from fastapi.staticfiles import StaticFiles
 from api.db import make_engine, migrate, session_factory
 from api.deps import KeyCache
 from api.dispatch_desk import DispatchDesk, StoredTrip
+from api.street_desk import StreetDesk
 from api.guard import Guard
-from api.routes import health, keys, planning, trips
+from api.clock import set_clock
+from api.routes import health, keys, operations, planning, trips
 from api.routes.console import mount_console
 from api.settings import Settings
 from api.storage import load_routes, replay_order, save_routes, set_assignment
@@ -34,7 +36,7 @@ def _load_planning_state(app: FastAPI, settings: Settings) -> None:
     app.state.gaps_by_district = summarise(analysis, "district")
     by_hex = summarise(analysis, "h3")
     app.state.gaps_by_hex = by_hex[by_hex["households"] >= MIN_HOUSEHOLDS_PER_CELL].reset_index(drop=True)
-    app.state.desk = DispatchDesk(load_fleet(directory), settings.routing_workers)
+    app.state.desk = StreetDesk(load_fleet(directory), settings.routing_workers)
 
 
 def _restore_plans(app: FastAPI) -> None:
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         Settings; default from ``INVAPLAN_*`` environment variables.
     """
     settings = settings or Settings()
+    set_clock(settings.clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202 - FastAPI lifespan protocol
@@ -101,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.keys = KeyCache(app.state.sessions, settings.key_cache_s)
         _load_planning_state(app, settings)
         _restore_plans(app)
+        operations.replay_events(app)
         app.state.ready = True
         yield
         app.state.ready = False
@@ -123,6 +127,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     _offline_docs(app)
     mount_console(app)
-    for router in (health.router, keys.router, planning.router, trips.router):
+    for router in (health.router, keys.router, planning.router, operations.router, trips.router):
         app.include_router(router)
     return app

@@ -29,12 +29,14 @@ class ApiKey(Base):
     label: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    vehicle_id: Mapped[str | None] = mapped_column(String(16), nullable=True)  # the one vehicle of a device key
 
 
 class Trip(Base):
     """A trip request and its current assignment. Times are seconds after midnight of ``service_date``."""
 
     __tablename__ = "trips"
+    __table_args__ = (UniqueConstraint("standing_order_id", "service_date", name="uq_trip_standing_order_day"),)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     service_date: Mapped[str] = mapped_column(String(10), index=True)
     operator: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
@@ -56,6 +58,7 @@ class Trip(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    standing_order_id: Mapped[str | None] = mapped_column(String(40), nullable=True)  # the series it came from
 
 
 class TripEvent(Base):
@@ -113,3 +116,57 @@ class Job(Base):
     result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class VehicleEvent(Base):
+    """What a vehicle reported (position, stop events, breaks, breakdown), stored before it is acknowledged.
+
+    ``id`` is the storage order (events are applied and replayed per vehicle in
+    this order); ``(vehicle_id, event_id)`` is unique: a retried event is a
+    duplicate, answered with the stored ``answer``. ``at_s``: seconds after
+    Almaty midnight of ``service_date``.
+    """
+
+    __tablename__ = "vehicle_events"
+    __table_args__ = (UniqueConstraint("vehicle_id", "event_id", name="uq_vehicle_event"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    vehicle_id: Mapped[str] = mapped_column(String(16), index=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    service_date: Mapped[str] = mapped_column(String(10), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    at_s: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    trip_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    answer: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StandingOrder(Base):
+    """A recurring trip: ISO weekdays (1 = Monday) between two dates, a daily pickup window in seconds after midnight.
+
+    ``skipped``: dates (YYYY-MM-DD) whose occurrence is cancelled; ``ends_after``:
+    the series was cancelled, no occurrence from that date on.
+    """
+
+    __tablename__ = "standing_orders"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    operator: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    user_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pickup_lon: Mapped[float] = mapped_column(Float)
+    pickup_lat: Mapped[float] = mapped_column(Float)
+    dropoff_lon: Mapped[float] = mapped_column(Float)
+    dropoff_lat: Mapped[float] = mapped_column(Float)
+    weekdays: Mapped[list] = mapped_column(JSON)
+    start_date: Mapped[str] = mapped_column(String(10))
+    end_date: Mapped[str] = mapped_column(String(10))
+    earliest_pickup_s: Mapped[int] = mapped_column(Integer)
+    latest_pickup_s: Mapped[int] = mapped_column(Integer)
+    wheelchair: Mapped[bool] = mapped_column(Boolean)
+    companions: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[list] = mapped_column(JSON, default=list)
+    ends_after: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -12,8 +12,8 @@ from geo.crs import ALMATY_BBOX_DEG
 
 LON_MIN, LAT_MIN, LON_MAX, LAT_MAX = ALMATY_BBOX_DEG
 MAX_INT: int = 2**31 - 1  # the largest integer a parameter may take (PostgreSQL INTEGER)
-TripStatus = Literal["assigned", "unserved", "cancelled"]
-Role = Literal["admin", "planner", "dispatcher"]
+TripStatus = Literal["assigned", "en_route", "on_board", "completed", "no_show", "unserved", "cancelled"]
+Role = Literal["admin", "planner", "dispatcher", "device"]
 
 
 class Point(BaseModel):
@@ -68,6 +68,7 @@ class TripOut(BaseModel):
     latest_dropoff: dt.datetime | None
     wheelchair: bool
     companions: int
+    late_min: float | None = Field(None, description="predicted (or actual) pickup lateness after latest_pickup, minutes; > 0 is late")
 
 
 class TripEventOut(BaseModel):
@@ -87,6 +88,7 @@ class KeyCreate(BaseModel):
     role: Role
     operator: str | None = None
     label: str | None = Field(None, max_length=128)
+    vehicle_id: str | None = Field(None, max_length=16, description="device keys only: the vehicle it reports for")
 
 
 class KeyOut(BaseModel):
@@ -99,6 +101,7 @@ class KeyOut(BaseModel):
     operator: str | None
     label: str | None
     revoked: bool
+    vehicle_id: str | None = None
 
 
 class KeyCreated(KeyOut):

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     routing_workers
         Worker processes computing travel rows (scipy's Dijkstra holds the GIL);
         0 computes them in the request thread.
+    clock
+        Empty: real time; ``replay:<ISO start>:<speed>`` runs a replayed day
+        (``api.clock.Clock``; used by ``bench/operations.py``).
     results_dir
         Where ``invaplan demo`` / ``plan`` / ``maps`` wrote their outputs
         (``plan/``, ``maps/``), served read-only.
@@ -49,6 +52,7 @@ class Settings(BaseSettings):
     key_cache_s: float = 10.0
     routing_workers: int = ROUTING_WORKERS
     results_dir: Path = Path("out")
+    clock: str = ""
 
     def resolved_data_dir(self) -> Path:
         """The data directory actually used."""

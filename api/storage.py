@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from api.models import ApiKey, IdempotencyRecord, Job, PlanRoute, Trip, TripEvent, utcnow
 
-ROLES: tuple[str, ...] = ("admin", "planner", "dispatcher")
+ROLES: tuple[str, ...] = ("admin", "planner", "dispatcher", "device")
 KEY_PREFIX: str = "ivp_"
 
 
@@ -25,16 +25,34 @@ def hash_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-def create_key(session: Session, role: str, operator: str | None, label: str | None, operators: set[str]) -> tuple[ApiKey, str]:
+def create_key(session: Session, role: str, operator: str | None, label: str | None, operators: set[str],
+               vehicle_id: str | None = None, vehicle_operators: dict[str, str] | None = None) -> tuple[ApiKey, str]:
     """Create an API key; returns the stored row and the raw key (shown once, never stored).
+
+    A ``device`` key is bound to one vehicle (``vehicle_id``, one of
+    ``vehicle_operators``: vehicle -> operator) and to that vehicle's operator.
 
     Raises
     ------
     ValueError
-        Unknown role; a dispatcher key without a known operator; an operator on another role.
+        Unknown role; a dispatcher key without a known operator; an operator on another role;
+        a device key without a known vehicle, or a vehicle on another role.
     """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; expected one of {ROLES}")
+    if (role == "device") != (vehicle_id is not None):
+        raise ValueError("vehicle_id: a device key needs one, other roles take none")
+    if role == "device":
+        if vehicle_id not in (vehicle_operators or {}):
+            raise ValueError(f"vehicle_id: unknown vehicle {vehicle_id!r}")
+        if operator is not None:
+            raise ValueError("operator: a device key takes its vehicle's operator")
+        raw = KEY_PREFIX + secrets.token_urlsafe(32)
+        row = ApiKey(key_hash=hash_key(raw), prefix=raw[:10], role=role, operator=vehicle_operators[vehicle_id],
+                     label=label, vehicle_id=vehicle_id)
+        session.add(row)
+        session.commit()
+        return row, raw
     if role == "dispatcher" and operator not in operators:
         raise ValueError(f"a dispatcher key needs one of the operators {sorted(operators)}, got {operator!r}")
     if role != "dispatcher" and operator is not None:

@@ -17,7 +17,8 @@ def create(body: KeyCreate, request: Request, _: Caller = Depends(require("admin
            session: Session = Depends(get_session)) -> KeyCreated:
     """Create a key; the secret is in the answer only."""
     try:
-        row, raw = create_key(session, body.role, body.operator, body.label, set(request.app.state.operators))
+        row, raw = create_key(session, body.role, body.operator, body.label, set(request.app.state.operators),
+                              body.vehicle_id, request.app.state.desk.operator_of)
     except ValueError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
     return KeyCreated(**KeyOut.model_validate(row).model_dump(), key=raw)

@@ -47,18 +47,22 @@ def _desk(request: Request) -> DispatchDesk:
     return request.app.state.desk
 
 
-def trip_out(trip: Trip, live: tuple[str, float, float] | None = None) -> TripOut:
+def trip_out(trip: Trip, live: tuple[str, float, float] | None = None, en_route: bool = False) -> TripOut:
     """The API view of a stored trip (times in Almaty time).
 
     ``live``: the trip's (vehicle, pickup s, drop-off s) in the current plan; when it is on its
-    stored vehicle these ETAs are shown (later insertions into the route shift them).
+    stored vehicle these ETAs are shown (later insertions and vehicle events shift them; once
+    picked up, the pickup time is the actual one). ``en_route``: its vehicle is on the way to the pickup.
     """
     day = dt.date.fromisoformat(trip.service_date)
     pickup_s, dropoff_s = trip.pickup_eta_s, trip.dropoff_eta_s
-    if live is not None and trip.status == "assigned" and live[0] == trip.vehicle_id:
-        pickup_s, dropoff_s = live[1], live[2]
+    if live is not None and trip.status in ("assigned", "on_board") and live[0] == trip.vehicle_id:
+        pickup_s, dropoff_s = live[1] if trip.status == "assigned" else pickup_s, live[2]
+    late = None if pickup_s is None or trip.status in ("cancelled", "no_show", "unserved") else \
+        round((pickup_s - trip.latest_pickup_s) / 60, 1)
     return TripOut(
-        id=trip.id, service_date=trip.service_date, status=trip.status, operator=trip.operator, vehicle_id=trip.vehicle_id,
+        id=trip.id, service_date=trip.service_date, status="en_route" if en_route and trip.status == "assigned" else trip.status,
+        late_min=late, operator=trip.operator, vehicle_id=trip.vehicle_id,
         pickup_eta=clock(pickup_s, day), dropoff_eta=clock(dropoff_s, day),
         reason=trip.reason, pickup={"lon": trip.pickup_lon, "lat": trip.pickup_lat},
         dropoff={"lon": trip.dropoff_lon, "lat": trip.dropoff_lat},
@@ -161,7 +165,8 @@ def _undo(request: Request, session: Session, trip_id: str, day: dt.date) -> Non
 
 @router.get("/trips", response_model=list[TripOut])
 def index(request: Request, caller: Caller = Depends(dispatcher), session: Session = Depends(get_session), date: dt.date | None = None,
-          status_filter: str | None = Query(None, alias="status", pattern="^(assigned|unserved|cancelled)$"),
+          status_filter: str | None = Query(None, alias="status",
+                                            pattern="^(assigned|en_route|on_board|completed|no_show|unserved|cancelled)$"),
           operator: str | None = None, limit: int = Query(100, ge=1, le=1000),
           offset: int = Query(0, ge=0, le=MAX_INT)) -> list[TripOut]:
     """Trips filtered by date, status and operator (a dispatcher sees only its own operator's)."""
@@ -169,9 +174,13 @@ def index(request: Request, caller: Caller = Depends(dispatcher), session: Sessi
         if operator is not None and operator != caller.operator:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"operator: a {caller.operator} dispatcher cannot list {operator}")
         operator = caller.operator
-    rows = list_trips(session, date.isoformat() if date else None, status_filter, operator, limit, offset)
-    live = {k: v for day in {t.service_date for t in rows} for k, v in _desk(request).assignments(dt.date.fromisoformat(day)).items()}
-    return [trip_out(t, live.get(t.id)) for t in rows]
+    stored_status = "assigned" if status_filter == "en_route" else status_filter
+    rows = list_trips(session, date.isoformat() if date else None, stored_status, operator, limit, offset)
+    desk = _desk(request)
+    live = {k: v for day in {t.service_date for t in rows} for k, v in desk.assignments(dt.date.fromisoformat(day)).items()}
+    moving = set().union(*[desk.en_route_trips(dt.date.fromisoformat(day)) for day in {t.service_date for t in rows}])
+    out = [trip_out(t, live.get(t.id), t.id in moving) for t in rows]
+    return [t for t in out if status_filter is None or t.status == status_filter]
 
 
 TripId = Path(max_length=40, description="a trip id (TRP-...)")
@@ -182,7 +191,7 @@ def read(request: Request, trip_id: str = TripId, caller: Caller = Depends(dispa
          session: Session = Depends(get_session)) -> TripOut:
     """One trip, with its ETAs in the current plan."""
     trip = _visible(caller, get_trip(session, trip_id))
-    return trip_out(trip, _desk(request).current(trip.id))
+    return trip_out(trip, _desk(request).current(trip.id), _desk(request).trip_state(trip.id)[1])
 
 
 @router.get("/trips/{trip_id}/history", response_model=list[TripEventOut])
@@ -219,12 +228,24 @@ def cancel(request: Request, trip_id: str = TripId, caller: Caller = Depends(dis
 
 @router.get("/vehicles")
 def vehicles(request: Request, date: dt.date, caller: Caller = Depends(dispatcher), operator: str | None = None) -> list[dict]:
-    """Vehicles with their current route on ``date`` (GeoJSON stops and path); dispatchers see their operator's."""
+    """Vehicles with their current route on ``date`` (GeoJSON stops and path); dispatchers see their operator's.
+
+    Each also has its last reported ``position`` (lon, lat, at), ``status`` (in_service, on_break,
+    out_of_service), its next three stops and ``path``: [lon, lat] from where it is through its pending stops.
+    """
     if caller.role == "dispatcher":
         if operator is not None and operator != caller.operator:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"operator: a {caller.operator} dispatcher cannot see {operator}")
         operator = caller.operator
-    return _desk(request).vehicle_routes(date, operator)
+    desk = _desk(request)
+    out = []
+    for vehicle in desk.vehicle_routes(date, operator):
+        live = desk.live_vehicle(date, vehicle["vehicle_id"])
+        position = live["position"] and {"lon": live["position"]["lon"], "lat": live["position"]["lat"],
+                                          "at": clock(live["position"]["at_s"], date)}
+        next_stops = [{**s, "eta": clock(s.pop("eta_s"), date)} for s in live["next_stops"]]
+        out.append({**vehicle, **live, "position": position, "next_stops": next_stops})
+    return out
 
 
 def _run_reoptimisation(app, job_id: str, day: dt.date, time_limit_s: float) -> None:  # noqa: ANN001 - FastAPI app

@@ -1,0 +1,413 @@
+"""Dispatch in operation: the server clock, vehicle events, manifests, plan versions, booking offers.
+
+Vehicle events are stored (``vehicle_events``) in the same transaction as
+their effect on the trips and the accepted plan, and committed before the
+answer; a retried ``event_id`` of the same vehicle is answered with the
+stored answer (``duplicate: true``) and changes nothing. Events of a vehicle
+are applied in order: one older than the vehicle's last applied event is
+refused (409). On start the events are replayed onto the restored plans
+(:func:`replay_events`).
+
+The no-show rule (:func:`linked_return`): a no-show releases the rider's
+return trip, if there is one: the earliest trip of the same ``user_ref``
+(never an empty one) on the same service day, still assigned or unserved,
+whose pickup window opens after the no-show trip's and whose pickup lies
+within ``LINKED_RETURN_M`` of the no-show trip's drop-off (the return starts
+where the outbound trip was going).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.clock import AlmatyDateTime, clock, current_clock, current_time, now_seconds, seconds_after_midnight
+from api.deps import Caller, get_session, require
+from api.models import Trip, TripEvent, VehicleEvent
+from api.routes.trips import _checked_day, trip_out
+from api.schemas import LAT_MAX, LAT_MIN, LON_MAX, LON_MIN, TripCreate
+from api.storage import add_trip, get_trip, new_trip_id, save_routes, set_assignment
+from api.street_desk import Applied, Offer, StreetDesk
+from routing.operations import NO_SHOW, RELEASED, EventError
+
+router = APIRouter(prefix="/v1", tags=["operations"])
+anyone = require("admin", "planner", "dispatcher", "device")
+dispatcher = require("dispatcher", "admin")
+reporter = require("dispatcher", "admin", "device")
+FUTURE_TOLERANCE_S: float = 120.0  # device clocks run a little ahead; beyond two minutes an event time is refused
+LINKED_RETURN_M: float = 300.0  # a return pickup this close to the outbound drop-off is the same place (a building's doors)
+EventType = Literal["position", "arrived", "picked_up", "no_show", "dropped_off", "break_started", "break_ended",
+                    "out_of_service"]
+PASSENGER_EVENTS = ("arrived", "picked_up", "no_show", "dropped_off")
+BATCH_MAX: int = 200
+
+
+class VehicleEventIn(BaseModel):
+    """One vehicle event. Times follow the API's time rule (Almaty time)."""
+
+    model_config = ConfigDict(extra="forbid")
+    event_id: str = Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$",
+                          description="the device's id of this event: a retry with the same id is a duplicate")
+    type: EventType
+    at: AlmatyDateTime
+    lon: float | None = Field(None, ge=LON_MIN, le=LON_MAX, strict=True, description="longitude, degrees (Almaty)")
+    lat: float | None = Field(None, ge=LAT_MIN, le=LAT_MAX, strict=True, description="latitude, degrees (Almaty)")
+    trip_id: str | None = Field(None, max_length=40, description="required for arrived, picked_up, no_show, dropped_off")
+
+    @model_validator(mode="after")
+    def _fields(self) -> VehicleEventIn:
+        if (self.lon is None) != (self.lat is None):
+            raise ValueError("lon, lat: give both or neither")
+        if self.type == "position" and self.lon is None:
+            raise ValueError("lon, lat: required for a position")
+        if self.type in PASSENGER_EVENTS and self.trip_id is None:
+            raise ValueError(f"trip_id: required for {self.type}")
+        return self
+
+
+class VehicleEventBatch(BaseModel):
+    """Several events of one vehicle, applied in the order given."""
+
+    model_config = ConfigDict(extra="forbid")
+    events: list[VehicleEventIn] = Field(min_length=1, max_length=BATCH_MAX)
+
+
+def _desk(request: Request) -> StreetDesk:
+    return request.app.state.desk
+
+
+def _vehicle_for(caller: Caller, desk: StreetDesk, vehicle_id: str) -> str:
+    """The vehicle if the caller speaks for it; 404 otherwise (another operator's vehicle does not exist for them)."""
+    operator = desk.operator_of.get(vehicle_id)
+    allowed = operator is not None and (caller.role == "admin" or (caller.role == "dispatcher" and caller.operator == operator)
+                                        or (caller.role == "device" and caller.vehicle_id == vehicle_id))
+    if not allowed:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"vehicle_id: no vehicle {vehicle_id!r} for this key")
+    return vehicle_id
+
+
+@router.get("/clock")
+def server_clock(_: Caller = Depends(anyone)) -> dict:
+    """The server's "now" (Almaty time) and its speed (1 = real time; a replayed day runs faster)."""
+    return {"now": current_time().isoformat(timespec="seconds"), "speed": current_clock().speed}
+
+
+@router.get("/plan-version")
+def plan_version(request: Request, date: dt.date, _: Caller = Depends(reporter)) -> dict:
+    """The day's plan version: it grows with every booking, cancellation, re-optimisation and vehicle event."""
+    return {"version": _desk(request).version(date)}
+
+
+def linked_return(session: Session, trip: Trip) -> Trip | None:
+    """The return trip a no-show of ``trip`` releases (the rule in the module docstring), or None."""
+    if not trip.user_ref:
+        return None
+    candidates = session.scalars(select(Trip).where(
+        Trip.user_ref == trip.user_ref, Trip.service_date == trip.service_date, Trip.id != trip.id,
+        Trip.status.in_(("assigned", "unserved")), Trip.earliest_pickup_s > trip.earliest_pickup_s)
+        .order_by(Trip.earliest_pickup_s, Trip.id))
+    return next((c for c in candidates if _metres(trip.dropoff_lon, trip.dropoff_lat, c.pickup_lon, c.pickup_lat)
+                 <= LINKED_RETURN_M), None)
+
+
+def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Distance in metres (equirectangular: exact to centimetres at city scale)."""
+    radius = 6_371_000.0
+    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    return radius * math.hypot(x, math.radians(lat2 - lat1))
+
+
+def _record_trips(session: Session, desk: StreetDesk, day: dt.date, body: VehicleEventIn, vehicle_id: str,
+                  applied: Applied, at_s: float) -> None:
+    """Trip statuses and history after an applied event; no commit."""
+    if body.trip_id is not None:
+        trip = get_trip(session, body.trip_id)
+        history = {"picked_up": "on_board", "dropped_off": "completed", "no_show": "no_show"}
+        if body.type in history:
+            trip.status = history[body.type]
+        if body.type == "picked_up":
+            trip.pickup_eta_s = at_s  # the actual time from now on
+        if body.type == "dropped_off":
+            trip.dropoff_eta_s = at_s
+        if body.type == "no_show":
+            trip.vehicle_id, trip.reason = None, "no-show: the rider was not at the pickup"
+        trip.updated_at = dt.datetime.now(dt.UTC)
+        session.add(TripEvent(trip_id=trip.id, kind=body.type, vehicle_id=vehicle_id, detail={"at_s": at_s, "event_id": body.event_id}))
+    for request_id in applied.outcome.moved:
+        trip = get_trip(session, request_id.removesuffix("~transfer"))
+        vehicle, _ = desk.trip_state(trip.id)
+        set_assignment(session, trip, vehicle, desk.operator_of.get(vehicle, trip.operator), trip.pickup_eta_s,
+                       trip.dropoff_eta_s, "reassigned")
+    for request_id, why in applied.outcome.unserved:
+        trip = get_trip(session, request_id.removesuffix("~transfer"))
+        if why == NO_SHOW or trip is None:
+            continue
+        if why == RELEASED:
+            trip.status, trip.reason, trip.vehicle_id = "cancelled", "released: the outbound trip was a no-show", None
+            session.add(TripEvent(trip_id=trip.id, kind="released", vehicle_id=None, detail={"no_show": body.trip_id}))
+        elif request_id.endswith("~transfer"):
+            trip.reason = why  # stranded on board: the dispatcher must act
+            session.add(TripEvent(trip_id=trip.id, kind="stranded", vehicle_id=vehicle_id, detail={"reason": why}))
+        else:
+            trip.status, trip.reason = "unserved", why
+            set_assignment(session, trip, None, trip.operator, None, None, "unserved")
+
+
+def _affected(desk: StreetDesk, day: dt.date, applied: Applied) -> list[dict]:
+    """The trips whose vehicle, status or ETAs the event changed."""
+    out: dict[str, dict] = {}
+    plan = desk.plan(day)
+    for vehicle_id in applied.change.routes:
+        aboard = set(plan.on_board(vehicle_id))
+        pending = desk.stops(day, vehicle_id, pending_only=True)
+        for stop in pending:
+            entry = out.setdefault(stop["trip_id"], {"trip_id": stop["trip_id"], "vehicle_id": vehicle_id, "reason": None,
+                                                     "status": "on_board" if stop["request_id"] in aboard else "assigned",
+                                                     "pickup_eta": None, "dropoff_eta": None})
+            entry[f"{stop['kind']}_eta"] = clock(stop["eta_s"], day)
+        if pending and pending[0]["kind"] == "pickup" and pending[0]["trip_id"] in out:
+            out[pending[0]["trip_id"]]["status"] = "en_route"
+    for request_id, why in applied.outcome.unserved:
+        trip_id = request_id.removesuffix("~transfer")
+        status_now = {NO_SHOW: "no_show", RELEASED: "cancelled"}.get(why, "on_board" if request_id != trip_id else "unserved")
+        out[trip_id] = {"trip_id": trip_id, "status": status_now, "vehicle_id": None, "pickup_eta": None,
+                        "dropoff_eta": None, "reason": why}
+    return list(out.values())
+
+
+def handle_event(request: Request, session: Session, caller: Caller, vehicle_id: str, body: VehicleEventIn) -> JSONResponse:
+    """Store, apply and answer one event (see the module docstring)."""
+    desk = _desk(request)
+    _vehicle_for(caller, desk, vehicle_id)
+    stored = _stored_event(session, vehicle_id, body.event_id)
+    if stored is not None:
+        return JSONResponse({**stored.answer, "duplicate": True})
+    now = current_time()
+    if (body.at - now).total_seconds() > FUTURE_TOLERANCE_S:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"at: {body.at.isoformat()} is in the future (server time {now.isoformat(timespec='seconds')})")
+    day = body.at.date()
+    at_s = seconds_after_midnight(body.at, day)
+    with desk.lock(day):
+        stored = _stored_event(session, vehicle_id, body.event_id)
+        if stored is not None:
+            return JSONResponse({**stored.answer, "duplicate": True})
+        last = desk.last_event_s(day, vehicle_id)
+        if last is not None and at_s < last:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"at: {body.at.isoformat()} is before the vehicle's last event "
+                                                          f"({clock(last, day).isoformat()}); events are applied in order")
+        release = []
+        if body.trip_id is not None:
+            trip = get_trip(session, body.trip_id)
+            if trip is None or trip.service_date != day.isoformat():
+                raise HTTPException(status.HTTP_409_CONFLICT, f"trip_id: no trip {body.trip_id!r} on {day} on this vehicle")
+            linked = linked_return(session, trip) if body.type == "no_show" else None
+            release = [linked.id] if linked is not None else []
+        try:
+            applied = desk.apply_event(day, vehicle_id, body.type, at_s,
+                                       None if body.lon is None else (body.lon, body.lat), body.trip_id, release)
+        except EventError as error:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+        answer = jsonable_encoder({"event_id": body.event_id, "duplicate": False, "plan_version": applied.change.version,
+                                   "affected": _affected(desk, day, applied)})
+        _record_trips(session, desk, day, body, vehicle_id, applied, at_s)
+        session.add(VehicleEvent(vehicle_id=vehicle_id, event_id=body.event_id, service_date=day.isoformat(), type=body.type,
+                                 at=body.at, at_s=at_s, lon=body.lon, lat=body.lat, trip_id=body.trip_id, answer=answer,
+                                 created_by=caller.key_id))
+        save_routes(session, day.isoformat(), applied.change.routes, applied.change.version)
+        session.commit()
+    return JSONResponse(answer)
+
+
+def _stored_event(session: Session, vehicle_id: str, event_id: str) -> VehicleEvent | None:
+    return session.scalar(select(VehicleEvent).where(VehicleEvent.vehicle_id == vehicle_id, VehicleEvent.event_id == event_id))
+
+
+VehicleId = Path(max_length=16, description="a vehicle id (e.g. INC-001)")
+
+
+@router.post("/vehicles/{vehicle_id}/events")
+def vehicle_event(body: VehicleEventIn, request: Request, vehicle_id: str = VehicleId, caller: Caller = Depends(reporter),
+                  session: Session = Depends(get_session)) -> JSONResponse:
+    """A vehicle reports a position, a stop event (with the trip), a break or a breakdown; the plan follows.
+
+    Answers the new plan version and the trips it changed (status, vehicle,
+    ETAs, reason). Stored before the answer; a retried ``event_id`` answers
+    ``duplicate: true`` and changes nothing. 409: an impossible transition
+    (drop-off before pick-up, a trip not on this vehicle, an event older than
+    the vehicle's last one); 404: not a vehicle of this key; 422: a bad field.
+    """
+    return handle_event(request, session, caller, vehicle_id, body)
+
+
+@router.post("/vehicles/{vehicle_id}/events:batch")
+def vehicle_events(body: VehicleEventBatch, request: Request, vehicle_id: str = VehicleId,
+                   caller: Caller = Depends(reporter), session: Session = Depends(get_session)) -> list[dict]:
+    """Several events in order; each answered as by the single form (an error answers ``{"status", "detail"}``)."""
+    answers = []
+    for event in body.events:
+        try:
+            answers.append(handle_event(request, session, caller, vehicle_id, event).body)
+        except HTTPException as error:
+            session.rollback()
+            answers.append({"event_id": event.event_id, "status": error.status_code, "detail": error.detail})
+    return [a if isinstance(a, dict) else json.loads(a) for a in answers]
+
+
+@router.get("/vehicles/{vehicle_id}/manifest")
+def manifest(request: Request, date: dt.date, vehicle_id: str = VehicleId, caller: Caller = Depends(reporter),
+             session: Session = Depends(get_session)) -> dict:
+    """The driver's manifest: ordered stops with ETAs, passengers, wheelchair, the break, notes.
+
+    Only what the driver needs: the rider's reference as given at booking
+    (``user_ref``), never welfare data or household details.
+    """
+    desk = _desk(request)
+    _vehicle_for(caller, desk, vehicle_id)
+    stops = desk.stops(date, vehicle_id)
+    refs = dict(session.execute(select(Trip.id, Trip.user_ref).where(Trip.id.in_({s["trip_id"] for s in stops}))).all())
+    shift = desk.shift_of[vehicle_id]
+    brk = desk.break_of(date, vehicle_id)
+    return {"vehicle_id": vehicle_id, "operator": desk.operator_of[vehicle_id], "date": date.isoformat(),
+            "shift": {"start": clock(shift[0], date), "end": clock(shift[1], date)},
+            "break": None if brk is None else {"start": clock(brk["start_s"], date), "end": clock(brk["end_s"], date),
+                                               "taken": brk["taken"], "after_stop": brk["after_stop"]},
+            "stops": [{"seq": s["seq"], "trip_id": s["trip_id"], "kind": s["kind"], "eta": clock(s["eta_s"], date),
+                       "lon": s["lon"], "lat": s["lat"], "passengers": s["passengers"], "wheelchair": s["wheelchair"],
+                       "name_or_ref": refs.get(s["trip_id"]), "notes": _notes(s),
+                       "status": "done" if s["done"] else "pending"} for s in stops]}
+
+
+def _notes(stop: dict) -> str:
+    """What the driver should know at a stop."""
+    notes = []
+    if stop["transfer"]:
+        notes.append("transfer: passenger of a vehicle out of service, collected where it stands" if stop["kind"] == "pickup"
+                     else "transfer passenger's destination")
+    if stop["wheelchair"]:
+        notes.append("wheelchair: ramp or lift")
+    if stop["companions"]:
+        notes.append(f"{stop['companions']} companion(s)")
+    return "; ".join(notes)
+
+
+# ------------------------------------------------------------------ offers
+class OfferOut(BaseModel):
+    """A pickup time offered for a trip (Almaty time); book it before ``expires_at``."""
+
+    offer_id: str
+    pickup_eta: dt.datetime
+    dropoff_eta: dt.datetime
+    earliest_pickup: dt.datetime
+    latest_pickup: dt.datetime
+    expires_at: dt.datetime
+
+
+def _offer_out(offer: Offer) -> dict:
+    r = offer.request
+    return jsonable_encoder(OfferOut(offer_id=offer.id, pickup_eta=clock(offer.pickup_eta_s, offer.day),
+                                     dropoff_eta=clock(offer.dropoff_eta_s, offer.day),
+                                     earliest_pickup=clock(r.earliest_pickup_s, offer.day),
+                                     latest_pickup=clock(r.latest_pickup_s, offer.day), expires_at=offer.expires_at))
+
+
+def _booking_operator(request: Request, caller: Caller, operator: str | None) -> str | None:
+    if caller.role == "dispatcher":
+        if operator is not None and operator != caller.operator:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"operator: a {caller.operator} dispatcher cannot book for {operator}")
+        return caller.operator
+    if operator is not None and operator not in request.app.state.operators:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"operator: unknown operator {operator!r}")
+    return operator
+
+
+def make_offers(request: Request, caller: Caller, body: TripCreate) -> list[Offer]:
+    """Priced pickup slots for a trip request (nothing committed)."""
+    operator = _booking_operator(request, caller, body.operator)
+    day, now_s = _checked_day(body, request.app.state.settings.booking_horizon_days)
+    desk = _desk(request)
+    prepared = desk.prepare((body.pickup.lon, body.pickup.lat), (body.dropoff.lon, body.dropoff.lat))
+    window = (seconds_after_midnight(body.earliest_pickup, day), seconds_after_midnight(body.latest_pickup, day),
+              None if body.latest_dropoff is None else seconds_after_midnight(body.latest_dropoff, day))
+    booking = {"body": body.model_dump(mode="json"), "operator": operator}
+    return desk.offers(day, prepared, window, body.wheelchair, body.companions, operator, now_s, current_time(), booking)
+
+
+@router.post("/trips/offers")
+def offers(body: TripCreate, request: Request, caller: Caller = Depends(dispatcher)) -> dict:
+    """Up to three feasible pickup times in the requested window, cheapest first; nothing is booked.
+
+    Each offer promises a pickup window of 15 minutes (``earliest_pickup`` to
+    ``latest_pickup``) with its current ETA; book it with
+    ``POST /v1/trips/offers/{offer_id}/book`` before ``expires_at``.
+    """
+    return {"offers": [_offer_out(o) for o in make_offers(request, caller, body)]}
+
+
+@router.post("/trips/offers/{offer_id}/book", status_code=status.HTTP_201_CREATED)
+def book_offer(request: Request, offer_id: str = Path(max_length=40), caller: Caller = Depends(dispatcher),
+               session: Session = Depends(get_session)):
+    """Book an offer if its slot is still feasible: 201 with the trip; 409 with fresh offers if not; 404 unknown or expired."""
+    desk = _desk(request)
+    offer = desk.offer(offer_id, current_time())
+    if offer is None or offer.booking["operator"] != _booking_operator(request, caller, offer.booking["operator"]):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"offer_id: no live offer {offer_id!r} (unknown or expired)")
+    trip_id = new_trip_id()
+    placed = desk.book(offer, trip_id, now_seconds(offer.day))
+    body = TripCreate.model_validate(offer.booking["body"])
+    if placed is None:
+        fresh = make_offers(request, caller, body)
+        return JSONResponse({"detail": f"offer {offer_id}: its pickup slot is no longer feasible",
+                             "offers": [_offer_out(o) for o in fresh]}, status_code=status.HTTP_409_CONFLICT)
+    r = offer.request
+    trip = Trip(id=trip_id, service_date=offer.day.isoformat(), operator=placed.operator, status="assigned",
+                user_ref=body.user_ref, pickup_lon=body.pickup.lon, pickup_lat=body.pickup.lat, dropoff_lon=body.dropoff.lon,
+                dropoff_lat=body.dropoff.lat, earliest_pickup_s=round(r.earliest_pickup_s), latest_pickup_s=round(r.latest_pickup_s),
+                latest_dropoff_s=None if r.latest_dropoff_s is None else round(r.latest_dropoff_s), wheelchair=body.wheelchair,
+                companions=body.companions, vehicle_id=placed.vehicle_id, pickup_eta_s=placed.pickup_eta_s,
+                dropoff_eta_s=placed.dropoff_eta_s, reason=None, created_by=caller.key_id)
+    answer = jsonable_encoder(trip_out(trip))
+    add_trip(session, trip, {"offer_id": offer_id})
+    save_routes(session, trip.service_date, placed.change.routes, placed.change.version)
+    session.commit()
+    return JSONResponse(answer, status_code=status.HTTP_201_CREATED)
+
+
+# ------------------------------------------------------------------ restart
+def replay_events(app) -> int:  # noqa: ANN001 - FastAPI app
+    """Re-apply the stored vehicle events, per day in storage order, onto the restored plans; returns how many applied.
+
+    The restored plan already holds the routes the events left (re-insertions,
+    removals); replaying locks the performed stops at their times again, pins
+    breaks and takes broken-down vehicles out. An event whose effect the
+    restored plan already shows (a no-show's trip is no longer on the route)
+    is skipped.
+    """
+    desk: StreetDesk = app.state.desk
+    applied = 0
+    with app.state.sessions() as session:
+        events = list(session.scalars(select(VehicleEvent).order_by(VehicleEvent.service_date, VehicleEvent.id)))
+        for event in events:
+            day = dt.date.fromisoformat(event.service_date)
+            release = []
+            if event.type == "no_show":
+                linked = linked_return(session, get_trip(session, event.trip_id))
+                release = [linked.id] if linked is not None else []
+            try:
+                done = desk.apply_event(day, event.vehicle_id, event.type, event.at_s,
+                                        None if event.lon is None else (event.lon, event.lat), event.trip_id, release)
+            except EventError:
+                continue
+            save_routes(session, event.service_date, done.change.routes, done.change.version)
+            applied += 1
+        session.commit()
+    return applied

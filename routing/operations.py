@@ -1,0 +1,431 @@
+"""Running a day on the street: what vehicles report changes the live plan.
+
+An :class:`OperatingPlan` is a :class:`routing.live.LivePlan` that also
+learns what happens on the street, one vehicle event at a time (seconds
+after midnight, like every time of the plan):
+
+* **Performed stops** (``picked_up``, ``dropped_off``) are locked at their
+  actual time and stay the first stops of their route; a stop done out of the
+  planned order moves there. The time kept is the actual one, or, when the
+  vehicle got there faster than the travel-time matrix allows, the earliest
+  time the matrix allows (the plan stays consistent with its own matrix; the
+  caller keeps the actual time). The past is a fact, not a constraint: a
+  performed stop's window (and, for a drop-off, the maximum ride) is widened
+  to include its time, so a late pickup does not make the plan infeasible.
+* **Downstream times** are recomputed from where the vehicle is: after a
+  position report at ``at_s`` the next stop starts no earlier than ``at_s``
+  plus the travel time from the position (``travel_from``: seconds from the
+  position's snapped node to a matrix point, given by the caller), and the
+  rest follow by the exact scheduler (``routing.schedule``). A vehicle ahead
+  of the matrix does not make ETAs earlier than the matrix allows from its
+  last stop; a late one delays them.
+* **Repair** when a delay breaks the route: passengers on board stay (if
+  even they cannot be delivered within their ride time, their ride time and
+  drop-off deadline are relaxed: they are driven home late rather than
+  dropped; last resort: the shift is extended by ``OVERTIME_S``). The
+  waiting pickups are kept greedily in route order (the nearest first) while
+  the route stays feasible; every pickup that no longer fits is re-inserted
+  at the exact cheapest feasible place on another vehicle
+  (``routing.insertion.best_insertion``) or flagged unserved with
+  ``LATE_REASON``.
+* **No-show**: the rider's stops leave the route (the seat is free for
+  insertions) and the request is withdrawn like a cancellation; the caller
+  names the linked return trip to release with it (``release``; the API's rule:
+  ``api.operations.linked_return``).
+* **Breaks**: ``break_started`` pins the driver's break to its actual start
+  (only with nobody on board; the next stop waits for its planned length);
+  ``break_ended`` releases it: the break is taken (:meth:`OperatingPlan.break_taken`
+  keeps its times), the vehicle owes none any more, and the next stop starts
+  after its end.
+* **Out of service** (breakdown): every waiting pickup of the vehicle is
+  re-inserted elsewhere. Passengers on board leave the broken vehicle at the
+  ``rescue_point`` (where it stands): their request ends there, and a
+  transfer request (id + ``TRANSFER_SUFFIX``) from there to their
+  destination, pickup within ``TRANSFER_WINDOW_S``, is inserted on another
+  vehicle (or flagged unserved: the dispatcher must act). The broken vehicle's
+  shift ends when it is towed home, so nothing is inserted into it again.
+
+Every operation checks its event first and raises :class:`EventError`
+(nothing changed) for an impossible transition. :func:`routing.checker.check_solution`
+accepts :meth:`OperatingPlan.solution` against :meth:`OperatingPlan.problem`
+after every operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from routing.insertion import Insertion, best_insertion
+from routing.live import CANCELLED_REASON, LivePlan
+from routing.problem import ProblemData, StopKind, TripRequest, Vehicle, unservable_reason
+from routing.schedule import schedule
+from routing.solution import Route, Solution, Stop
+
+TRANSFER_SUFFIX: str = "~transfer"
+TRANSFER_WINDOW_S: float = 1800.0  # a rescue vehicle reaches stranded passengers within 30 min (a dispatch standard of the operators)
+ASSUMED_BREAK_S: float = 1800.0  # length assumed for a break taken by a driver without a planned one, until break_ended
+OVERTIME_S: float = 4 * 3600.0  # last resort to deliver passengers on board: the shift may run this much longer
+LATE_REASON: str = "vehicle {vehicle} delayed: the pickup can no longer be reached within its window or ride time"
+BREAKDOWN_REASON: str = "vehicle {vehicle} out of service and no other vehicle can take the trip in its window"
+NO_SHOW: str = "no_show"
+RELEASED: str = "released"
+
+TravelFrom = Callable[[int], float]
+
+
+class EventError(ValueError):
+    """An event that cannot happen in the current plan (a drop-off before its pickup, a trip on another vehicle...)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an operation changed.
+
+    Attributes
+    ----------
+    vehicles
+        Vehicles whose route changed (ids).
+    moved
+        Requests re-inserted on another vehicle (ids).
+    unserved
+        Requests that left the plan: id -> reason.
+    """
+
+    vehicles: tuple[str, ...]
+    moved: tuple[str, ...] = ()
+    unserved: tuple[tuple[str, str], ...] = ()
+
+
+class OperatingPlan(LivePlan):
+    """A live plan that applies vehicle events (see the module docstring).
+
+    Parameters are those of :class:`routing.live.LivePlan`.
+    """
+
+    def __init__(self, data: ProblemData, solution: Solution, params=None) -> None:  # noqa: ANN001 - SolveParams
+        super().__init__(data, solution, params)
+        self._done: dict[str, int] = {}  # vehicle -> its leading stops performed
+        self._break_start: dict[str, float] = {}  # vehicle -> start of a break begun (s)
+        self._break_over: dict[str, float] = {}  # vehicle -> end of its break (s)
+        self._out: dict[str, float] = {}  # vehicle -> when it went out of service (s)
+        self._closed: dict[str, str] = {}  # request -> NO_SHOW / RELEASED (withdrawn like a cancellation)
+
+    # ----------------------------------------------------------------- reads
+    def performed(self, vehicle_id: str) -> tuple[Stop, ...]:
+        """The vehicle's performed stops, in order, at their (locked) times."""
+        with self._lock:
+            return self._routes[vehicle_id].stops[: self._done.get(vehicle_id, 0)]
+
+    def on_board(self, vehicle_id: str) -> list[str]:
+        """Requests picked up and not yet dropped off by the vehicle."""
+        performed = self.performed(vehicle_id)
+        dropped = {s.request_id for s in performed if s.kind == "dropoff"}
+        return [s.request_id for s in performed if s.kind == "pickup" and s.request_id not in dropped]
+
+    def vehicle_status(self, vehicle_id: str) -> str:
+        """``in_service``, ``on_break`` or ``out_of_service``."""
+        with self._lock:
+            if vehicle_id in self._out:
+                return "out_of_service"
+            return "on_break" if vehicle_id in self._break_start and vehicle_id not in self._break_over else "in_service"
+
+    def break_taken(self, vehicle_id: str) -> tuple[float, float | None] | None:
+        """Start and end (None: still on it) of the break the driver took, in seconds; None if none yet."""
+        start = self._break_start.get(vehicle_id)
+        return None if start is None else (start, self._break_over.get(vehicle_id))
+
+    def closed(self, request_id: str) -> str | None:
+        """``NO_SHOW`` or ``RELEASED`` for a withdrawn request, else None."""
+        return self._closed.get(request_id)
+
+    def vehicle(self, vehicle_id: str) -> Vehicle:
+        """The vehicle as the plan now sees it (break pinned, shift ended when out of service)."""
+        return self._data.vehicle_index()[vehicle_id]
+
+    def quote(self, request: TripRequest, now_s: float) -> Insertion | None:
+        """Where ``request`` would go now (the exact cheapest feasible insertion), without changing the plan."""
+        with self._lock:
+            if request.id in self._requests:
+                raise ValueError(f"request {request.id!r}: duplicate id")
+            if unservable_reason(self._data, request, now_s):
+                return None
+            active = replace(self._data, vehicles=tuple(v for v in self._data.vehicles if v.id not in self._out)) \
+                if self._out else self._data
+            return best_insertion(active, self._requests, self._routes, request, now_s, self.pricing, self._profiles)
+
+    # ---------------------------------------------------------------- events
+    def position(self, vehicle_id: str, at_s: float, travel_from: TravelFrom) -> Outcome:
+        """The vehicle is somewhere at ``at_s``; ``travel_from(point)``: seconds from there to a matrix point."""
+        with self._lock:
+            if vehicle_id in self._out:  # a broken vehicle being towed: nothing to plan
+                return Outcome(())
+            self._check_running(vehicle_id)
+            return self._repair(vehicle_id, at_s, travel_from)
+
+    def arrived(self, vehicle_id: str, request_id: str, kind: StopKind, at_s: float) -> Outcome:
+        """The vehicle stands at a stop of its route at ``at_s`` (a position report at that stop)."""
+        with self._lock:
+            self._check_running(vehicle_id)
+            self._pending_index(vehicle_id, request_id, kind)
+            point = self._requests[request_id].point(kind)
+            return self._repair(vehicle_id, at_s, lambda p: float(self._data.duration_s[point, p]))
+
+    def perform(self, vehicle_id: str, request_id: str, kind: StopKind, at_s: float) -> Outcome:
+        """``picked_up`` / ``dropped_off``: lock the stop at its actual time, recompute the rest.
+
+        Raises
+        ------
+        EventError
+            The stop is not pending on this vehicle, or a drop-off comes before its pickup.
+        """
+        with self._lock:
+            self._check_running(vehicle_id)
+            index = self._pending_index(vehicle_id, request_id, kind)
+            if kind == "dropoff" and request_id not in self.on_board(vehicle_id):
+                raise EventError(f"trip {request_id}: dropped off before it was picked up")
+            vehicle, route = self.vehicle(vehicle_id), self._routes[vehicle_id]
+            done = self._done.get(vehicle_id, 0)
+            performed = route.stops[:done]
+            request = self._requests[request_id]
+            time_s = max(at_s, self._earliest_next(vehicle, performed, request.point(kind)))
+            self._requests[request_id] = _widened(self._data, request, kind, time_s, performed)
+            rest = route.stops[done:index] + route.stops[index + 1:]
+            self._routes[vehicle_id] = replace(route, stops=(*performed, Stop(request_id, kind, time_s), *rest))
+            self._done[vehicle_id] = done + 1
+            self._version += 1
+            point = request.point(kind)
+            return self._repair(vehicle_id, at_s, lambda p: float(self._data.duration_s[point, p]))
+
+    def no_show(self, vehicle_id: str, request_id: str, at_s: float, release: Iterable[str] = ()) -> Outcome:
+        """The rider is not at the pickup: the request leaves the plan, its seat is free; ``release``: linked
+        requests withdrawn with it (their pickups must not be under way)."""
+        with self._lock:
+            self._check_running(vehicle_id)
+            self._pending_index(vehicle_id, request_id, "pickup")
+            route, done = self._routes[vehicle_id], self._done.get(vehicle_id, 0)
+            self._routes[vehicle_id] = replace(route, stops=route.stops[:done] + tuple(
+                s for s in route.stops[done:] if s.request_id != request_id))
+            self._unserved[request_id], self._closed[request_id] = CANCELLED_REASON, NO_SHOW
+            self._version += 1
+            point = self._requests[request_id].pickup
+            outcome = self._repair(vehicle_id, at_s, lambda p: float(self._data.duration_s[point, p]))
+            changed, gone = set(outcome.vehicles), [*outcome.unserved, (request_id, NO_SHOW)]
+            for other in release:
+                if other in self._unserved:
+                    continue
+                holder = next((r.vehicle_id for r in self._routes.values() if any(s.request_id == other for s in r.stops)), None)
+                try:
+                    self.cancel(other, at_s)
+                except ValueError:  # already under way: it stays
+                    continue
+                self._closed[other] = RELEASED
+                gone.append((other, RELEASED))
+                changed |= {holder} if holder else set()
+            return Outcome(tuple(sorted(changed)), outcome.moved, tuple(gone))
+
+    def break_started(self, vehicle_id: str, at_s: float) -> Outcome:
+        """The driver starts the break at ``at_s`` (nobody on board): the break is pinned there."""
+        with self._lock:
+            self._check_running(vehicle_id)
+            if vehicle_id in self._break_start:
+                raise EventError(f"vehicle {vehicle_id}: its break already started at {self._break_start[vehicle_id]:.0f} s")
+            if self.on_board(vehicle_id):
+                raise EventError(f"vehicle {vehicle_id}: a break with passengers on board {self.on_board(vehicle_id)}")
+            vehicle = self.vehicle(vehicle_id)
+            if at_s < vehicle.shift_start_s:
+                raise EventError(f"vehicle {vehicle_id}: break at {at_s:.0f} s before its shift starts")
+            length = vehicle.break_s or ASSUMED_BREAK_S
+            self._set_vehicle(replace(vehicle, break_earliest_s=at_s, break_latest_s=at_s, break_s=length,
+                                      shift_end_s=max(vehicle.shift_end_s, at_s + length)))
+            self._break_start[vehicle_id] = at_s
+            return self._repair(vehicle_id, at_s, self._from_last_stop(vehicle_id))
+
+    def break_ended(self, vehicle_id: str, at_s: float) -> Outcome:
+        """The break ends at ``at_s``: its actual length replaces the planned one."""
+        with self._lock:
+            self._check_running(vehicle_id)
+            start = self._break_start.get(vehicle_id)
+            if start is None or vehicle_id in self._break_over:
+                raise EventError(f"vehicle {vehicle_id}: break_ended without a break under way")
+            if at_s < start:
+                raise EventError(f"vehicle {vehicle_id}: break ends at {at_s:.0f} s before it started ({start:.0f} s)")
+            self._set_vehicle(replace(self.vehicle(vehicle_id), break_s=0.0))  # taken: no longer a constraint
+            self._break_over[vehicle_id] = at_s
+            return self._repair(vehicle_id, at_s, self._from_last_stop(vehicle_id))
+
+    def out_of_service(self, vehicle_id: str, at_s: float, rescue_point: int | None) -> Outcome:
+        """Breakdown at ``at_s``: waiting pickups go elsewhere, passengers on board are transferred at
+        ``rescue_point`` (matrix index of where the vehicle stands; required when anyone is on board)."""
+        with self._lock:
+            self._check_running(vehicle_id)
+            aboard = self.on_board(vehicle_id)
+            if aboard and rescue_point is None:
+                raise EventError(f"vehicle {vehicle_id}: passengers on board {aboard} need a rescue point")
+            vehicle, route = self.vehicle(vehicle_id), self._routes[vehicle_id]
+            done = self._done.get(vehicle_id, 0)
+            performed = list(route.stops[:done])
+            waiting = [s.request_id for s in route.stops[done:] if s.kind == "pickup"]
+            transfers = []
+            for request_id in aboard:  # their ride ends where the vehicle broke down
+                request = self._requests[request_id]
+                ends = replace(request, dropoff=rescue_point, earliest_dropoff_s=None, latest_dropoff_s=None, max_ride_s=np.inf)
+                time_s = max(at_s, self._earliest_next(vehicle, performed, rescue_point))
+                self._requests[request_id] = ends
+                performed.append(Stop(request_id, "dropoff", time_s))
+                transfers.append(replace(request, id=request_id + TRANSFER_SUFFIX, pickup=rescue_point,
+                                         earliest_pickup_s=time_s, latest_pickup_s=time_s + TRANSFER_WINDOW_S,
+                                         earliest_dropoff_s=None, latest_dropoff_s=None, max_ride_s=None))
+            towed = replace(vehicle, break_s=0.0)  # no break is owed any more
+            self._set_vehicle(towed)
+            home = self._schedule(towed, performed, route.start_s) if performed else None
+            end = home.end_s if home else max(at_s, vehicle.shift_start_s + 1.0)
+            self._set_vehicle(replace(towed, shift_end_s=max(end, towed.shift_start_s + 1.0)))
+            self._routes[vehicle_id] = home or Route(vehicle_id, vehicle.shift_start_s, vehicle.shift_start_s, ())
+            self._done[vehicle_id] = len(performed)
+            self._out[vehicle_id] = at_s
+            self._version += 1
+            changed, moved, gone = {vehicle_id}, [], []
+            for request in [self._requests[k] for k in waiting] + transfers:
+                self._requests[request.id] = request
+                placed = self._reinsert(request, at_s, exclude={vehicle_id})
+                if placed is None:
+                    self._unserved[request.id] = BREAKDOWN_REASON.format(vehicle=vehicle_id)
+                    gone.append((request.id, self._unserved[request.id]))
+                else:
+                    changed.add(placed.vehicle_id)
+                    moved.append(request.id)
+            return Outcome(tuple(sorted(changed)), tuple(moved), tuple(gone))
+
+    # -------------------------------------------------------------- helpers
+    def _check_running(self, vehicle_id: str) -> None:
+        if vehicle_id not in self._routes:
+            raise KeyError(vehicle_id)
+        if vehicle_id in self._out:
+            raise EventError(f"vehicle {vehicle_id}: out of service since {self._out[vehicle_id]:.0f} s")
+
+    def _pending_index(self, vehicle_id: str, request_id: str, kind: StopKind) -> int:
+        """Index of a stop not yet performed in the vehicle's route; EventError if there is none."""
+        route, done = self._routes[vehicle_id], self._done.get(vehicle_id, 0)
+        for index, stop in enumerate(route.stops):
+            if stop.request_id == request_id and stop.kind == kind:
+                if index < done:
+                    raise EventError(f"trip {request_id}: its {kind} on vehicle {vehicle_id} is already done")
+                return index
+        raise EventError(f"trip {request_id}: no {kind} of it on vehicle {vehicle_id}")
+
+    def _set_vehicle(self, vehicle: Vehicle) -> None:
+        self._data = replace(self._data, vehicles=tuple(vehicle if v.id == vehicle.id else v for v in self._data.vehicles))
+        self._version += 1
+
+    def _from_last_stop(self, vehicle_id: str) -> TravelFrom:
+        """Travel from the vehicle's last performed stop (its depot if none)."""
+        performed = self.performed(vehicle_id)
+        here = self._requests[performed[-1].request_id].point(performed[-1].kind) if performed else self.vehicle(vehicle_id).depot
+        return lambda p: float(self._data.duration_s[here, p])
+
+    def _earliest_next(self, vehicle: Vehicle, performed: Sequence[Stop], point: int) -> float:
+        """Earliest service start at ``point`` after the performed stops, by the matrix (seconds)."""
+        if not performed:
+            return vehicle.shift_start_s + float(self._data.duration_s[vehicle.depot, point])
+        last = performed[-1]
+        request = self._requests[last.request_id]
+        return last.time_s + request.service_s(last.kind) + float(self._data.duration_s[request.point(last.kind), point])
+
+    def _schedule(self, vehicle: Vehicle, stops: Sequence[Stop], planned_start_s: float, at_s: float | None = None,
+                  travel_from: TravelFrom | None = None, pending: Sequence[Stop] = ()) -> Route | None:
+        """Exact times for the performed ``stops`` (locked) followed by ``pending`` ones, the next pending stop
+        starting no earlier than ``at_s + travel_from(its point)``."""
+        sequence = [(self._requests[s.request_id], s.kind) for s in (*stops, *pending)]
+        departed = None
+        if stops:
+            first = self._requests[stops[0].request_id].point(stops[0].kind)
+            departed = min(planned_start_s, stops[0].time_s - float(self._data.duration_s[vehicle.depot, first]))
+        not_before = at_s
+        if at_s is not None and pending and travel_from is not None:
+            last = self._requests[stops[-1].request_id].point(stops[-1].kind) if stops else vehicle.depot
+            nxt = self._requests[pending[0].request_id].point(pending[0].kind)
+            # the scheduler starts the next stop at not_before + travel from the last stop: make that the position's
+            not_before = at_s + travel_from(nxt) - float(self._data.duration_s[last, nxt])
+        if vehicle.id in self._break_start and vehicle.id not in self._break_over and not_before is not None:
+            not_before = min(not_before, self._break_start[vehicle.id])  # on the pinned break: it bounds the next stop
+        return schedule(self._data, vehicle, sequence, [s.time_s for s in stops], departed, not_before)
+
+    def _repair(self, vehicle_id: str, at_s: float, travel_from: TravelFrom) -> Outcome:
+        """Recompute the vehicle's pending times from where it is; re-insert or flag the pickups that no longer fit."""
+        vehicle, route = self.vehicle(vehicle_id), self._routes[vehicle_id]
+        done = self._done.get(vehicle_id, 0)
+        performed, pending = route.stops[:done], route.stops[done:]
+        aboard = set(self.on_board(vehicle_id))
+
+        def attempt(keep: set[str]) -> Route | None:
+            return self._schedule(vehicle, performed, route.start_s, at_s, travel_from,
+                                  [s for s in pending if s.request_id in keep])
+
+        keep = set(aboard)
+        if attempt(keep) is None:
+            self._relax_on_board(vehicle_id, aboard)
+            vehicle = self.vehicle(vehicle_id)
+        waiting = [s.request_id for s in pending if s.kind == "pickup"]
+        dropped = []
+        for request_id in waiting:  # the nearest pickups first
+            if attempt(keep | {request_id}) is not None:
+                keep.add(request_id)
+            else:
+                dropped.append(request_id)
+        timed = attempt(keep)
+        if timed is None:
+            raise RuntimeError(f"vehicle {vehicle_id}: no schedule even for its passengers on board")
+        self._routes[vehicle_id] = timed
+        self._version += 1
+        changed, moved, gone = {vehicle_id}, [], []
+        for request_id in dropped:
+            placed = self._reinsert(self._requests[request_id], at_s, exclude={vehicle_id})
+            if placed is None:
+                self._unserved[request_id] = LATE_REASON.format(vehicle=vehicle_id)
+                gone.append((request_id, self._unserved[request_id]))
+            else:
+                changed.add(placed.vehicle_id)
+                moved.append(request_id)
+        return Outcome(tuple(sorted(changed)), tuple(moved), tuple(gone))
+
+    def _relax_on_board(self, vehicle_id: str, aboard: set[str]) -> None:
+        """Passengers on board are delivered late rather than dropped: no ride or drop-off limit; last resort overtime."""
+        for request_id in aboard:
+            self._requests[request_id] = replace(self._requests[request_id], max_ride_s=np.inf, latest_dropoff_s=None)
+        vehicle, route = self.vehicle(vehicle_id), self._routes[vehicle_id]
+        done = self._done.get(vehicle_id, 0)
+        pending = [s for s in route.stops[done:] if s.request_id in aboard]
+        if self._schedule(vehicle, route.stops[:done], route.start_s, None, None, pending) is None:
+            self._set_vehicle(replace(vehicle, shift_end_s=vehicle.shift_end_s + OVERTIME_S,
+                                      break_s=vehicle.break_s if vehicle_id in self._break_start else 0.0))
+
+    def _reinsert(self, request: TripRequest, at_s: float, exclude: set[str]) -> Insertion | None:
+        """Cheapest feasible insertion of ``request`` on a vehicle not in ``exclude`` (applied), or None."""
+        for vehicle_id, route in self._routes.items():
+            if any(s.request_id == request.id for s in route.stops) and vehicle_id not in exclude:
+                raise RuntimeError(f"request {request.id}: still on vehicle {vehicle_id}")
+        others = replace(self._data, vehicles=tuple(v for v in self._data.vehicles
+                                                     if v.id not in exclude and v.id not in self._out))
+        placed = best_insertion(others, self._requests, self._routes, request, at_s, self.pricing, self._profiles)
+        if placed is not None:
+            self._routes[placed.vehicle_id] = placed.route
+            self._unserved.pop(request.id, None)
+            self._version += 1
+        return placed
+
+
+def _widened(data: ProblemData, request: TripRequest, kind: StopKind, time_s: float,
+             performed: Sequence[Stop]) -> TripRequest:
+    """``request`` with the window (and the maximum ride, for a drop-off) widened to include a performed stop at ``time_s``."""
+    if kind == "pickup":
+        return replace(request, earliest_pickup_s=min(request.earliest_pickup_s, time_s),
+                       latest_pickup_s=max(request.latest_pickup_s, time_s))
+    low, high = request.earliest_dropoff_s, request.latest_dropoff_s
+    pickup = next(s.time_s for s in performed if s.request_id == request.id and s.kind == "pickup")
+    ride = time_s - pickup - request.service_pickup_s
+    return replace(request, earliest_dropoff_s=None if low is None else min(low, time_s),
+                   latest_dropoff_s=None if high is None else max(high, time_s),
+                   max_ride_s=max(data.max_ride(request), ride))
