@@ -105,6 +105,11 @@ EXPECTED_STATUS: dict[str, set[str]] = {"picked_up": {"on_board", "completed"}, 
                                         "no_show": {"no_show"}}
 
 
+def _almaty(text: str) -> dt.datetime:
+    """An API date-time (with its offset) as an aware Almaty time."""
+    return dt.datetime.fromisoformat(text).astimezone(ALMATY_TZ)
+
+
 def _iso(moment: pd.Timestamp) -> str:
     """A generated (naive, Almaty local) time as ISO text to the second."""
     return moment.floor("s").isoformat()
@@ -298,7 +303,9 @@ class Replay:
             if answer.status_code == 201:
                 with self.ledger.lock:
                     self.ledger.booking_ms.append((time.perf_counter() - started) * 1000)
-                    self.ledger.booked[answer.json()["id"]] = row.to_dict()
+                    trip = answer.json()
+                    self.ledger.booked[trip["id"]] = {**row.to_dict(), "promised_from": _almaty(trip["earliest_pickup"]),
+                                                      "promised_until": _almaty(trip["latest_pickup"])}
                 return
         with self.ledger.lock:
             self.ledger.refused.append(row.request_id)
@@ -490,12 +497,14 @@ class Replay:
         ledger = self.ledger
         active = [t for t in ledger.booked if t not in ledger.cancelled]
         served = [t for t in active if t in ledger.pickups or t in ledger.no_shows]
-        late_min = []
+        late_min, late_requested_min = [], []  # against the promised (booked) and the requested window
         for trip_id, pickup in ledger.pickups.items():
             if trip_id not in ledger.booked:  # booked, but the answer was lost in the kill
                 continue
-            latest = ledger.booked[trip_id]["latest_pickup"].to_pydatetime().replace(tzinfo=ALMATY_TZ)
-            late_min.append(max(0.0, (pickup - latest).total_seconds() / 60))
+            trip = ledger.booked[trip_id]
+            late_min.append(max(0.0, (pickup - trip["promised_until"]).total_seconds() / 60))
+            requested_until = trip["latest_pickup"].to_pydatetime().replace(tzinfo=ALMATY_TZ)
+            late_requested_min.append(max(0.0, (pickup - requested_until).total_seconds() / 60))
         late = np.array(late_min) if late_min else np.zeros(1)
         return {
             "date": self.day.isoformat(), "speed": self.speed, "operators": sorted(self.fleet["operator"].unique()),
@@ -505,6 +514,8 @@ class Replay:
             "served_share": round(len(served) / max(1, len(active)), 4),
             "served_share_of_requests": round(len(served) / max(1, len(self.trips) - len(ledger.cancelled)), 4),
             "on_time_share": round(float(np.mean(late <= 0)), 4) if late_min else None,
+            "on_time_share_requested_window": round(float(np.mean(np.array(late_requested_min) <= 0)), 4)
+            if late_min else None,
             "late_p95_min": round(float(np.percentile(late, 95)), 1),
             "late_max_min": round(float(late.max()), 1),
             "events": len(ledger.acked), "events_refused": sum(ledger.rejected.values()),
@@ -598,7 +609,7 @@ class Driver:
                 return False
             self.event("dropped_off", arrived + service, trip_id)
             return True
-        opens = trip["earliest_pickup"].to_pydatetime().replace(tzinfo=ALMATY_TZ) if trip else arrived
+        opens = trip.get("promised_from", arrived)  # the rider is ready from the window the booking promised
         board = max(arrived, opens)
         if trip.get("request_id") in self.replay.no_show_ids:
             gives_up = board + dt.timedelta(minutes=assumption("no_show_wait_min"))

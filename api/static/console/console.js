@@ -72,11 +72,10 @@
     return L.divIcon({className: cls, html: span, iconSize: [size, size]});
   }
 
-  function routeCoords(vehicle) { // [[lon, lat], ...]: the contract's list, or the older GeoJSON path
-    if (Array.isArray(vehicle.route)) return vehicle.route;
+  function routeCoords(vehicle) { // [[lon, lat], ...]: from the position (or last done stop) through the pending stops
+    if (Array.isArray(vehicle.path)) return vehicle.path;
     const features = (vehicle.route && vehicle.route.features) || [];
-    const path = features.find((f) => f.properties && f.properties.kind === "path");
-    return path ? path.geometry.coordinates : features.map((f) => f.geometry.coordinates);
+    return features.filter((f) => f.geometry.type === "Point").map((f) => f.geometry.coordinates);
   }
 
   function vehiclePopup(vehicle) {
