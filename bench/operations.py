@@ -100,6 +100,7 @@ DAY_START: dt.time = dt.time(6, 30)  # the replay starts half an hour before the
 KILL_AT: dt.time = dt.time(13, 0)  # kill -9 in the middle of the day (between the two peaks)
 DONE_EVENTS: frozenset[str] = frozenset({"picked_up", "no_show", "dropped_off"})
 RETRY_S: float = 0.5  # real seconds between retries while the server is down
+RETRY_STATUS: frozenset[int] = frozenset({502, 503, 504})  # the server is not there (yet): send again
 IDLE_POLL_S: float = 300.0  # an idle vehicle reads its manifest every 5 simulated minutes (same-day bookings come >= 1 h ahead)
 EXPECTED_STATUS: dict[str, set[str]] = {"picked_up": {"on_board", "completed"}, "dropped_off": {"completed"},
                                         "no_show": {"no_show"}}
@@ -171,6 +172,7 @@ class Ledger:
     cancelled: set[str] = field(default_factory=set)
     pickups: dict[str, dt.datetime] = field(default_factory=dict)  # trip id -> actual pickup (simulated)
     no_shows: set[str] = field(default_factory=set)
+    redirected: int = 0  # stops taken off the vehicle while it drove there
 
 
 class Network:
@@ -267,11 +269,11 @@ class Replay:
         return {"Authorization": f"Bearer {key}"}
 
     def _request(self, client: httpx.Client, method: str, path: str, **kwargs) -> httpx.Response:
-        """A request retried while the server is down or restarting (connection errors, 5xx)."""
+        """A request retried while the server is down or restarting (connection errors, 502-504); other answers returned."""
         while True:
             try:
                 response = client.request(method, f"{self.base_url}{path}", **kwargs)
-                if response.status_code < 500:
+                if response.status_code not in RETRY_STATUS:
                     return response
             except httpx.TransportError:
                 pass
@@ -372,7 +374,9 @@ class Replay:
         elapsed_ms = (time.perf_counter() - started) * 1000
         with self.ledger.lock:
             if answer.status_code != 200:
-                reason = f"{event['type']}: {answer.status_code} {answer.json().get('detail', '')}"[:160]
+                detail = answer.json().get("detail", "") if answer.headers.get("content-type", "").startswith("application/json") \
+                    else answer.text[:80]
+                reason = f"{event['type']}: {answer.status_code} {detail}"[:160]
                 self.ledger.rejected[reason] += 1
                 if self.ledger.rejected[reason] == 1:
                     print(f"  refused {vehicle_id} {event['event_id']}: {reason}", flush=True)
@@ -407,7 +411,11 @@ class Replay:
         self.clock_jump_s = self.start_server(frozen).total_seconds()
         self.restart_s = time.monotonic() - started
         with httpx.Client(headers=self._auth(self.admin_key), timeout=60) as client:
-            self.lost_after_kill = len(self.missing_trips(client, trips_before)) + len(self.missing_events(client, events_before))
+            trips_lost, events_lost = self.missing_trips(client, trips_before), self.missing_events(client, events_before)
+        self.lost_after_kill = len(trips_lost) + len(events_lost)
+        for event_id in events_lost[:5]:
+            print(f"  lost after kill: {event_id} {events_before[event_id]['type']} {events_before[event_id].get('trip_id')}",
+                  flush=True)
         print(f"  restarted in {self.restart_s:.1f} s; lost after kill: {self.lost_after_kill}", flush=True)
 
     # ---------------------------------------------------------------- checks
@@ -519,6 +527,8 @@ class Replay:
             "late_p95_min": round(float(np.percentile(late, 95)), 1),
             "late_max_min": round(float(late.max()), 1),
             "events": len(ledger.acked), "events_refused": sum(ledger.rejected.values()),
+            "server_errors": sum(n for reason, n in ledger.rejected.items() if ": 5" in reason[:20]),
+            "stops_redirected": ledger.redirected,
             "refusals": dict(ledger.rejected.most_common(10)),
             "event_p50_ms": round(float(np.percentile(ledger.event_ms, 50)), 1) if ledger.event_ms else None,
             "event_p95_ms": round(float(np.percentile(ledger.event_ms, 95)), 1) if ledger.event_ms else None,
@@ -599,8 +609,12 @@ class Driver:
         if not self.drive_to((stop["lon"], stop["lat"])):
             return False
         trip_id, arrived = stop["trip_id"], self.clock.now()
+        if not any((s["trip_id"], s["kind"]) == (trip_id, stop["kind"]) for s in self.manifest()["stops"]):
+            with self.replay.ledger.lock:  # the plan gave it to another vehicle while this one drove there
+                self.replay.ledger.redirected += 1
+            return True
         self.done.add((trip_id, stop["kind"]))  # attempted once: a refused event is counted, not retried
-        if not self.event("arrived", arrived, trip_id):  # e.g. moved to another vehicle meanwhile
+        if not self.event("arrived", arrived, trip_id):
             return True
         ledger, trip = self.replay.ledger, self.replay.ledger.booked.get(trip_id, {})
         service = dt.timedelta(seconds=service_times_s(bool(stop.get("wheelchair", trip.get("wheelchair", False)))))
