@@ -100,6 +100,7 @@ DAY_START: dt.time = dt.time(6, 30)  # the replay starts half an hour before the
 KILL_AT: dt.time = dt.time(13, 0)  # kill -9 in the middle of the day (between the two peaks)
 DONE_EVENTS: frozenset[str] = frozenset({"picked_up", "no_show", "dropped_off"})
 RETRY_S: float = 0.5  # real seconds between retries while the server is down
+LOAD_MARGIN: float = 3.0  # a restart replays the day's events: it may load slower than the start before it
 RETRY_STATUS: frozenset[int] = frozenset({502, 503, 504})  # the server is not there (yet): send again
 IDLE_POLL_S: float = 300.0  # an idle vehicle reads its manifest every 5 simulated minutes (same-day bookings come >= 1 h ahead)
 EXPECTED_STATUS: dict[str, set[str]] = {"picked_up": {"on_board", "completed"}, "dropped_off": {"completed"},
@@ -241,10 +242,11 @@ class Replay:
         """Start the server so that its clock reads ``target`` once it is ready; anchor the replay's clock to it.
 
         The server's replay clock starts counting while the server loads its data; the
-        start passed is ``target`` less the load time of the previous start (in simulated
-        time), and the replay waits for the rest. Returns how far the clock went past ``target``.
+        start passed is ``target`` less ``LOAD_MARGIN`` times the load time of the previous
+        start (in simulated time), and the replay waits for the rest. Returns how far the
+        clock went past ``target`` (0 unless this start loaded more than that).
         """
-        passed = target - dt.timedelta(seconds=self.speed * self.load_s)
+        passed = target - dt.timedelta(seconds=self.speed * LOAD_MARGIN * self.load_s)
         self.server = Server(self.data_dir, self.database_url,
                              {"INVAPLAN_CLOCK": f"replay:{passed.isoformat()}:{self.speed:g}"})
         self.base_url = self.server.url
@@ -481,6 +483,9 @@ class Replay:
         with httpx.Client(headers=self._auth(self.admin_key), timeout=60) as client:
             lost_trips = self.missing_trips(client, set(self.ledger.booked))
             lost_events = self.missing_events(client, self.ledger.acked)
+            final = self.stored_trips(client)
+        self.final_status = Counter(t["status"] for t in final.values())
+        self.unserved_reasons = Counter((t["reason"] or "")[:80] for t in final.values() if t["status"] == "unserved")
         self.server.stop()
         stored_twice = sum(n - 1 for n in self.stored_events().values())
         return self.result(lost_trips, lost_events, stored_twice)
@@ -533,6 +538,7 @@ class Replay:
             "event_p50_ms": round(float(np.percentile(ledger.event_ms, 50)), 1) if ledger.event_ms else None,
             "event_p95_ms": round(float(np.percentile(ledger.event_ms, 95)), 1) if ledger.event_ms else None,
             "booking_p95_ms": round(float(np.percentile(ledger.booking_ms, 95)), 1) if ledger.booking_ms else None,
+            "final_status": dict(self.final_status), "unserved_reasons": dict(self.unserved_reasons.most_common(5)),
             "lost_trips": len(lost_trips), "lost_events": len(lost_events),
             "duplicate_events": ledger.duplicates_accepted + stored_twice,
             "lost_after_kill": self.lost_after_kill, "restart_s": None if self.restart_s is None else round(self.restart_s, 1),
