@@ -84,6 +84,17 @@ def get_caller(request: Request, _: HTTPAuthorizationCredentials | None = Depend
     return caller
 
 
+def booking_operator(caller: Caller, operator: str | None, operators: tuple[str, ...]) -> str | None:
+    """The operator a booking is for: a dispatcher's own (403 for another), or the named one (422 if unknown)."""
+    if caller.role == "dispatcher":
+        if operator is not None and operator != caller.operator:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"operator: a {caller.operator} dispatcher cannot book for {operator}")
+        return caller.operator
+    if operator is not None and operator not in operators:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"operator: unknown operator {operator!r}")
+    return operator
+
+
 def require(*roles: str) -> Callable[[Caller], Caller]:
     """A dependency admitting only callers with one of ``roles``; 403 otherwise."""
 

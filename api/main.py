@@ -18,7 +18,7 @@ from api.dispatch_desk import DispatchDesk, StoredTrip
 from api.street_desk import StreetDesk
 from api.guard import Guard
 from api.clock import set_clock
-from api.routes import health, keys, operations, planning, trips
+from api.routes import health, keys, operations, planning, standing_orders, trips
 from api.routes.console import mount_console
 from api.settings import Settings
 from api.storage import load_routes, replay_order, save_routes, set_assignment
@@ -50,7 +50,7 @@ def _restore_plans(app: FastAPI) -> None:
             date = dt.date.fromisoformat(day)
             version, routes = plans.get(day, (0, {}))
             change = desk.restore(date, [StoredTrip(t.id, (t.pickup_lon, t.pickup_lat), (t.dropoff_lon, t.dropoff_lat),
-                                                    (t.earliest_pickup_s, t.latest_pickup_s, t.latest_dropoff_s),
+                                                    _done_window(t),
                                                     t.wheelchair, t.companions, t.operator, t.reason) for t in mine],
                                   routes, version)
             now = desk.assignments(date)
@@ -63,6 +63,13 @@ def _restore_plans(app: FastAPI) -> None:
                                    pickup_s, dropoff_s, "reassigned")
             save_routes(session, day, change.routes, change.version)
         session.commit()
+
+
+def _done_window(trip) -> tuple[float, float, float | None]:  # noqa: ANN001 - api.models.Trip
+    """A stored trip's pickup window (s), widened to its actual pickup once picked up (a late pickup is a fact)."""
+    if trip.status in ("on_board", "completed") and trip.pickup_eta_s is not None:
+        return min(trip.earliest_pickup_s, trip.pickup_eta_s), max(trip.latest_pickup_s, trip.pickup_eta_s), None
+    return trip.earliest_pickup_s, trip.latest_pickup_s, trip.latest_dropoff_s
 
 
 def _offline_docs(app: FastAPI) -> None:
@@ -127,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     _offline_docs(app)
     mount_console(app)
-    for router in (health.router, keys.router, planning.router, operations.router, trips.router):
+    for router in (health.router, keys.router, planning.router, operations.router, standing_orders.router,
+                   trips.router):
         app.include_router(router)
     return app

@@ -38,7 +38,6 @@ OFFER_SLOT_S: float = 900.0  # an offer promises a 15-minute pickup window (the 
 OFFER_STEP_S: float = 600.0  # candidate slots start every 10 minutes across the requested window
 OFFER_TTL_S: float = 600.0  # a rider has 10 minutes (server clock) to take an offer: a phone call and a think
 MAX_OFFERS: int = 3
-PASSENGER_EVENTS: frozenset[str] = frozenset({"arrived", "picked_up", "no_show", "dropped_off"})
 
 
 @dataclass(frozen=True)
@@ -151,6 +150,9 @@ class StreetDesk(DispatchDesk):
                 outcome = plan.out_of_service(vehicle_id, at_s, rescue)
             else:
                 raise EventError(f"type: unknown event type {kind!r}")
+            if lonlat is None and request is not None:  # at a stop: the vehicle stands there
+                lonlat = self.lonlat(day, plan.requests()[request].point(
+                    "dropoff" if kind == "dropped_off" or (kind == "arrived" and request in plan.on_board(vehicle_id)) else "pickup"))
             if lonlat is not None:
                 self._positions[(day, vehicle_id)] = (lonlat[0], lonlat[1], at_s)
             self._last_at[(day, vehicle_id)] = max(at_s, self._last_at.get((day, vehicle_id), at_s))
@@ -167,7 +169,7 @@ class StreetDesk(DispatchDesk):
         pending = self.stops(day, vehicle_id, pending_only=True)
         position = self._positions.get((day, vehicle_id))
         done = plan.performed(vehicle_id)
-        here = [list(position[:2])] if position else [list(self.lonlat(day, plan.problem().request_index()[
+        here = [list(position[:2])] if position else [list(self.lonlat(day, plan.requests()[
             done[-1].request_id].point(done[-1].kind)))] if done else []
         return {"position": None if position is None else {"lon": position[0], "lat": position[1], "at_s": position[2]},
                 "status": plan.vehicle_status(vehicle_id), "next_stops": pending[:3],
@@ -202,7 +204,7 @@ class StreetDesk(DispatchDesk):
     def stops(self, day: dt.date, vehicle_id: str, pending_only: bool = False) -> list[dict]:
         """The vehicle's stops in driving order: trip (its id), kind, ETA s, place, load, done or not."""
         plan = self.plan(day)
-        requests = plan.problem().request_index()
+        requests = plan.requests()
         done = len(plan.performed(vehicle_id))
         out = []
         for seq, stop in enumerate(plan.route(vehicle_id).stops, start=1):

@@ -53,7 +53,9 @@ after every operation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import copy
+from types import MappingProxyType
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -137,6 +139,10 @@ class OperatingPlan(LivePlan):
         start = self._break_start.get(vehicle_id)
         return None if start is None else (start, self._break_over.get(vehicle_id))
 
+    def requests(self) -> Mapping[str, TripRequest]:
+        """Every request received so far, by id (a read-only view; :meth:`problem` builds and validates a whole problem)."""
+        return MappingProxyType(self._requests)
+
     def closed(self, request_id: str) -> str | None:
         """``NO_SHOW`` or ``RELEASED`` for a withdrawn request, else None."""
         return self._closed.get(request_id)
@@ -152,7 +158,7 @@ class OperatingPlan(LivePlan):
                 raise ValueError(f"request {request.id!r}: duplicate id")
             if unservable_reason(self._data, request, now_s):
                 return None
-            active = replace(self._data, vehicles=tuple(v for v in self._data.vehicles if v.id not in self._out)) \
+            active = with_vehicles(self._data, tuple(v for v in self._data.vehicles if v.id not in self._out)) \
                 if self._out else self._data
             return best_insertion(active, self._requests, self._routes, request, now_s, self.pricing, self._profiles)
 
@@ -299,6 +305,15 @@ class OperatingPlan(LivePlan):
                     moved.append(request.id)
             return Outcome(tuple(sorted(changed)), tuple(moved), tuple(gone))
 
+    def withdraw(self, request_id: str, closed: str) -> None:
+        """Mark a request on no route as withdrawn (``NO_SHOW`` / ``RELEASED``), like a cancellation (a restored plan
+        whose stored routes already lack it)."""
+        with self._lock:
+            if any(s.request_id == request_id for r in self._routes.values() for s in r.stops):
+                raise EventError(f"trip {request_id}: still on a route")
+            self._unserved[request_id], self._closed[request_id] = CANCELLED_REASON, closed
+            self._version += 1
+
     # -------------------------------------------------------------- helpers
     def _check_running(self, vehicle_id: str) -> None:
         if vehicle_id not in self._routes:
@@ -317,7 +332,7 @@ class OperatingPlan(LivePlan):
         raise EventError(f"trip {request_id}: no {kind} of it on vehicle {vehicle_id}")
 
     def _set_vehicle(self, vehicle: Vehicle) -> None:
-        self._data = replace(self._data, vehicles=tuple(vehicle if v.id == vehicle.id else v for v in self._data.vehicles))
+        self._data = with_vehicles(self._data, tuple(vehicle if v.id == vehicle.id else v for v in self._data.vehicles))
         self._version += 1
 
     def _from_last_stop(self, vehicle_id: str) -> TravelFrom:
@@ -407,14 +422,27 @@ class OperatingPlan(LivePlan):
         for vehicle_id, route in self._routes.items():
             if any(s.request_id == request.id for s in route.stops) and vehicle_id not in exclude:
                 raise RuntimeError(f"request {request.id}: still on vehicle {vehicle_id}")
-        others = replace(self._data, vehicles=tuple(v for v in self._data.vehicles
-                                                     if v.id not in exclude and v.id not in self._out))
+        others = with_vehicles(self._data, tuple(v for v in self._data.vehicles
+                                                 if v.id not in exclude and v.id not in self._out))
         placed = best_insertion(others, self._requests, self._routes, request, at_s, self.pricing, self._profiles)
         if placed is not None:
             self._routes[placed.vehicle_id] = placed.route
             self._unserved.pop(request.id, None)
             self._version += 1
         return placed
+
+
+def with_vehicles(data: ProblemData, vehicles: tuple[Vehicle, ...]) -> ProblemData:
+    """``data`` with another fleet, the vehicles validated but not the unchanged matrices and requests.
+
+    ``dataclasses.replace`` would re-check every matrix entry (tens of
+    milliseconds on a day's plan) on every event that touches the fleet.
+    """
+    changed = copy.copy(data)
+    changed.__dict__.pop("_vehicle_index", None)  # the cached index of the old fleet
+    object.__setattr__(changed, "vehicles", vehicles)
+    changed._validate_vehicles(len(data.duration_s))
+    return changed
 
 
 def _widened(data: ProblemData, request: TripRequest, kind: StopKind, time_s: float,

@@ -31,8 +31,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.clock import AlmatyDateTime, clock, current_clock, current_time, now_seconds, seconds_after_midnight
-from api.deps import Caller, get_session, require
+from api.deps import Caller, booking_operator, get_session, require
 from api.models import Trip, TripEvent, VehicleEvent
+from api.routes.standing_orders import open_day
 from api.routes.trips import _checked_day, trip_out
 from api.schemas import LAT_MAX, LAT_MIN, LON_MAX, LON_MIN, TripCreate
 from api.storage import add_trip, get_trip, new_trip_id, save_routes, set_assignment
@@ -310,30 +311,23 @@ class OfferOut(BaseModel):
     earliest_pickup: dt.datetime
     latest_pickup: dt.datetime
     expires_at: dt.datetime
+    added_cost_tg: float = Field(description="what serving it adds to the plan's cost, tenge (the offers' order)")
 
 
 def _offer_out(offer: Offer) -> dict:
     r = offer.request
-    return jsonable_encoder(OfferOut(offer_id=offer.id, pickup_eta=clock(offer.pickup_eta_s, offer.day),
+    return jsonable_encoder(OfferOut(offer_id=offer.id, added_cost_tg=round(offer.cost, 1),
+                                     pickup_eta=clock(offer.pickup_eta_s, offer.day),
                                      dropoff_eta=clock(offer.dropoff_eta_s, offer.day),
                                      earliest_pickup=clock(r.earliest_pickup_s, offer.day),
                                      latest_pickup=clock(r.latest_pickup_s, offer.day), expires_at=offer.expires_at))
 
 
-def _booking_operator(request: Request, caller: Caller, operator: str | None) -> str | None:
-    if caller.role == "dispatcher":
-        if operator is not None and operator != caller.operator:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"operator: a {caller.operator} dispatcher cannot book for {operator}")
-        return caller.operator
-    if operator is not None and operator not in request.app.state.operators:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"operator: unknown operator {operator!r}")
-    return operator
-
-
-def make_offers(request: Request, caller: Caller, body: TripCreate) -> list[Offer]:
-    """Priced pickup slots for a trip request (nothing committed)."""
-    operator = _booking_operator(request, caller, body.operator)
+def make_offers(request: Request, session: Session, caller: Caller, body: TripCreate) -> list[Offer]:
+    """Priced pickup slots for a trip request (nothing committed; the day's standing orders are materialised first)."""
+    operator = booking_operator(caller, body.operator, request.app.state.operators)
     day, now_s = _checked_day(body, request.app.state.settings.booking_horizon_days)
+    open_day(request, session, day)
     desk = _desk(request)
     prepared = desk.prepare((body.pickup.lon, body.pickup.lat), (body.dropoff.lon, body.dropoff.lat))
     window = (seconds_after_midnight(body.earliest_pickup, day), seconds_after_midnight(body.latest_pickup, day),
@@ -343,14 +337,15 @@ def make_offers(request: Request, caller: Caller, body: TripCreate) -> list[Offe
 
 
 @router.post("/trips/offers")
-def offers(body: TripCreate, request: Request, caller: Caller = Depends(dispatcher)) -> dict:
+def offers(body: TripCreate, request: Request, caller: Caller = Depends(dispatcher),
+           session: Session = Depends(get_session)) -> dict:
     """Up to three feasible pickup times in the requested window, cheapest first; nothing is booked.
 
     Each offer promises a pickup window of 15 minutes (``earliest_pickup`` to
     ``latest_pickup``) with its current ETA; book it with
     ``POST /v1/trips/offers/{offer_id}/book`` before ``expires_at``.
     """
-    return {"offers": [_offer_out(o) for o in make_offers(request, caller, body)]}
+    return {"offers": [_offer_out(o) for o in make_offers(request, session, caller, body)]}
 
 
 @router.post("/trips/offers/{offer_id}/book", status_code=status.HTTP_201_CREATED)
@@ -359,13 +354,13 @@ def book_offer(request: Request, offer_id: str = Path(max_length=40), caller: Ca
     """Book an offer if its slot is still feasible: 201 with the trip; 409 with fresh offers if not; 404 unknown or expired."""
     desk = _desk(request)
     offer = desk.offer(offer_id, current_time())
-    if offer is None or offer.booking["operator"] != _booking_operator(request, caller, offer.booking["operator"]):
+    if offer is None or offer.booking["operator"] != booking_operator(caller, offer.booking["operator"], request.app.state.operators):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"offer_id: no live offer {offer_id!r} (unknown or expired)")
     trip_id = new_trip_id()
     placed = desk.book(offer, trip_id, now_seconds(offer.day))
     body = TripCreate.model_validate(offer.booking["body"])
     if placed is None:
-        fresh = make_offers(request, caller, body)
+        fresh = make_offers(request, session, caller, body)
         return JSONResponse({"detail": f"offer {offer_id}: its pickup slot is no longer feasible",
                              "offers": [_offer_out(o) for o in fresh]}, status_code=status.HTTP_409_CONFLICT)
     r = offer.request
@@ -406,6 +401,8 @@ def replay_events(app) -> int:  # noqa: ANN001 - FastAPI app
                 done = desk.apply_event(day, event.vehicle_id, event.type, event.at_s,
                                         None if event.lon is None else (event.lon, event.lat), event.trip_id, release)
             except EventError:
+                if event.type == "no_show" and event.trip_id in desk.plan(day).requests():
+                    desk.plan(day).withdraw(event.trip_id, NO_SHOW)  # the stored plan already left it out
                 continue
             save_routes(session, event.service_date, done.change.routes, done.change.version)
             applied += 1

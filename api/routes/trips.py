@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.clock import clock, now_seconds, seconds_after_midnight, today
-from api.deps import Caller, get_session, require
+from api.deps import Caller, booking_operator, get_session, require
 from api.dispatch_desk import DispatchDesk
 from api.models import Trip
+from api.routes.standing_orders import open_day
 from api.schemas import MAX_INT, JobOut, ReoptimiseRequest, TripCreate, TripEventOut, TripOut
 from api.storage import (
     add_trip,
@@ -113,14 +114,9 @@ def create_trip(body: TripCreate, request: Request, caller: Caller = Depends(dis
     Times follow the API's one rule (Almaty time; offsets converted). The pickup
     window lies on one service day, at most ``booking_horizon_days`` ahead.
     """
-    operator = body.operator
-    if caller.role == "dispatcher":
-        if operator is not None and operator != caller.operator:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"operator: a {caller.operator} dispatcher cannot book for {operator}")
-        operator = caller.operator
-    elif operator is not None and operator not in request.app.state.operators:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"operator: unknown operator {operator!r}")
+    operator = booking_operator(caller, body.operator, request.app.state.operators)
     day, now_s = _checked_day(body, request.app.state.settings.booking_horizon_days)
+    open_day(request, session, day)  # the day's standing orders first, on its first booking
     digest = request_hash(body.model_dump(mode="json"))
     replayed = _replay(request, caller, idempotency_key, session, digest)
     if replayed is not None:

@@ -158,3 +158,15 @@ def test_a_stop_done_out_of_order_moves_first() -> None:
     assert plan.performed("v0")[0].request_id == "b"
     assert {s.request_id for s in plan.route("v0").stops} >= {"b"}
     feasible(plan)
+
+
+def test_a_fleet_change_checks_the_vehicle_but_keeps_the_matrices() -> None:
+    from routing.operations import with_vehicles
+
+    plan, _ = instance()
+    data = plan.problem()
+    fewer = with_vehicles(data, data.vehicles[:1])
+    assert fewer.duration_s is data.duration_s and list(fewer.vehicle_index()) == ["v0"]
+    assert list(data.vehicle_index()) == ["v0", "v1"]  # the original keeps its fleet
+    with pytest.raises(ValueError, match="shift_end_s"):
+        with_vehicles(data, (Vehicle("bad", "OP", 0, 100.0, 50.0, 1, 1),))
