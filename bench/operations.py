@@ -32,8 +32,8 @@ and ``duplicate_events`` (what was acknowledged against what the server holds),
 ``lost_after_kill``. Writes ``bench/results/operations.json``.
 
 The default run replays one operator (``--operator``, the smallest fleet) over
-the whole service day at 120x (about 8 minutes); ``--full`` replays all four
-operators at 60x (about 16 minutes). Timings taken on a busy machine are pessimistic.
+the whole service day at 120x (about 11 minutes on a busy 2-core machine); ``--full`` replays all four
+operators at 60x (at least 15 minutes; not run yet). Timings taken on a busy machine are pessimistic.
 
 Usage: ``python bench/operations.py [--full] [--speed 120] [--operator NAME] [--json PATH]``
 """
