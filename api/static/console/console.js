@@ -10,7 +10,7 @@
   const AT_RISK_SLACK_MIN = 5; // a pickup predicted less than 5 minutes before the end of its window is at risk
   const PAGE = 1000; // trips per /v1/trips page (the API's maximum)
   const ALMATY = [43.24, 76.93];
-  const ACTIVE = new Set(["assigned", "scheduled", "en_route"]); // trips still to be picked up
+  const ACTIVE = new Set(["assigned", "en_route"]); // trips still to be picked up (assigned = scheduled)
   const OPERATOR_COLOUR = {"INCLUSION.KZ": "#1f77b4", "SPO-GROUP": "#2ca02c", "АМАЛЬ-ИМАН": "#9467bd",
     "Ден.Зор.Байлык": "#e6550d"}; // as the planners' dispatch map (maps/dispatch_map.py)
 
