@@ -6,7 +6,8 @@ checked before the body is read or parsed), then the body size again on the
 bytes actually received (413; chunked bodies and false ``Content-Length``
 headers included). Every answer gets ``X-Content-Type-Options: nosniff``;
 ``/v1`` answers ``Cache-Control: no-store`` (trip data must not be cached);
-HTML pages a Content-Security-Policy and ``X-Frame-Options: DENY``.
+HTML pages a Content-Security-Policy (the maps' one unless the page sets
+a stricter one itself, as the console does) and ``X-Frame-Options: DENY``.
 """
 
 from __future__ import annotations
@@ -160,8 +161,10 @@ class Guard:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 extra = list(COMMON_HEADERS) + (list(API_HEADERS) if api else [])
-                if any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in message.get("headers", [])):
-                    extra += HTML_HEADERS
+                headers = message.get("headers", [])
+                if any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers):
+                    own_policy = any(k.lower() == b"content-security-policy" for k, _ in headers)
+                    extra += [h for h in HTML_HEADERS if not (own_policy and h[0] == b"content-security-policy")]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 

@@ -19,6 +19,7 @@ from api.street_desk import StreetDesk
 from api.guard import Guard
 from api.clock import set_clock
 from api.routes import health, keys, operations, planning, standing_orders, trips
+from api.routes.console import mount_console
 from api.settings import Settings
 from api.storage import load_routes, replay_order, save_routes, set_assignment
 from data.dataset import ensure_dataset, load_fleet, load_households, load_objects
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": summary, "errors": problems}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     _offline_docs(app)
+    mount_console(app)
     for router in (health.router, keys.router, planning.router, operations.router, standing_orders.router,
                    trips.router):
         app.include_router(router)

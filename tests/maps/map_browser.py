@@ -1,9 +1,9 @@
-"""Open a saved map in headless Chromium (Playwright), offline, and inspect what Leaflet drew.
+"""Open a saved map (or a page of a local server) in headless Chromium (Playwright), offline, and inspect what Leaflet drew.
 
 Debian's ``chromium`` package is used (Playwright's own browser download needs
 the internet); Playwright is imported only when a map is opened. Every
-request that is not a local file or a data URI is blocked and recorded, so
-a map that works here works with no network at all.
+request that is not a local file, a data URI or (for a server page) that
+server is blocked and recorded, so a map that works here works with no network at all.
 """
 
 from __future__ import annotations
@@ -125,7 +125,8 @@ def open_map(html: str | Path, timeout_s: float = 30.0) -> Iterator[MapPage]:
     Parameters
     ----------
     html
-        Path of the map's HTML file.
+        Path of the map's HTML file, or the ``http://127.0.0.1:...`` URL of a page
+        of a local server (requests to that server are then allowed too).
     timeout_s
         Limit for loading and drawing.
 
@@ -136,7 +137,9 @@ def open_map(html: str | Path, timeout_s: float = 30.0) -> Iterator[MapPage]:
     """
     from playwright.sync_api import sync_playwright
 
-    url = Path(html).resolve().as_uri()
+    served = str(html).startswith("http://127.0.0.1:")
+    url = str(html) if served else Path(html).resolve().as_uri()
+    allowed = LOCAL_SCHEMES + (("/".join(url.split("/", 3)[:3]) + "/",) if served else ())
     start = time.perf_counter()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
@@ -147,7 +150,7 @@ def open_map(html: str | Path, timeout_s: float = 30.0) -> Iterator[MapPage]:
             page.on("pageerror", lambda error: opened.errors.append(str(error)))
 
             def block(route: Route) -> None:
-                if route.request.url.startswith(LOCAL_SCHEMES):
+                if route.request.url.startswith(allowed):
                     route.continue_()
                 else:
                     opened.blocked.append(route.request.url)

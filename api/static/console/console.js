@@ -1,0 +1,418 @@
+// invaplan dispatcher console: vehicles, their routes and next stops on a map; unserved, late and at-risk trips;
+// booking through offers; cancel and re-book. All data comes from /v1 with the signed-in key (sessionStorage,
+// Bearer header). No inline code (the page's CSP forbids it); every text from the server goes in as textContent.
+"use strict";
+
+(() => {
+  const KEY_STORE = "invaplan.console.key";
+  const POLL_MS = 2000; // plan-version check (cheap); the lists and the map are refetched only when it changes
+  const FULL_REFRESH_MS = 15000; // refetch anyway: vehicle positions may move without a plan change
+  const AT_RISK_SLACK_MIN = 5; // a pickup predicted less than 5 minutes before the end of its window is at risk
+  const PAGE = 1000; // trips per /v1/trips page (the API's maximum)
+  const ALMATY = [43.24, 76.93];
+  const ACTIVE = new Set(["assigned", "en_route"]); // trips still to be picked up (assigned = scheduled)
+  const OPERATOR_COLOUR = {"INCLUSION.KZ": "#1f77b4", "SPO-GROUP": "#2ca02c", "АМАЛЬ-ИМАН": "#9467bd",
+    "Ден.Зор.Байлык": "#e6550d"}; // as the planners' dispatch map (maps/dispatch_map.py)
+
+  const $ = (id) => document.getElementById(id);
+  const state = {key: sessionStorage.getItem(KEY_STORE), me: null, day: null, version: null, lastFull: 0,
+    vehicles: [], trips: [], selected: null, picking: "pickup", replacing: null, timer: null, busy: false};
+
+  // ------------------------------------------------------------------ helpers
+  function el(tag, text, cls) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+  function button(label, onClick) {
+    const node = el("button", label);
+    node.type = "button";
+    node.addEventListener("click", onClick);
+    return node;
+  }
+  function hhmm(iso) { return iso ? String(iso).slice(11, 16) : "–"; }
+  function almatyToday() {
+    return new Intl.DateTimeFormat("en-CA", {timeZone: "Asia/Almaty"}).format(new Date());
+  }
+
+  async function api(method, path, body) {
+    const headers = {"Authorization": "Bearer " + state.key};
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(path, {method, headers, cache: "no-store",
+      body: body === undefined ? undefined : JSON.stringify(body)});
+    let data = null;
+    try { data = await response.json(); } catch (error) { data = null; }
+    if (response.status === 401) signOut("The key was refused (missing, invalid or revoked).");
+    return {status: response.status, ok: response.ok, data};
+  }
+  function detail(answer) {
+    const d = answer.data && answer.data.detail;
+    return typeof d === "string" ? d : "HTTP " + answer.status;
+  }
+
+  // ------------------------------------------------------------------ map
+  const map = L.map("map", {zoomControl: true}).setView(ALMATY, 12);
+  window.consoleMap = map; // for the browser tests (and the curious)
+  const blank = L.layerGroup().addTo(map);
+  const osm = L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    {maxZoom: 19, attribution: "© OpenStreetMap contributors"});
+  L.control.layers({"Blank (offline)": blank, "OpenStreetMap (needs internet)": osm}).addTo(map);
+  L.control.scale().addTo(map);
+  const districtLayer = L.layerGroup().addTo(map);
+  const vehicleLayer = L.layerGroup().addTo(map);
+  const selectedLayer = L.layerGroup().addTo(map);
+  const pinLayer = L.layerGroup().addTo(map);
+  const vehicleMarkers = new Map();
+
+  function icon(cls, label, size, data) {
+    const span = document.createElement("span");
+    if (label !== undefined) span.textContent = String(label);
+    Object.entries(data || {}).forEach(([k, v]) => { span.dataset[k] = v; });
+    return L.divIcon({className: cls, html: span, iconSize: [size, size]});
+  }
+
+  function routeCoords(vehicle) { // [[lon, lat], ...]: from the position (or last done stop) through the pending stops
+    if (Array.isArray(vehicle.path)) return vehicle.path;
+    const features = (vehicle.route && vehicle.route.features) || [];
+    return features.filter((f) => f.geometry.type === "Point").map((f) => f.geometry.coordinates);
+  }
+
+  function vehiclePopup(vehicle) {
+    const box = el("div");
+    box.appendChild(el("strong", vehicle.vehicle_id + " · " + vehicle.operator));
+    box.appendChild(el("div", (vehicle.status || "in_service").replace(/_/g, " ")
+      + (vehicle.position ? " · seen " + hhmm(vehicle.position.at) : " · no position yet")));
+    const list = el("ol");
+    (vehicle.next_stops || []).forEach((s) => list.appendChild(
+      el("li", `${hhmm(s.eta)} ${s.kind === "pickup" ? "pick-up" : "drop-off"} ${s.trip_id}`)));
+    box.appendChild(list);
+    return box;
+  }
+
+  function drawVehicles() {
+    vehicleLayer.clearLayers();
+    vehicleMarkers.clear();
+    state.vehicles.forEach((vehicle) => {
+      const colour = OPERATOR_COLOUR[vehicle.operator] || "#37474f";
+      const coords = routeCoords(vehicle);
+      if (coords.length > 1) {
+        L.polyline(coords.map(([lon, lat]) => [lat, lon]), {color: colour, weight: 3, opacity: 0.7})
+          .addTo(vehicleLayer);
+      }
+      (vehicle.next_stops || []).forEach((s, k) => {
+        if (s.lon === undefined || s.lat === undefined) return;
+        L.marker([s.lat, s.lon], {icon: icon("stop-icon " + s.kind, k + 1, 18, {trip: s.trip_id, kind: s.kind}),
+          title: `${vehicle.vehicle_id}: ${s.kind} ${s.trip_id} ${hhmm(s.eta)}`}).addTo(vehicleLayer);
+      });
+      if (!vehicle.position) return;
+      const selected = vehicle.vehicle_id === state.selected;
+      const marker = L.marker([vehicle.position.lat, vehicle.position.lon], {zIndexOffset: 1000,
+        icon: icon(`vehicle-icon ${vehicle.status || ""}${selected ? " selected" : ""}`, undefined, 16,
+          {vehicle: vehicle.vehicle_id}), title: vehicle.vehicle_id});
+      marker.bindPopup(() => vehiclePopup(vehicle));
+      marker.on("click", () => selectVehicle(vehicle.vehicle_id));
+      marker.addTo(vehicleLayer);
+      vehicleMarkers.set(vehicle.vehicle_id, marker);
+    });
+  }
+
+  async function drawSelected() { // the selected vehicle's whole manifest, stops numbered in driving order
+    selectedLayer.clearLayers();
+    if (!state.selected) return;
+    const answer = await api("GET", `/v1/vehicles/${encodeURIComponent(state.selected)}/manifest?date=${state.day}`);
+    if (!answer.ok || !answer.data) return;
+    const stops = answer.data.stops || [];
+    if (stops.length > 1) {
+      L.polyline(stops.map((s) => [s.lat, s.lon]), {color: "#d81b60", weight: 4, opacity: 0.8, dashArray: "6 6"})
+        .addTo(selectedLayer);
+    }
+    stops.forEach((s) => {
+      L.marker([s.lat, s.lon], {icon: icon("stop-icon " + s.kind, s.seq, 18, {trip: s.trip_id, kind: s.kind}),
+        title: `${s.seq}. ${s.kind} ${s.trip_id} ${hhmm(s.eta)} (${s.status || ""})`}).addTo(selectedLayer);
+    });
+  }
+
+  function selectVehicle(vehicleId) {
+    state.selected = vehicleId;
+    drawVehicles();
+    renderVehicleList();
+    drawSelected();
+  }
+
+  // pick-up / drop-off by clicking the map
+  map.on("click", (event) => {
+    const end = state.picking;
+    $(`${end}-lon`).value = event.latlng.lng.toFixed(6);
+    $(`${end}-lat`).value = event.latlng.lat.toFixed(6);
+    state.picking = end === "pickup" ? "dropoff" : "pickup";
+    drawPins();
+  });
+  function drawPins() {
+    pinLayer.clearLayers();
+    ["pickup", "dropoff"].forEach((end) => {
+      const lon = parseFloat($(`${end}-lon`).value), lat = parseFloat($(`${end}-lat`).value);
+      if (Number.isFinite(lon) && Number.isFinite(lat)) {
+        L.marker([lat, lon], {icon: icon("pin-icon " + end, undefined, 14), title: end}).addTo(pinLayer);
+      }
+    });
+  }
+  ["pickup-lon", "pickup-lat", "dropoff-lon", "dropoff-lat"].forEach((id) => $(id).addEventListener("change", drawPins));
+
+  // ------------------------------------------------------------------ lists
+  function classify(trips) {
+    const unserved = [], late = [], risk = [];
+    trips.forEach((t) => {
+      if (t.status === "unserved") unserved.push(t);
+      else if (ACTIVE.has(t.status) && typeof t.late_min === "number" && t.late_min > 0) late.push(t);
+      else if (ACTIVE.has(t.status) && (t.reason || (typeof t.late_min === "number" && t.late_min > -AT_RISK_SLACK_MIN))) {
+        risk.push(t);
+      }
+    });
+    late.sort((a, b) => b.late_min - a.late_min);
+    return {unserved, late, risk};
+  }
+
+  function tripItem(trip) {
+    const item = el("li");
+    item.dataset.trip = trip.id;
+    const window_ = `${hhmm(trip.earliest_pickup)}–${hhmm(trip.latest_pickup)}`;
+    let text = `${trip.id} · window ${window_}`;
+    if (trip.vehicle_id) text += ` · ${trip.vehicle_id} ETA ${hhmm(trip.pickup_eta)}`;
+    if (typeof trip.late_min === "number" && trip.late_min > 0) text += ` · ${trip.late_min.toFixed(0)} min late`;
+    item.appendChild(el("span", text, trip.late_min > 0 ? "late" : ""));
+    if (trip.reason) item.appendChild(el("span", trip.reason, "reason"));
+    if (trip.vehicle_id) item.appendChild(button("Show", () => selectVehicle(trip.vehicle_id)));
+    item.appendChild(button("Re-book", () => prefill(trip)));
+    item.appendChild(button("Cancel", () => cancelTrip(trip.id)));
+    return item;
+  }
+
+  function renderList(id, countId, trips) {
+    const list = $(id);
+    list.replaceChildren(...trips.map(tripItem));
+    $(countId).textContent = `(${trips.length})`;
+  }
+
+  function renderVehicleList() {
+    const list = $("vehicles");
+    list.replaceChildren(...state.vehicles.map((v) => {
+      const item = el("li", null, v.vehicle_id === state.selected ? "vehicle-selected" : "");
+      item.dataset.vehicle = v.vehicle_id;
+      const next = (v.next_stops || [])[0];
+      item.appendChild(el("span", `${v.vehicle_id} · ${(v.status || "in_service").replace(/_/g, " ")}`
+        + (next ? ` · next ${next.kind === "pickup" ? "pick-up" : "drop-off"} ${next.trip_id} ${hhmm(next.eta)}` : "")));
+      item.appendChild(button("Show", () => {
+        selectVehicle(v.vehicle_id);
+        if (v.position) map.panTo([v.position.lat, v.position.lon]);
+      }));
+      return item;
+    }));
+    $("n-vehicles").textContent = `(${state.vehicles.length})`;
+  }
+
+  // ------------------------------------------------------------------ data
+  async function fetchTrips() {
+    const trips = [];
+    for (let offset = 0; ; offset += PAGE) {
+      const answer = await api("GET", `/v1/trips?date=${state.day}&limit=${PAGE}&offset=${offset}`);
+      if (!answer.ok) break;
+      trips.push(...answer.data);
+      if (answer.data.length < PAGE) break;
+    }
+    return trips;
+  }
+
+  async function refresh() {
+    if (state.busy) return;
+    state.busy = true;
+    try {
+      const [vehicles, trips] = await Promise.all([api("GET", `/v1/vehicles?date=${state.day}`), fetchTrips()]);
+      if (vehicles.ok) state.vehicles = vehicles.data;
+      state.trips = trips;
+      state.lastFull = Date.now();
+      drawVehicles();
+      renderVehicleList();
+      const {unserved, late, risk} = classify(trips);
+      renderList("unserved", "n-unserved", unserved);
+      renderList("late", "n-late", late);
+      renderList("risk", "n-risk", risk);
+      await drawSelected();
+      document.body.dataset.refreshed = String(state.lastFull); // tests wait on this
+    } finally {
+      state.busy = false;
+    }
+  }
+
+  async function poll() {
+    if (!state.key) return;
+    const [clock, version] = await Promise.all([api("GET", "/v1/clock"), api("GET", `/v1/plan-version?date=${state.day}`)]);
+    if (clock.ok && clock.data) {
+      $("clock").textContent = `server clock ${hhmm(clock.data.now)}` + (clock.data.speed && clock.data.speed !== 1
+        ? ` (${clock.data.speed}×)` : "");
+    }
+    const current = version.ok && version.data ? version.data.version : null;
+    if (current === null || current !== state.version || Date.now() - state.lastFull > FULL_REFRESH_MS) {
+      state.version = current;
+      $("live").textContent = current === null ? "" : `plan v${current}`;
+      await refresh();
+    }
+  }
+
+  // ------------------------------------------------------------------ booking
+  function tripBody() {
+    const num = (id) => parseFloat($(id).value);
+    const body = {pickup: {lon: num("pickup-lon"), lat: num("pickup-lat")},
+      dropoff: {lon: num("dropoff-lon"), lat: num("dropoff-lat")},
+      earliest_pickup: `${state.day}T${$("earliest").value}`, latest_pickup: `${state.day}T${$("latest").value}`,
+      wheelchair: $("wheelchair").checked, companions: parseInt($("companions").value || "0", 10)};
+    if ($("user-ref").value) body.user_ref = $("user-ref").value;
+    if (state.me.role === "admin" && $("operator").value) body.operator = $("operator").value;
+    return body;
+  }
+
+  function showOffers(offers) {
+    $("offers").replaceChildren(...offers.map((offer) => {
+      const item = el("li", `pick-up ${hhmm(offer.pickup_eta)}, drop-off ${hhmm(offer.dropoff_eta)}`
+        + (offer.expires_at ? ` (offer valid until ${hhmm(offer.expires_at)})` : ""));
+      item.dataset.offer = offer.offer_id;
+      item.appendChild(button("Book", () => book(offer.offer_id)));
+      return item;
+    }));
+  }
+
+  async function askOffers(event) {
+    event.preventDefault();
+    $("book-message").textContent = "";
+    const answer = await api("POST", "/v1/trips/offers", tripBody());
+    if (!answer.ok) {
+      showOffers([]);
+      $("book-message").textContent = detail(answer);
+      return;
+    }
+    showOffers(answer.data.offers);
+    if (!answer.data.offers.length) $("book-message").textContent = "No vehicle can take this trip in its window.";
+  }
+
+  async function book(offerId) {
+    const answer = await api("POST", `/v1/trips/offers/${encodeURIComponent(offerId)}/book`);
+    if (answer.status === 409) {
+      showOffers((answer.data && answer.data.offers) || []);
+      $("book-message").textContent = detail(answer) + " — fresh offers above.";
+      return;
+    }
+    if (!answer.ok) {
+      $("book-message").textContent = detail(answer) + (answer.status === 404 ? " — ask for offers again." : "");
+      return;
+    }
+    const trip = answer.data;
+    showOffers([]);
+    let message = `Booked ${trip.id}` + (trip.vehicle_id ? ` on ${trip.vehicle_id}, pick-up ${hhmm(trip.pickup_eta)}` : "");
+    if (state.replacing) {
+      const cancelled = await api("POST", `/v1/trips/${encodeURIComponent(state.replacing)}/cancel`);
+      message += cancelled.ok ? `; ${state.replacing} cancelled` : `; ${state.replacing} NOT cancelled: ${detail(cancelled)}`;
+      setReplacing(null);
+    }
+    $("book-message").textContent = message;
+    $("book-message").dataset.trip = trip.id;
+    if (trip.vehicle_id) state.selected = trip.vehicle_id;
+    await refresh();
+  }
+
+  function setReplacing(tripId) {
+    state.replacing = tripId;
+    $("replacing").hidden = !tripId;
+    $("replacing").textContent = tripId ? `Re-booking ${tripId}: it is cancelled once the new booking is made.` : "";
+  }
+
+  function prefill(trip) { // re-book: the same trip as a new booking (e.g. on a vehicle that has since freed up)
+    $("pickup-lon").value = trip.pickup.lon; $("pickup-lat").value = trip.pickup.lat;
+    $("dropoff-lon").value = trip.dropoff.lon; $("dropoff-lat").value = trip.dropoff.lat;
+    $("earliest").value = hhmm(trip.earliest_pickup); $("latest").value = hhmm(trip.latest_pickup);
+    $("wheelchair").checked = trip.wheelchair; $("companions").value = trip.companions;
+    if (state.me.role === "admin" && trip.operator) $("operator").value = trip.operator;
+    setReplacing(trip.id);
+    drawPins();
+    $("book-form").scrollIntoView();
+  }
+
+  async function cancelTrip(tripId) {
+    if (!window.confirm(`Cancel trip ${tripId}?`)) return;
+    const answer = await api("POST", `/v1/trips/${encodeURIComponent(tripId)}/cancel`);
+    $("book-message").textContent = answer.ok ? `Cancelled ${tripId}` : `${tripId}: ${detail(answer)}`;
+    await refresh();
+  }
+
+  // ------------------------------------------------------------------ session
+  function signOut(message) {
+    sessionStorage.removeItem(KEY_STORE);
+    state.key = null;
+    clearInterval(state.timer);
+    $("app").hidden = true;
+    $("signin").hidden = false;
+    $("signout").hidden = true;
+    $("who").textContent = "";
+    $("signin-error").textContent = message || "";
+  }
+
+  async function drawDistricts() { // outlines for orientation on the blank (offline) background
+    const answer = await api("GET", "/v1/console/districts");
+    if (!answer.ok) return;
+    districtLayer.clearLayers();
+    const outlines = L.geoJSON(answer.data, {interactive: false,
+      style: {color: "#37474f", weight: 2, opacity: 0.6, fill: false}}).addTo(districtLayer);
+    map.fitBounds(outlines.getBounds());
+  }
+
+  async function start() {
+    const answer = await api("GET", "/v1/console/me");
+    if (!answer.ok) {
+      if (answer.status !== 401) signOut(answer.status === 403 ? "This key is not a dispatcher or admin key." : detail(answer));
+      return;
+    }
+    state.me = answer.data;
+    $("who").textContent = `${answer.data.role}${answer.data.operator ? " · " + answer.data.operator : ""}`;
+    $("operator-label").hidden = answer.data.role !== "admin";
+    $("operator").replaceChildren(el("option", "any"), ...answer.data.operators.map((o) => el("option", o)));
+    $("operator").firstChild.value = "";
+    const clock = await api("GET", "/v1/clock");
+    state.day = $("day").value || (clock.ok && clock.data ? clock.data.now.slice(0, 10) : almatyToday());
+    $("day").value = state.day;
+    $("signin").hidden = true;
+    $("app").hidden = false;
+    $("signout").hidden = false;
+    map.invalidateSize();
+    await drawDistricts();
+    state.version = null;
+    await poll();
+    state.timer = setInterval(poll, POLL_MS);
+  }
+
+  $("signin-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.key = $("key").value.trim();
+    $("key").value = "";
+    sessionStorage.setItem(KEY_STORE, state.key);
+    start();
+  });
+  $("signout").addEventListener("click", () => signOut());
+  $("book-form").addEventListener("submit", askOffers);
+  $("earliest").addEventListener("change", () => {
+    if ($("latest").value || !$("earliest").value) return;
+    const [h, m] = $("earliest").value.split(":").map(Number), end = Math.min(h * 60 + m + 30, 23 * 60 + 59);
+    $("latest").value = `${String(Math.floor(end / 60)).padStart(2, "0")}:${String(end % 60).padStart(2, "0")}`;
+  });
+  $("day").addEventListener("change", () => {
+    state.day = $("day").value;
+    state.version = null;
+    state.selected = null;
+    if (state.key) poll();
+  });
+
+  window.invaplanConsole = { // read-only views for the browser tests
+    vehiclePosition: (id) => { const m = vehicleMarkers.get(id); return m ? [m.getLatLng().lng, m.getLatLng().lat] : null; },
+    stopTrips: () => Array.from(document.querySelectorAll(".stop-icon span")).map((s) => s.dataset.trip),
+  };
+
+  if (state.key) start(); else signOut();
+})();
