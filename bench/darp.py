@@ -44,6 +44,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from routing.alns import warm_up
 from routing.checker import check_solution
@@ -61,13 +62,13 @@ UNSERVED_COST: float = VEHICLE_COST  # an unserved request costs as much as one 
 NEAR_OPTIMAL: float = 0.0005  # "within 0.05 %" of the best known
 
 
-def _solve_cordeau(task: tuple[Path, float]) -> dict:
-    """One Cordeau-format instance solved and checked (a process-pool task)."""
-    path, time_limit_s = task
+def _solve_cordeau(task: tuple[Path, float, int]) -> dict:
+    """One Cordeau-format instance solved with one seed and checked (a process-pool task)."""
+    path, time_limit_s, seed = task
     data = read_cordeau(path)
-    result = solve(data, SolveParams(time_limit_s=time_limit_s, cost="distance", scale=BENCH_SCALE))
+    result = solve(data, SolveParams(time_limit_s=time_limit_s, cost="distance", scale=BENCH_SCALE, seed=seed))
     problems = check_solution(data, result.solution)
-    return {"instance": path.stem, "cost": round(solution_cost(data, result.solution)["distance"], 3),
+    return {"instance": path.stem, "seed": seed, "cost": round(solution_cost(data, result.solution)["distance"], 3),
             "unserved": len(result.solution.unserved), "feasible": not problems,
             "first_problem": problems[0] if problems else None, "seconds": round(result.runtime_s, 1)}
 
@@ -80,23 +81,51 @@ def _parallel(function: Callable, tasks: list, workers: int) -> Iterable:
         yield from pool.map(function, tasks)
 
 
-def cordeau(directory: Path, time_limit_s: float, workers: int) -> list[dict]:
-    """Solve every instance of ``directory`` listed in its bks.csv; gaps to ``cost`` and to ``ts2003_cost``."""
+def _by_instance(runs: Iterable[dict], seeds: int) -> Iterable[list[dict]]:
+    """Group the runs of one instance (``seeds`` consecutive results of the pool) together."""
+    group: list[dict] = []
+    for run in runs:
+        group.append(run)
+        if len(group) == seeds:
+            yield group
+            group = []
+
+
+def _over_seeds(runs: list[dict], key: str) -> dict:
+    """Mean and best (lowest) of ``key`` over the seeds' runs, and each seed's value."""
+    values = [r[key] for r in runs]
+    return {key: round(float(np.mean(values)), 3), f"{key}_best": min(values), f"{key}_by_seed": values}
+
+
+def cordeau(directory: Path, time_limit_s: float, workers: int, seeds: int = 1) -> list[dict]:
+    """Solve every instance of ``directory`` listed in its bks.csv with ``seeds`` seeds.
+
+    Per instance: the cost's mean over seeds (``cost``, with ``gap`` to the best
+    known ``bks``) and its best (``cost_best``, ``gap_best``); gaps are None
+    unless every seed served every request. Against the 2003 tabu search
+    (``ts2003_cost``) the mean cost is compared.
+    """
     bks = read_bks(directory / "bks.csv")
     names = [name for name in bks.index if (directory / f"{name}.txt").exists()]
+    tasks = [(directory / f"{n}.txt", time_limit_s, seed) for n in names for seed in range(seeds)]
     rows = []
-    for row in _parallel(_solve_cordeau, [(directory / f"{n}.txt", time_limit_s) for n in names], workers):
-        known = bks.loc[row["instance"]]
-        complete = row["unserved"] == 0
+    for runs in _by_instance(_parallel(_solve_cordeau, tasks, workers), seeds):
+        known = bks.loc[runs[0]["instance"]]
+        complete = all(r["unserved"] == 0 for r in runs)
+        problems = [r["first_problem"] for r in runs if r["first_problem"]]
+        row = {"instance": runs[0]["instance"], "seeds": seeds, **_over_seeds(runs, "cost"),
+               "unserved": max(r["unserved"] for r in runs), "feasible": all(r["feasible"] for r in runs),
+               "first_problem": problems[0] if problems else None, "seconds": max(r["seconds"] for r in runs)}
         row.update(bks=float(known["cost"]), verified_bks=str(known.get("verified", "")).strip() == "yes",
-                   gap=row["cost"] / float(known["cost"]) - 1 if complete else None)
-        if "ts2003_cost" in known:
+                   gap=round(row["cost"] / float(known["cost"]) - 1, 5) if complete else None,
+                   gap_best=round(row["cost_best"] / float(known["cost"]) - 1, 5) if complete else None)
+        if pd.notna(known.get("ts2003_cost")):
             row.update(ts2003_cost=float(known["ts2003_cost"]),
                        beats_ts2003=complete and round(row["cost"], 2) <= float(known["ts2003_cost"]))
         rows.append(row)
-        gap = "-" if row["gap"] is None else f"{row['gap']:+.2%}"
-        print(f"  {row['instance']:8s} cost {row['cost']:9.2f}  bks {row['bks']:9.2f}  gap {gap}  "
-              f"unserved {row['unserved']}  checker {row['first_problem'] or 'ok'}", flush=True)
+        gap = "-" if row["gap"] is None else f"{row['gap']:+.2%} (best {row['gap_best']:+.2%})"
+        print(f"  {row['instance']:8s} cost {row['cost']:9.2f} (best {row['cost_best']:9.2f})  bks {row['bks']:9.2f}  "
+              f"gap {gap}  unserved {row['unserved']}  checker {row['first_problem'] or 'ok'}", flush=True)
     return rows
 
 
@@ -111,6 +140,7 @@ def set_summary(prefix: str, rows: list[dict]) -> dict:
         f"{prefix}_complete": len(gaps),
         f"{prefix}_mean_gap": mean(gaps),
         f"{prefix}_max_gap": round(max(gaps), 5) if gaps else None,
+        f"{prefix}_mean_gap_best": mean([r["gap_best"] for r in rows if r["gap_best"] is not None]),
         f"{prefix}_mean_gap_verified": mean([r["gap"] for r in rows if r["gap"] is not None and r["verified_bks"]]),
         f"{prefix}_mean_gap_unverified": mean([r["gap"] for r in rows if r["gap"] is not None and not r["verified_bks"]]),
         f"{prefix}_verified_instances": sum(r["verified_bks"] for r in rows),
@@ -118,7 +148,8 @@ def set_summary(prefix: str, rows: list[dict]) -> dict:
     }
     if any("ts2003_cost" in r for r in rows):
         summary[f"{prefix}_beats_ts2003"] = sum(bool(r.get("beats_ts2003")) for r in rows)
-        summary[f"{prefix}_mean_gap_ts2003"] = mean([r["cost"] / r["ts2003_cost"] - 1 for r in rows if r["gap"] is not None])
+        summary[f"{prefix}_mean_gap_ts2003"] = mean([r["cost"] / r["ts2003_cost"] - 1 for r in rows
+                                                         if r["gap"] is not None and "ts2003_cost" in r])
     return summary
 
 
@@ -176,37 +207,56 @@ def vroom_ratios(rows: list[dict]) -> dict:
     ours = sum(total_cost(r["vehicles"], r["distance"], r["unserved"]) for r in rows)
     theirs = sum(total_cost(r["vroom_vehicles"], r["vroom_distance"], r["vroom_unserved"]) for r in rows)
     return {"vs_vroom": round(ours / theirs, 4),
+            "vs_vroom_best": round(sum(r.get("total_best", total_cost(r["vehicles"], r["distance"], r["unserved"]))
+                                       for r in rows) / theirs, 4),
             "vs_vroom_distance_mean": round(float(np.mean([r["distance"] / r["vroom_distance"] for r in rows])), 4),
-            "vehicles_ours": sum(r["vehicles"] for r in rows), "vehicles_vroom": sum(r["vroom_vehicles"] for r in rows),
-            "unserved_ours": sum(r["unserved"] for r in rows), "unserved_vroom": sum(r["vroom_unserved"] for r in rows),
+            "vehicles_ours": round(sum(r["vehicles"] for r in rows), 2),
+            "vehicles_vroom": sum(r["vroom_vehicles"] for r in rows),
+            "unserved_ours": round(sum(r["unserved"] for r in rows), 2), "unserved_vroom": sum(r["vroom_unserved"] for r in rows),
             "vroom_all_feasible": all(r["vroom_feasible"] for r in rows),
             "vroom_seconds_mean": round(float(np.mean([r["vroom_seconds"] for r in rows])), 1)}
 
 
-def _solve_lilim(task: tuple[Path, float]) -> dict:
-    """One Li & Lim instance: ours, then VROOM with the same limit (a process-pool task)."""
-    path, time_limit_s = task
+def _solve_lilim(task: tuple[Path, float, int]) -> dict:
+    """One Li & Lim instance with one seed; VROOM with the same limit on the seed-0 task (a process-pool task)."""
+    path, time_limit_s, seed = task
     data = read_lilim(path)
     result = solve(data, SolveParams(time_limit_s=time_limit_s, cost="distance", scale=BENCH_SCALE,
-                                     vehicle_fixed_cost=VEHICLE_COST, construction="ortools"))
+                                     vehicle_fixed_cost=VEHICLE_COST, construction="ortools", seed=seed))
     cost = solution_cost(data, result.solution)
     problems = check_solution(data, result.solution)
     row = {"instance": path.stem, "distance": round(cost["distance"], 2), "vehicles": int(cost["vehicles_used"]),
            "unserved": len(result.solution.unserved), "feasible": not problems, "seconds": round(result.runtime_s, 1)}
-    try:
-        row.update(vroom_solve(data, time_limit_s))
-    except ImportError:
-        print("pyvroom is not installed (pip install pyvroom): skipping the VROOM peer")
+    if seed == 0:
+        try:
+            row.update(vroom_solve(data, time_limit_s))
+        except ImportError:
+            print("pyvroom is not installed (pip install pyvroom): skipping the VROOM peer")
     return row
 
 
-def lilim(directory: Path, names: list[str], time_limit_s: float, workers: int) -> list[dict]:
-    """Ours vs VROOM on Li & Lim instances."""
+def lilim(directory: Path, names: list[str], time_limit_s: float, workers: int, seeds: int = 1) -> list[dict]:
+    """Ours (``seeds`` seeds) vs VROOM (deterministic: run once) on Li & Lim instances.
+
+    Per instance: vehicles, distance and unserved are means over the seeds
+    (``total`` their total cost); ``total_best`` is the best seed's total
+    cost, with its ``vehicles_best`` and ``distance_best``.
+    """
+    tasks = [(directory / f"{n}.txt", time_limit_s, seed) for n in names for seed in range(seeds)]
     rows = []
-    for row in _parallel(_solve_lilim, [(directory / f"{n}.txt", time_limit_s) for n in names], workers):
+    for runs in _by_instance(_parallel(_solve_lilim, tasks, workers), seeds):
+        totals = [total_cost(r["vehicles"], r["distance"], r["unserved"]) for r in runs]
+        best = runs[int(np.argmin(totals))]
+        row = {"instance": runs[0]["instance"], "seeds": seeds,
+               **{k: round(float(np.mean([r[k] for r in runs])), 2) for k in ("distance", "vehicles", "unserved")},
+               "total": round(float(np.mean(totals)), 2), "total_best": round(min(totals), 2),
+               "vehicles_best": best["vehicles"], "distance_best": best["distance"],
+               "feasible": all(r["feasible"] for r in runs), "seconds": max(r["seconds"] for r in runs),
+               **{k: v for k, v in runs[0].items() if k.startswith("vroom_")}}
         rows.append(row)
         print(f"  {row['instance']:7s} ours {row['distance']:8.1f} ({row['vehicles']} veh, {row['unserved']} unserved, "
-              f"checker {'ok' if row['feasible'] else 'REJECTED'})  VROOM {row.get('vroom_distance', float('nan')):8.1f} "
+              f"checker {'ok' if row['feasible'] else 'REJECTED'}; best seed {row['distance_best']:8.1f}, "
+              f"{row['vehicles_best']} veh)  VROOM {row.get('vroom_distance', float('nan')):8.1f} "
               f"({row.get('vroom_vehicles')} veh, {row.get('vroom_unserved')} unassigned, "
               f"{row.get('vroom_seconds')} s, checker {'ok' if row.get('vroom_feasible') else 'REJECTED'})", flush=True)
     return rows
@@ -269,6 +319,8 @@ def main() -> None:
                         help="Li & Lim instances: the eight named always, more up to this count; 0 skips them")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "darp.json")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per instance")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="seeds per instance (mean and best reported); each seed is one single-threaded solve")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="solver processes, each single-threaded (default: one per core)")
     parser.add_argument("--live-share", type=float, default=0.1, help="share of the Almaty day's requests inserted live")
@@ -280,17 +332,19 @@ def main() -> None:
         print(f"no Cordeau instances with a bks.csv in {instances}: the shared benchmarks are missing "
               "(expected ../shared/bench beside the repository, or pass --instances DIR)")
         sys.exit(0)
-    result: dict = {"time_limit_s": args.time_limit, "workers": args.workers, "threads_per_solve": 1, **machine(),
+    result: dict = {"time_limit_s": args.time_limit, "seeds": args.seeds, "workers": args.workers,
+                    "threads_per_solve": 1, **machine(),
                     "search": SolveParams().search, "numba_warm_up_s": round(warm_up(), 1)}
-    print(f"Cordeau instances in {instances}, {args.time_limit:.0f} s each, {args.workers} single-threaded workers:")
-    rows = cordeau(instances, args.time_limit, args.workers)
+    print(f"Cordeau instances in {instances}, {args.time_limit:.0f} s each, {args.seeds} seed(s), "
+          f"{args.workers} single-threaded workers:")
+    rows = cordeau(instances, args.time_limit, args.workers, args.seeds)
     result.update(cordeau=rows, **set_summary("cordeau", rows))
     print(f"Cordeau mean gap {result['cordeau_mean_gap']:.2%} (verified optima {result['cordeau_mean_gap_verified']}, "
           f"unverified {result['cordeau_mean_gap_unverified']}), max {result['cordeau_max_gap']:.2%}")
     feasible = all(r["feasible"] for r in rows)
     if pr_dir is not None and (pr_dir / "bks.csv").exists():
         print(f"Cordeau & Laporte (2003) pr instances in {pr_dir}:")
-        pr_rows = cordeau(pr_dir, args.time_limit, args.workers)
+        pr_rows = cordeau(pr_dir, args.time_limit, args.workers, args.seeds)
         result.update(pr=pr_rows, **set_summary("pr", pr_rows))
         feasible &= all(r["feasible"] for r in pr_rows)
         print(f"pr mean gap to the best known {result['pr_mean_gap']:.2%}; at or below the 2003 tabu search on "
@@ -298,7 +352,7 @@ def main() -> None:
     names = lilim_names(args.lilim, args.lilim_count) if (args.lilim / "bks.csv").exists() else []
     if names:
         print(f"Li & Lim vs VROOM, {args.time_limit:.0f} s each:")
-        li = lilim(args.lilim, names, args.time_limit, args.workers)
+        li = lilim(args.lilim, names, args.time_limit, args.workers, args.seeds)
         result.update(lilim=li, **vroom_ratios(li))
         feasible &= all(r["feasible"] for r in li)
         print(f"ours / VROOM: total cost (vehicles x {VEHICLE_COST:.0f} + distance + {UNSERVED_COST:.0f} per unserved) "
