@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from routing.alns import warm_up
+from routing.alns import handles as alns_handles, warm_up
 from routing.checker import check_solution
 from routing.evaluate import simulate_day
 from routing.literature import read_bks, read_cordeau, read_lilim, timed_solution
@@ -66,9 +66,11 @@ def _solve_cordeau(task: tuple[Path, float, int]) -> dict:
     """One Cordeau-format instance solved with one seed and checked (a process-pool task)."""
     path, time_limit_s, seed = task
     data = read_cordeau(path)
-    result = solve(data, SolveParams(time_limit_s=time_limit_s, cost="distance", scale=BENCH_SCALE, seed=seed))
+    params = SolveParams(time_limit_s=time_limit_s, cost="distance", scale=BENCH_SCALE, seed=seed)
+    result = solve(data, params)
     problems = check_solution(data, result.solution)
-    return {"instance": path.stem, "seed": seed, "cost": round(solution_cost(data, result.solution)["distance"], 3),
+    return {"instance": path.stem, "seed": seed, "search": search_used(data, params),
+            "cost": round(solution_cost(data, result.solution)["distance"], 3),
             "unserved": len(result.solution.unserved), "feasible": not problems,
             "first_problem": problems[0] if problems else None, "seconds": round(result.runtime_s, 1)}
 
@@ -113,7 +115,7 @@ def cordeau(directory: Path, time_limit_s: float, workers: int, seeds: int = 1) 
         known = bks.loc[runs[0]["instance"]]
         complete = all(r["unserved"] == 0 for r in runs)
         problems = [r["first_problem"] for r in runs if r["first_problem"]]
-        row = {"instance": runs[0]["instance"], "seeds": seeds, **_over_seeds(runs, "cost"),
+        row = {"instance": runs[0]["instance"], "seeds": seeds, "search": runs[0]["search"], **_over_seeds(runs, "cost"),
                "unserved": max(r["unserved"] for r in runs), "feasible": all(r["feasible"] for r in runs),
                "first_problem": problems[0] if problems else None, "seconds": max(r["seconds"] for r in runs)}
         row.update(bks=float(known["cost"]), verified_bks=str(known.get("verified", "")).strip() == "yes",
@@ -221,11 +223,12 @@ def _solve_lilim(task: tuple[Path, float, int]) -> dict:
     """One Li & Lim instance with one seed; VROOM with the same limit on the seed-0 task (a process-pool task)."""
     path, time_limit_s, seed = task
     data = read_lilim(path)
-    result = solve(data, SolveParams(time_limit_s=time_limit_s, cost="distance", scale=BENCH_SCALE,
-                                     vehicle_fixed_cost=VEHICLE_COST, construction="ortools", seed=seed))
+    params = SolveParams(time_limit_s=time_limit_s, cost="distance", scale=BENCH_SCALE,
+                         vehicle_fixed_cost=VEHICLE_COST, construction="ortools", seed=seed)
+    result = solve(data, params)
     cost = solution_cost(data, result.solution)
     problems = check_solution(data, result.solution)
-    row = {"instance": path.stem, "distance": round(cost["distance"], 2), "vehicles": int(cost["vehicles_used"]),
+    row = {"instance": path.stem, "search": search_used(data, params), "distance": round(cost["distance"], 2), "vehicles": int(cost["vehicles_used"]),
            "unserved": len(result.solution.unserved), "feasible": not problems, "seconds": round(result.runtime_s, 1)}
     if seed == 0:
         try:
@@ -247,7 +250,7 @@ def lilim(directory: Path, names: list[str], time_limit_s: float, workers: int, 
     for runs in _by_instance(_parallel(_solve_lilim, tasks, workers), seeds):
         totals = [total_cost(r["vehicles"], r["distance"], r["unserved"]) for r in runs]
         best = runs[int(np.argmin(totals))]
-        row = {"instance": runs[0]["instance"], "seeds": seeds,
+        row = {"instance": runs[0]["instance"], "seeds": seeds, "search": runs[0]["search"],
                **{k: round(float(np.mean([r[k] for r in runs])), 2) for k in ("distance", "vehicles", "unserved")},
                "total": round(float(np.mean(totals)), 2), "total_best": round(min(totals), 2),
                "vehicles_best": best["vehicles"], "distance_best": best["distance"],
@@ -299,12 +302,131 @@ def almaty(live_share: float, time_limit_s: float) -> dict:
           f"{report.solve_seconds:.1f} s; live insertion p50 {report.insert_ms_p50:.1f} ms, "
           f"p95 {report.insert_ms_p95:.1f} ms, max {report.insert_ms_max:.1f} ms; checker "
           f"{'ok' if not report.violations else f'{report.violations} violations'}", flush=True)
-    return {"almaty_matrix_points": points, "almaty_matrix_seconds": round(matrix_s, 1),
+    return {"almaty_search": search_used(problem.data, SolveParams()),
+            "almaty_matrix_points": points, "almaty_matrix_seconds": round(matrix_s, 1),
             "almaty_requests": report.requests, "almaty_served_share": round(report.served_share, 4),
             "almaty_solve_seconds": round(report.solve_seconds, 1), "almaty_live_requests": report.live_requests,
             "almaty_live_inserted": report.live_inserted, "almaty_feasible": report.violations == 0,
             "insert_p50_ms": round(report.insert_ms_p50, 1), "insert_p95_ms": round(report.insert_ms_p95, 1),
             "insert_max_ms": round(report.insert_ms_max, 1)}
+
+
+ALMATY_RUNS: tuple[str, ...] = ("day", "reference", "double")  # the scale runs, as process-pool tasks
+
+
+def _almaty_run(task: tuple[str, float]) -> dict:
+    """One whole-day solve (all requests booked, tenge objective): the day, or the doubled day; checked, with KPIs."""
+    from data.dataset import dataset_date, day_trips, ensure_dataset, load_fleet, load_trips
+    from routing.almaty import build_problem
+    from routing.kpi import service_kpis
+
+    which, time_limit_s = task
+    directory = ensure_dataset()
+    date = dataset_date(directory)
+    trips = load_trips(directory)
+    if which == "double":
+        trips = day_trips(date, directory, n_trips=2 * len(trips))
+    problem = build_problem(trips, load_fleet(directory), date)  # no shared cache: the runs build at once
+    params = SolveParams(time_limit_s=time_limit_s)
+    result = solve(problem.data, params)
+    total = service_kpis(problem.data, result.solution, problem.off_network)["total"]
+    return {"run": which, "time_limit_s": time_limit_s, "requests": total["requests"],
+            "served_share": total["served_share"], "km": total["km"], "vehicle_hours": total["vehicle_hours"],
+            "vehicles_used": total["vehicles_used"], "operating_tg": total["operating_tg"],
+            "feasible": not check_solution(problem.data, result.solution), "seconds": round(result.runtime_s, 1),
+            "search": search_used(problem.data, params)}
+
+
+def almaty_scale(time_limit_s: float, reference_factor: float, workers: int) -> dict:
+    """The Almaty day against a long run of the same search, and the doubled day, each solved whole.
+
+    Three solves (in ``workers`` processes): the day with ``time_limit_s``,
+    the day with ``reference_factor`` times that (the reference), and a day
+    with twice the requests from the demand generator (same users, fleet and
+    date) with ``time_limit_s``. Returns ``almaty_km_vs_long_run`` (our km
+    over the reference's), ``almaty2x_served_share`` and the doubled day's
+    km and vehicle-hours over the day's, with each run's KPIs.
+    """
+    tasks = [("day", time_limit_s), ("reference", reference_factor * time_limit_s), ("double", time_limit_s)]
+    runs = {}
+    for run in _parallel(_almaty_run, sorted(tasks, key=lambda t: -t[1]), workers):  # the longest first
+        runs[run["run"]] = run
+        print(f"  {run['run']:9s} {run['requests']} requests, {run['time_limit_s']:.0f} s ({run['search']}): served "
+              f"{run['served_share']:.2%}, {run['km']:.0f} km, {run['vehicle_hours']:.0f} vehicle-hours, "
+              f"{run['vehicles_used']} vehicles; checker {'ok' if run['feasible'] else 'REJECTED'}", flush=True)
+    day, reference, double = (runs[k] for k in ALMATY_RUNS)
+    return {"almaty_scale_time_limit_s": time_limit_s, "almaty_reference_factor": reference_factor,
+            "almaty_km_vs_long_run": round(day["km"] / reference["km"], 4),
+            "almaty_served_vs_long_run": round(day["served_share"] - reference["served_share"], 4),
+            "almaty2x_requests": double["requests"], "almaty2x_served_share": double["served_share"],
+            "almaty2x_km_vs_1x": round(double["km"] / day["km"], 3),
+            "almaty2x_vehicle_hours_vs_1x": round(double["vehicle_hours"] / day["vehicle_hours"], 3),
+            "almaty_scale_feasible": all(r["feasible"] for r in runs.values()),
+            "almaty_runs": [runs[k] for k in ALMATY_RUNS]}
+
+
+def search_used(data, params: SolveParams) -> str:  # noqa: ANN001 - ProblemData
+    """The improver ``solve`` runs after its start on ``data``: the compiled search where it models the problem."""
+    return "alns" if params.search == "alns" and alns_handles(data, params.pricing) else "ruin_and_recreate"
+
+
+def is_almaty_key(key: str) -> bool:
+    """Whether a results key belongs to the Almaty workload (kept across runs that skip it, replaced by --almaty-only)."""
+    return key.startswith(("almaty", "insert_"))
+
+
+def almaty_workload(args: argparse.Namespace) -> dict:
+    """The Almaty day with live insertions, then its scale runs (``almaty_scale``); keys ``is_almaty_key``."""
+    print(f"Almaty synthetic day, booked part solved in {args.almaty_time_limit:.0f} s, the rest inserted live:")
+    result = almaty(args.live_share, args.almaty_time_limit)
+    print(f"Almaty day solved whole in {args.almaty_time_limit:.0f} s vs {args.reference_factor:g}x that, and a "
+          f"doubled day in {args.almaty_time_limit:.0f} s ({args.workers} single-threaded workers):")
+    result.update(almaty_scale(args.almaty_time_limit, args.reference_factor, args.workers))
+    result["almaty_all_feasible"] = result.pop("almaty_feasible") and result.pop("almaty_scale_feasible")
+    print(f"Almaty km over the long run's {result['almaty_km_vs_long_run']}; doubled day served "
+          f"{result['almaty2x_served_share']:.2%}, km x{result['almaty2x_km_vs_1x']}, vehicle-hours "
+          f"x{result['almaty2x_vehicle_hours_vs_1x']}", flush=True)
+    return result
+
+
+def benchmark_sets(args: argparse.Namespace) -> dict | None:
+    """The Cordeau-format directories and Li & Lim vs VROOM (None: no Cordeau directory with a bks.csv)."""
+    pr_dir = args.pr or (SHARED_BENCH / "darp-cordeau-pr" if args.instances is None else None)
+    instances = args.instances or SHARED_BENCH / "darp-cordeau"
+    if not (instances / "bks.csv").exists():
+        print(f"no Cordeau instances with a bks.csv in {instances}: the shared benchmarks are missing "
+              "(expected ../shared/bench beside the repository, or pass --instances DIR)")
+        return None
+    result: dict = {"time_limit_s": args.time_limit, "seeds": args.seeds, "search": {}}
+    print(f"Cordeau instances in {instances}, {args.time_limit:.0f} s each, {args.seeds} seed(s), "
+          f"{args.workers} single-threaded workers:")
+    rows = cordeau(instances, args.time_limit, args.workers, args.seeds)
+    result.update(cordeau=rows, **set_summary("cordeau", rows))
+    result["search"]["cordeau"] = "/".join(sorted({r["search"] for r in rows}))
+    print(f"Cordeau mean gap {result['cordeau_mean_gap']:.2%} (verified optima {result['cordeau_mean_gap_verified']}, "
+          f"unverified {result['cordeau_mean_gap_unverified']}), max {result['cordeau_max_gap']:.2%}; mean of the "
+          f"best seeds {result['cordeau_mean_gap_best']:.2%}")
+    feasible = all(r["feasible"] for r in rows)
+    if pr_dir is not None and (pr_dir / "bks.csv").exists():
+        print(f"Cordeau & Laporte (2003) pr instances in {pr_dir}:")
+        pr_rows = cordeau(pr_dir, args.time_limit, args.workers, args.seeds)
+        result.update(pr=pr_rows, **set_summary("pr", pr_rows))
+        result["search"]["pr"] = "/".join(sorted({r["search"] for r in pr_rows}))
+        feasible &= all(r["feasible"] for r in pr_rows)
+        print(f"pr mean gap to the best known {result['pr_mean_gap']:.2%} (best seeds {result['pr_mean_gap_best']:.2%}); "
+              f"at or below the 2003 tabu search on {result.get('pr_beats_ts2003')} of {len(pr_rows)}")
+    names = lilim_names(args.lilim, args.lilim_count) if (args.lilim / "bks.csv").exists() else []
+    if names:
+        print(f"Li & Lim vs VROOM, {args.time_limit:.0f} s each:")
+        li = lilim(args.lilim, names, args.time_limit, args.workers, args.seeds)
+        result.update(lilim=li, **vroom_ratios(li))
+        result["search"]["lilim"] = "/".join(sorted({r["search"] for r in li}))
+        feasible &= all(r["feasible"] for r in li)
+        print(f"ours / VROOM: total cost (vehicles x {VEHICLE_COST:.0f} + distance + {UNSERVED_COST:.0f} per unserved) "
+              f"{result['vs_vroom']} (best seeds {result['vs_vroom_best']}), distance: mean ratio "
+              f"{result['vs_vroom_distance_mean']}, vehicles {result['vehicles_ours']} vs {result['vehicles_vroom']}")
+    result["sets_feasible"] = feasible
+    return result
 
 
 def main() -> None:
@@ -318,52 +440,42 @@ def main() -> None:
     parser.add_argument("--lilim-count", type=int, default=len(LILIM_DEFAULT),
                         help="Li & Lim instances: the eight named always, more up to this count; 0 skips them")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "darp.json")
-    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per instance")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per benchmark instance")
     parser.add_argument("--seeds", type=int, default=1,
                         help="seeds per instance (mean and best reported); each seed is one single-threaded solve")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="solver processes, each single-threaded (default: one per core)")
     parser.add_argument("--live-share", type=float, default=0.1, help="share of the Almaty day's requests inserted live")
-    parser.add_argument("--skip-almaty", action="store_true")
+    parser.add_argument("--almaty-time-limit", type=float, default=60.0,
+                        help="seconds for the Almaty day and the doubled day (the dispatcher's overnight budget)")
+    parser.add_argument("--reference-factor", type=float, default=10.0,
+                        help="the Almaty long-run reference gets this many times --almaty-time-limit")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--skip-almaty", action="store_true",
+                       help="skip the Almaty workload (an existing --json keeps its Almaty keys)")
+    group.add_argument("--almaty-only", action="store_true",
+                       help="run only the Almaty workload; its keys replace those of an existing --json")
     args = parser.parse_args()
-    pr_dir = args.pr or (SHARED_BENCH / "darp-cordeau-pr" if args.instances is None else None)
-    instances = args.instances or SHARED_BENCH / "darp-cordeau"
-    if not (instances / "bks.csv").exists():
-        print(f"no Cordeau instances with a bks.csv in {instances}: the shared benchmarks are missing "
-              "(expected ../shared/bench beside the repository, or pass --instances DIR)")
-        sys.exit(0)
-    result: dict = {"time_limit_s": args.time_limit, "seeds": args.seeds, "workers": args.workers,
-                    "threads_per_solve": 1, **machine(),
-                    "search": SolveParams().search, "numba_warm_up_s": round(warm_up(), 1)}
-    print(f"Cordeau instances in {instances}, {args.time_limit:.0f} s each, {args.seeds} seed(s), "
-          f"{args.workers} single-threaded workers:")
-    rows = cordeau(instances, args.time_limit, args.workers, args.seeds)
-    result.update(cordeau=rows, **set_summary("cordeau", rows))
-    print(f"Cordeau mean gap {result['cordeau_mean_gap']:.2%} (verified optima {result['cordeau_mean_gap_verified']}, "
-          f"unverified {result['cordeau_mean_gap_unverified']}), max {result['cordeau_max_gap']:.2%}")
-    feasible = all(r["feasible"] for r in rows)
-    if pr_dir is not None and (pr_dir / "bks.csv").exists():
-        print(f"Cordeau & Laporte (2003) pr instances in {pr_dir}:")
-        pr_rows = cordeau(pr_dir, args.time_limit, args.workers, args.seeds)
-        result.update(pr=pr_rows, **set_summary("pr", pr_rows))
-        feasible &= all(r["feasible"] for r in pr_rows)
-        print(f"pr mean gap to the best known {result['pr_mean_gap']:.2%}; at or below the 2003 tabu search on "
-              f"{result.get('pr_beats_ts2003')} of {len(pr_rows)}")
-    names = lilim_names(args.lilim, args.lilim_count) if (args.lilim / "bks.csv").exists() else []
-    if names:
-        print(f"Li & Lim vs VROOM, {args.time_limit:.0f} s each:")
-        li = lilim(args.lilim, names, args.time_limit, args.workers, args.seeds)
-        result.update(lilim=li, **vroom_ratios(li))
-        feasible &= all(r["feasible"] for r in li)
-        print(f"ours / VROOM: total cost (vehicles x {VEHICLE_COST:.0f} + distance + {UNSERVED_COST:.0f} per unserved) "
-              f"{result['vs_vroom']}, distance: mean ratio {result['vs_vroom_distance_mean']}, vehicles "
-              f"{result['vehicles_ours']} vs {result['vehicles_vroom']}")
-    if not args.skip_almaty:
-        print("Almaty synthetic day:")
-        almaty_result = almaty(args.live_share, args.time_limit)
-        feasible &= almaty_result.pop("almaty_feasible")
-        result.update(almaty_result)
-    result["all_feasible"] = feasible
+    previous = json.loads(args.json.read_text()) if args.json.exists() else {}
+    result: dict = {"workers": args.workers, "threads_per_solve": 1, **machine(),
+                    "numba_warm_up_s": round(warm_up(), 1)}
+    if args.almaty_only:
+        result = {**{k: v for k, v in previous.items() if not is_almaty_key(k)}, **result}
+    else:
+        sets = benchmark_sets(args)
+        if sets is None:
+            sys.exit(0)
+        result.update(sets)
+    search = result.get("search") if isinstance(result.get("search"), dict) else {}  # (older files: one name)
+    if args.skip_almaty:
+        result.update({k: v for k, v in previous.items() if is_almaty_key(k)})
+        if "almaty_search" in result:
+            search["almaty"] = result["almaty_search"]
+    else:
+        result.update(almaty_workload(args))
+        search["almaty"] = result["almaty_search"]
+    result["search"] = search
+    result["all_feasible"] = bool(result.get("sets_feasible", True) and result.get("almaty_all_feasible", True))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))
     print(f"wrote {args.json}")
