@@ -11,23 +11,40 @@
    with ``--lilim-count``; ours and pyvroom (VROOM) with the same time limit, the same
    objective (vehicles x 10 000 + distance; an unserved request priced as a vehicle), VROOM's
    run time recorded and its routes timed exactly and passed through our checker.
-3. The synthetic Almaty day: 1 500 requests, 170 vehicles; the booked ones solved with
-   ``--time-limit``, the ``--live-share`` others inserted live as they arrive, an hour ahead
-   of their pickup (timed, p50/p95), the final plan checked.
+3. The synthetic Almaty day (tenge objective, driver breaks: ``routing.improve``'s ruin and
+   recreate, not the compiled search; the ``search`` key says which improver each part ran),
+   each solve with ``--almaty-time-limit`` (default 60 s): the booked requests solved and the
+   ``--live-share`` others inserted live as they arrive, an hour ahead of their pickup (timed,
+   p50/p95), the final plan checked; then the whole day solved at once against a run
+   ``--reference-factor`` (default 10) times longer (``almaty_km_vs_long_run``), and a doubled
+   day (twice the requests, from the demand generator, same users, fleet and date:
+   ``almaty2x_served_share``, ``almaty2x_km_vs_1x``, ``almaty2x_vehicle_hours_vs_1x``).
+   ``--almaty-only`` runs just this part and merges its keys into an existing ``--json``;
+   ``--skip-almaty`` keeps the Almaty keys an existing ``--json`` has.
 
-Solves run in ``--workers`` processes (default: one per core), each single-threaded
-(OR-Tools routing and our search are single-threaded; VROOM gets ``nb_threads=1``); the
-CPU, cores and workers are written into the results. Our solver runs with its default
-search (``routing.alns``, compiled with numba); the compilation is done once before the
-timed solves (``numba_warm_up_s``: seconds it took, near zero when numba's on-disk cache is warm).
+Seeds: ``--seeds N`` solves every benchmark instance with seeds 0..N-1; each instance row has
+the mean (``cost``, ``gap``), the best (``cost_best``, ``gap_best``) and each seed's cost, and
+the summary keys are means over instances of the per-instance means (``*_mean_gap_best``: of
+the bests). VROOM is deterministic and runs once per instance.
+
+Solves run in ``--workers`` processes (default: one per core), one (instance, seed) per task,
+each single-threaded (OR-Tools routing and our searches are single-threaded; VROOM gets
+``nb_threads=1``); the CPU, cores, workers and ``threads_per_solve`` are written into the
+results. The compiled search's numba compilation is done once before the timed solves
+(``numba_warm_up_s``: seconds it took, near zero when numba's on-disk cache is warm). A full
+run takes about (24 + 20 + 8) instances x seeds x ``--time-limit`` / workers, plus VROOM's
+seconds, plus the Almaty part (about ``--reference-factor`` + 3 times ``--almaty-time-limit``
+and the matrices, with two workers).
 
 Writes ``--json`` (default ``bench/results/darp.json``) with ``cordeau_mean_gap``,
 ``cordeau_max_gap``, ``cordeau_mean_gap_verified``, ``cordeau_mean_gap_unverified``,
 ``pr_mean_gap``, ``pr_beats_ts2003``, ``vs_vroom``, ``almaty_served_share``,
-``insert_p95_ms``, ``all_feasible`` and the per-instance rows.
+``insert_p95_ms``, ``almaty_km_vs_long_run``, ``almaty2x_served_share``, ``all_feasible``
+and the per-instance rows.
 
 Usage: ``python bench/darp.py [--instances DIR] [--pr DIR] [--json PATH] [--time-limit 60]
-[--workers 2] [--lilim-count 8] [--skip-almaty]``
+[--seeds 3] [--workers 2] [--lilim-count 8] [--skip-almaty | --almaty-only]
+[--almaty-time-limit 60] [--reference-factor 10]``
 """
 
 from __future__ import annotations
