@@ -11,23 +11,40 @@
    with ``--lilim-count``; ours and pyvroom (VROOM) with the same time limit, the same
    objective (vehicles x 10 000 + distance; an unserved request priced as a vehicle), VROOM's
    run time recorded and its routes timed exactly and passed through our checker.
-3. The synthetic Almaty day: 1 500 requests, 170 vehicles; the booked ones solved with
-   ``--time-limit``, the ``--live-share`` others inserted live as they arrive, an hour ahead
-   of their pickup (timed, p50/p95), the final plan checked.
+3. The synthetic Almaty day (tenge objective, driver breaks: ``routing.improve``'s ruin and
+   recreate, not the compiled search; the ``search`` key says which improver each part ran),
+   each solve with ``--almaty-time-limit`` (default 60 s): the booked requests solved and the
+   ``--live-share`` others inserted live as they arrive, an hour ahead of their pickup (timed,
+   p50/p95), the final plan checked; then the whole day solved at once against a run
+   ``--reference-factor`` (default 10) times longer (``almaty_km_vs_long_run``), and a doubled
+   day (twice the requests, from the demand generator, same users, fleet and date:
+   ``almaty2x_served_share``, ``almaty2x_km_vs_1x``, ``almaty2x_vehicle_hours_vs_1x``).
+   ``--almaty-only`` runs just this part and merges its keys into an existing ``--json``;
+   ``--skip-almaty`` keeps the Almaty keys an existing ``--json`` has.
 
-Solves run in ``--workers`` processes (default: one per core), each single-threaded
-(OR-Tools routing and our search are single-threaded; VROOM gets ``nb_threads=1``); the
-CPU, cores and workers are written into the results. Our solver runs with its default
-search (``routing.alns``, compiled with numba); the compilation is done once before the
-timed solves (``numba_warm_up_s``: seconds it took, near zero when numba's on-disk cache is warm).
+Seeds: ``--seeds N`` solves every benchmark instance with seeds 0..N-1; each instance row has
+the mean (``cost``, ``gap``), the best (``cost_best``, ``gap_best``) and each seed's cost, and
+the summary keys are means over instances of the per-instance means (``*_mean_gap_best``: of
+the bests). VROOM is deterministic and runs once per instance.
+
+Solves run in ``--workers`` processes (default: one per core), one (instance, seed) per task,
+each single-threaded (OR-Tools routing and our searches are single-threaded; VROOM gets
+``nb_threads=1``); the CPU, cores, workers and ``threads_per_solve`` are written into the
+results. The compiled search's numba compilation is done once before the timed solves
+(``numba_warm_up_s``: seconds it took, near zero when numba's on-disk cache is warm). A full
+run takes about (24 + 20 + 8) instances x seeds x ``--time-limit`` / workers, plus VROOM's
+seconds, plus the Almaty part (about ``--reference-factor`` + 3 times ``--almaty-time-limit``
+and the matrices, with two workers).
 
 Writes ``--json`` (default ``bench/results/darp.json``) with ``cordeau_mean_gap``,
 ``cordeau_max_gap``, ``cordeau_mean_gap_verified``, ``cordeau_mean_gap_unverified``,
 ``pr_mean_gap``, ``pr_beats_ts2003``, ``vs_vroom``, ``almaty_served_share``,
-``insert_p95_ms``, ``all_feasible`` and the per-instance rows.
+``insert_p95_ms``, ``almaty_km_vs_long_run``, ``almaty2x_served_share``, ``all_feasible``
+and the per-instance rows.
 
 Usage: ``python bench/darp.py [--instances DIR] [--pr DIR] [--json PATH] [--time-limit 60]
-[--workers 2] [--lilim-count 8] [--skip-almaty]``
+[--seeds 3] [--workers 2] [--lilim-count 8] [--skip-almaty | --almaty-only]
+[--almaty-time-limit 60] [--reference-factor 10]``
 """
 
 from __future__ import annotations
@@ -44,8 +61,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from routing.alns import warm_up
+from routing.alns import handles as alns_handles, warm_up
 from routing.checker import check_solution
 from routing.evaluate import simulate_day
 from routing.literature import read_bks, read_cordeau, read_lilim, timed_solution
@@ -61,13 +79,15 @@ UNSERVED_COST: float = VEHICLE_COST  # an unserved request costs as much as one 
 NEAR_OPTIMAL: float = 0.0005  # "within 0.05 %" of the best known
 
 
-def _solve_cordeau(task: tuple[Path, float]) -> dict:
-    """One Cordeau-format instance solved and checked (a process-pool task)."""
-    path, time_limit_s = task
+def _solve_cordeau(task: tuple[Path, float, int]) -> dict:
+    """One Cordeau-format instance solved with one seed and checked (a process-pool task)."""
+    path, time_limit_s, seed = task
     data = read_cordeau(path)
-    result = solve(data, SolveParams(time_limit_s=time_limit_s, cost="distance", scale=BENCH_SCALE))
+    params = SolveParams(time_limit_s=time_limit_s, cost="distance", scale=BENCH_SCALE, seed=seed)
+    result = solve(data, params)
     problems = check_solution(data, result.solution)
-    return {"instance": path.stem, "cost": round(solution_cost(data, result.solution)["distance"], 3),
+    return {"instance": path.stem, "seed": seed, "search": search_used(data, params),
+            "cost": round(solution_cost(data, result.solution)["distance"], 3),
             "unserved": len(result.solution.unserved), "feasible": not problems,
             "first_problem": problems[0] if problems else None, "seconds": round(result.runtime_s, 1)}
 
@@ -80,23 +100,51 @@ def _parallel(function: Callable, tasks: list, workers: int) -> Iterable:
         yield from pool.map(function, tasks)
 
 
-def cordeau(directory: Path, time_limit_s: float, workers: int) -> list[dict]:
-    """Solve every instance of ``directory`` listed in its bks.csv; gaps to ``cost`` and to ``ts2003_cost``."""
+def _by_instance(runs: Iterable[dict], seeds: int) -> Iterable[list[dict]]:
+    """Group the runs of one instance (``seeds`` consecutive results of the pool) together."""
+    group: list[dict] = []
+    for run in runs:
+        group.append(run)
+        if len(group) == seeds:
+            yield group
+            group = []
+
+
+def _over_seeds(runs: list[dict], key: str) -> dict:
+    """Mean and best (lowest) of ``key`` over the seeds' runs, and each seed's value."""
+    values = [r[key] for r in runs]
+    return {key: round(float(np.mean(values)), 3), f"{key}_best": min(values), f"{key}_by_seed": values}
+
+
+def cordeau(directory: Path, time_limit_s: float, workers: int, seeds: int = 1) -> list[dict]:
+    """Solve every instance of ``directory`` listed in its bks.csv with ``seeds`` seeds.
+
+    Per instance: the cost's mean over seeds (``cost``, with ``gap`` to the best
+    known ``bks``) and its best (``cost_best``, ``gap_best``); gaps are None
+    unless every seed served every request. Against the 2003 tabu search
+    (``ts2003_cost``) the mean cost is compared.
+    """
     bks = read_bks(directory / "bks.csv")
     names = [name for name in bks.index if (directory / f"{name}.txt").exists()]
+    tasks = [(directory / f"{n}.txt", time_limit_s, seed) for n in names for seed in range(seeds)]
     rows = []
-    for row in _parallel(_solve_cordeau, [(directory / f"{n}.txt", time_limit_s) for n in names], workers):
-        known = bks.loc[row["instance"]]
-        complete = row["unserved"] == 0
+    for runs in _by_instance(_parallel(_solve_cordeau, tasks, workers), seeds):
+        known = bks.loc[runs[0]["instance"]]
+        complete = all(r["unserved"] == 0 for r in runs)
+        problems = [r["first_problem"] for r in runs if r["first_problem"]]
+        row = {"instance": runs[0]["instance"], "seeds": seeds, "search": runs[0]["search"], **_over_seeds(runs, "cost"),
+               "unserved": max(r["unserved"] for r in runs), "feasible": all(r["feasible"] for r in runs),
+               "first_problem": problems[0] if problems else None, "seconds": max(r["seconds"] for r in runs)}
         row.update(bks=float(known["cost"]), verified_bks=str(known.get("verified", "")).strip() == "yes",
-                   gap=row["cost"] / float(known["cost"]) - 1 if complete else None)
-        if "ts2003_cost" in known:
+                   gap=round(row["cost"] / float(known["cost"]) - 1, 5) if complete else None,
+                   gap_best=round(row["cost_best"] / float(known["cost"]) - 1, 5) if complete else None)
+        if pd.notna(known.get("ts2003_cost")):
             row.update(ts2003_cost=float(known["ts2003_cost"]),
                        beats_ts2003=complete and round(row["cost"], 2) <= float(known["ts2003_cost"]))
         rows.append(row)
-        gap = "-" if row["gap"] is None else f"{row['gap']:+.2%}"
-        print(f"  {row['instance']:8s} cost {row['cost']:9.2f}  bks {row['bks']:9.2f}  gap {gap}  "
-              f"unserved {row['unserved']}  checker {row['first_problem'] or 'ok'}", flush=True)
+        gap = "-" if row["gap"] is None else f"{row['gap']:+.2%} (best {row['gap_best']:+.2%})"
+        print(f"  {row['instance']:8s} cost {row['cost']:9.2f} (best {row['cost_best']:9.2f})  bks {row['bks']:9.2f}  "
+              f"gap {gap}  unserved {row['unserved']}  checker {row['first_problem'] or 'ok'}", flush=True)
     return rows
 
 
@@ -111,6 +159,7 @@ def set_summary(prefix: str, rows: list[dict]) -> dict:
         f"{prefix}_complete": len(gaps),
         f"{prefix}_mean_gap": mean(gaps),
         f"{prefix}_max_gap": round(max(gaps), 5) if gaps else None,
+        f"{prefix}_mean_gap_best": mean([r["gap_best"] for r in rows if r["gap_best"] is not None]),
         f"{prefix}_mean_gap_verified": mean([r["gap"] for r in rows if r["gap"] is not None and r["verified_bks"]]),
         f"{prefix}_mean_gap_unverified": mean([r["gap"] for r in rows if r["gap"] is not None and not r["verified_bks"]]),
         f"{prefix}_verified_instances": sum(r["verified_bks"] for r in rows),
@@ -118,7 +167,8 @@ def set_summary(prefix: str, rows: list[dict]) -> dict:
     }
     if any("ts2003_cost" in r for r in rows):
         summary[f"{prefix}_beats_ts2003"] = sum(bool(r.get("beats_ts2003")) for r in rows)
-        summary[f"{prefix}_mean_gap_ts2003"] = mean([r["cost"] / r["ts2003_cost"] - 1 for r in rows if r["gap"] is not None])
+        summary[f"{prefix}_mean_gap_ts2003"] = mean([r["cost"] / r["ts2003_cost"] - 1 for r in rows
+                                                         if r["gap"] is not None and "ts2003_cost" in r])
     return summary
 
 
@@ -176,37 +226,57 @@ def vroom_ratios(rows: list[dict]) -> dict:
     ours = sum(total_cost(r["vehicles"], r["distance"], r["unserved"]) for r in rows)
     theirs = sum(total_cost(r["vroom_vehicles"], r["vroom_distance"], r["vroom_unserved"]) for r in rows)
     return {"vs_vroom": round(ours / theirs, 4),
+            "vs_vroom_best": round(sum(r.get("total_best", total_cost(r["vehicles"], r["distance"], r["unserved"]))
+                                       for r in rows) / theirs, 4),
             "vs_vroom_distance_mean": round(float(np.mean([r["distance"] / r["vroom_distance"] for r in rows])), 4),
-            "vehicles_ours": sum(r["vehicles"] for r in rows), "vehicles_vroom": sum(r["vroom_vehicles"] for r in rows),
-            "unserved_ours": sum(r["unserved"] for r in rows), "unserved_vroom": sum(r["vroom_unserved"] for r in rows),
+            "vehicles_ours": round(sum(r["vehicles"] for r in rows), 2),
+            "vehicles_vroom": sum(r["vroom_vehicles"] for r in rows),
+            "unserved_ours": round(sum(r["unserved"] for r in rows), 2), "unserved_vroom": sum(r["vroom_unserved"] for r in rows),
             "vroom_all_feasible": all(r["vroom_feasible"] for r in rows),
             "vroom_seconds_mean": round(float(np.mean([r["vroom_seconds"] for r in rows])), 1)}
 
 
-def _solve_lilim(task: tuple[Path, float]) -> dict:
-    """One Li & Lim instance: ours, then VROOM with the same limit (a process-pool task)."""
-    path, time_limit_s = task
+def _solve_lilim(task: tuple[Path, float, int]) -> dict:
+    """One Li & Lim instance with one seed; VROOM with the same limit on the seed-0 task (a process-pool task)."""
+    path, time_limit_s, seed = task
     data = read_lilim(path)
-    result = solve(data, SolveParams(time_limit_s=time_limit_s, cost="distance", scale=BENCH_SCALE,
-                                     vehicle_fixed_cost=VEHICLE_COST, construction="ortools"))
+    params = SolveParams(time_limit_s=time_limit_s, cost="distance", scale=BENCH_SCALE,
+                         vehicle_fixed_cost=VEHICLE_COST, construction="ortools", seed=seed)
+    result = solve(data, params)
     cost = solution_cost(data, result.solution)
     problems = check_solution(data, result.solution)
-    row = {"instance": path.stem, "distance": round(cost["distance"], 2), "vehicles": int(cost["vehicles_used"]),
+    row = {"instance": path.stem, "search": search_used(data, params), "distance": round(cost["distance"], 2), "vehicles": int(cost["vehicles_used"]),
            "unserved": len(result.solution.unserved), "feasible": not problems, "seconds": round(result.runtime_s, 1)}
-    try:
-        row.update(vroom_solve(data, time_limit_s))
-    except ImportError:
-        print("pyvroom is not installed (pip install pyvroom): skipping the VROOM peer")
+    if seed == 0:
+        try:
+            row.update(vroom_solve(data, time_limit_s))
+        except ImportError:
+            print("pyvroom is not installed (pip install pyvroom): skipping the VROOM peer")
     return row
 
 
-def lilim(directory: Path, names: list[str], time_limit_s: float, workers: int) -> list[dict]:
-    """Ours vs VROOM on Li & Lim instances."""
+def lilim(directory: Path, names: list[str], time_limit_s: float, workers: int, seeds: int = 1) -> list[dict]:
+    """Ours (``seeds`` seeds) vs VROOM (deterministic: run once) on Li & Lim instances.
+
+    Per instance: vehicles, distance and unserved are means over the seeds
+    (``total`` their total cost); ``total_best`` is the best seed's total
+    cost, with its ``vehicles_best`` and ``distance_best``.
+    """
+    tasks = [(directory / f"{n}.txt", time_limit_s, seed) for n in names for seed in range(seeds)]
     rows = []
-    for row in _parallel(_solve_lilim, [(directory / f"{n}.txt", time_limit_s) for n in names], workers):
+    for runs in _by_instance(_parallel(_solve_lilim, tasks, workers), seeds):
+        totals = [total_cost(r["vehicles"], r["distance"], r["unserved"]) for r in runs]
+        best = runs[int(np.argmin(totals))]
+        row = {"instance": runs[0]["instance"], "seeds": seeds, "search": runs[0]["search"],
+               **{k: round(float(np.mean([r[k] for r in runs])), 2) for k in ("distance", "vehicles", "unserved")},
+               "total": round(float(np.mean(totals)), 2), "total_best": round(min(totals), 2),
+               "vehicles_best": best["vehicles"], "distance_best": best["distance"],
+               "feasible": all(r["feasible"] for r in runs), "seconds": max(r["seconds"] for r in runs),
+               **{k: v for k, v in runs[0].items() if k.startswith("vroom_")}}
         rows.append(row)
         print(f"  {row['instance']:7s} ours {row['distance']:8.1f} ({row['vehicles']} veh, {row['unserved']} unserved, "
-              f"checker {'ok' if row['feasible'] else 'REJECTED'})  VROOM {row.get('vroom_distance', float('nan')):8.1f} "
+              f"checker {'ok' if row['feasible'] else 'REJECTED'}; best seed {row['distance_best']:8.1f}, "
+              f"{row['vehicles_best']} veh)  VROOM {row.get('vroom_distance', float('nan')):8.1f} "
               f"({row.get('vroom_vehicles')} veh, {row.get('vroom_unserved')} unassigned, "
               f"{row.get('vroom_seconds')} s, checker {'ok' if row.get('vroom_feasible') else 'REJECTED'})", flush=True)
     return rows
@@ -249,12 +319,131 @@ def almaty(live_share: float, time_limit_s: float) -> dict:
           f"{report.solve_seconds:.1f} s; live insertion p50 {report.insert_ms_p50:.1f} ms, "
           f"p95 {report.insert_ms_p95:.1f} ms, max {report.insert_ms_max:.1f} ms; checker "
           f"{'ok' if not report.violations else f'{report.violations} violations'}", flush=True)
-    return {"almaty_matrix_points": points, "almaty_matrix_seconds": round(matrix_s, 1),
+    return {"almaty_search": search_used(problem.data, SolveParams()),
+            "almaty_matrix_points": points, "almaty_matrix_seconds": round(matrix_s, 1),
             "almaty_requests": report.requests, "almaty_served_share": round(report.served_share, 4),
             "almaty_solve_seconds": round(report.solve_seconds, 1), "almaty_live_requests": report.live_requests,
             "almaty_live_inserted": report.live_inserted, "almaty_feasible": report.violations == 0,
             "insert_p50_ms": round(report.insert_ms_p50, 1), "insert_p95_ms": round(report.insert_ms_p95, 1),
             "insert_max_ms": round(report.insert_ms_max, 1)}
+
+
+ALMATY_RUNS: tuple[str, ...] = ("day", "reference", "double")  # the scale runs, as process-pool tasks
+
+
+def _almaty_run(task: tuple[str, float]) -> dict:
+    """One whole-day solve (all requests booked, tenge objective): the day, or the doubled day; checked, with KPIs."""
+    from data.dataset import dataset_date, day_trips, ensure_dataset, load_fleet, load_trips
+    from routing.almaty import build_problem
+    from routing.kpi import service_kpis
+
+    which, time_limit_s = task
+    directory = ensure_dataset()
+    date = dataset_date(directory)
+    trips = load_trips(directory)
+    if which == "double":
+        trips = day_trips(date, directory, n_trips=2 * len(trips))
+    problem = build_problem(trips, load_fleet(directory), date)  # no shared cache: the runs build at once
+    params = SolveParams(time_limit_s=time_limit_s)
+    result = solve(problem.data, params)
+    total = service_kpis(problem.data, result.solution, problem.off_network)["total"]
+    return {"run": which, "time_limit_s": time_limit_s, "requests": total["requests"],
+            "served_share": total["served_share"], "km": total["km"], "vehicle_hours": total["vehicle_hours"],
+            "vehicles_used": total["vehicles_used"], "operating_tg": total["operating_tg"],
+            "feasible": not check_solution(problem.data, result.solution), "seconds": round(result.runtime_s, 1),
+            "search": search_used(problem.data, params)}
+
+
+def almaty_scale(time_limit_s: float, reference_factor: float, workers: int) -> dict:
+    """The Almaty day against a long run of the same search, and the doubled day, each solved whole.
+
+    Three solves (in ``workers`` processes): the day with ``time_limit_s``,
+    the day with ``reference_factor`` times that (the reference), and a day
+    with twice the requests from the demand generator (same users, fleet and
+    date) with ``time_limit_s``. Returns ``almaty_km_vs_long_run`` (our km
+    over the reference's), ``almaty2x_served_share`` and the doubled day's
+    km and vehicle-hours over the day's, with each run's KPIs.
+    """
+    tasks = [("day", time_limit_s), ("reference", reference_factor * time_limit_s), ("double", time_limit_s)]
+    runs = {}
+    for run in _parallel(_almaty_run, sorted(tasks, key=lambda t: -t[1]), workers):  # the longest first
+        runs[run["run"]] = run
+        print(f"  {run['run']:9s} {run['requests']} requests, {run['time_limit_s']:.0f} s ({run['search']}): served "
+              f"{run['served_share']:.2%}, {run['km']:.0f} km, {run['vehicle_hours']:.0f} vehicle-hours, "
+              f"{run['vehicles_used']} vehicles; checker {'ok' if run['feasible'] else 'REJECTED'}", flush=True)
+    day, reference, double = (runs[k] for k in ALMATY_RUNS)
+    return {"almaty_scale_time_limit_s": time_limit_s, "almaty_reference_factor": reference_factor,
+            "almaty_km_vs_long_run": round(day["km"] / reference["km"], 4),
+            "almaty_served_vs_long_run": round(day["served_share"] - reference["served_share"], 4),
+            "almaty2x_requests": double["requests"], "almaty2x_served_share": double["served_share"],
+            "almaty2x_km_vs_1x": round(double["km"] / day["km"], 3),
+            "almaty2x_vehicle_hours_vs_1x": round(double["vehicle_hours"] / day["vehicle_hours"], 3),
+            "almaty_scale_feasible": all(r["feasible"] for r in runs.values()),
+            "almaty_runs": [runs[k] for k in ALMATY_RUNS]}
+
+
+def search_used(data, params: SolveParams) -> str:  # noqa: ANN001 - ProblemData
+    """The improver ``solve`` runs after its start on ``data``: the compiled search where it models the problem."""
+    return "alns" if params.search == "alns" and alns_handles(data, params.pricing) else "ruin_and_recreate"
+
+
+def is_almaty_key(key: str) -> bool:
+    """Whether a results key belongs to the Almaty workload (kept across runs that skip it, replaced by --almaty-only)."""
+    return key.startswith(("almaty", "insert_"))
+
+
+def almaty_workload(args: argparse.Namespace) -> dict:
+    """The Almaty day with live insertions, then its scale runs (``almaty_scale``); keys ``is_almaty_key``."""
+    print(f"Almaty synthetic day, booked part solved in {args.almaty_time_limit:.0f} s, the rest inserted live:")
+    result = almaty(args.live_share, args.almaty_time_limit)
+    print(f"Almaty day solved whole in {args.almaty_time_limit:.0f} s vs {args.reference_factor:g}x that, and a "
+          f"doubled day in {args.almaty_time_limit:.0f} s ({args.workers} single-threaded workers):")
+    result.update(almaty_scale(args.almaty_time_limit, args.reference_factor, args.workers))
+    result["almaty_all_feasible"] = result.pop("almaty_feasible") and result.pop("almaty_scale_feasible")
+    print(f"Almaty km over the long run's {result['almaty_km_vs_long_run']}; doubled day served "
+          f"{result['almaty2x_served_share']:.2%}, km x{result['almaty2x_km_vs_1x']}, vehicle-hours "
+          f"x{result['almaty2x_vehicle_hours_vs_1x']}", flush=True)
+    return result
+
+
+def benchmark_sets(args: argparse.Namespace) -> dict | None:
+    """The Cordeau-format directories and Li & Lim vs VROOM (None: no Cordeau directory with a bks.csv)."""
+    pr_dir = args.pr or (SHARED_BENCH / "darp-cordeau-pr" if args.instances is None else None)
+    instances = args.instances or SHARED_BENCH / "darp-cordeau"
+    if not (instances / "bks.csv").exists():
+        print(f"no Cordeau instances with a bks.csv in {instances}: the shared benchmarks are missing "
+              "(expected ../shared/bench beside the repository, or pass --instances DIR)")
+        return None
+    result: dict = {"time_limit_s": args.time_limit, "seeds": args.seeds, "search": {}}
+    print(f"Cordeau instances in {instances}, {args.time_limit:.0f} s each, {args.seeds} seed(s), "
+          f"{args.workers} single-threaded workers:")
+    rows = cordeau(instances, args.time_limit, args.workers, args.seeds)
+    result.update(cordeau=rows, **set_summary("cordeau", rows))
+    result["search"]["cordeau"] = "/".join(sorted({r["search"] for r in rows}))
+    print(f"Cordeau mean gap {result['cordeau_mean_gap']:.2%} (verified optima {result['cordeau_mean_gap_verified']}, "
+          f"unverified {result['cordeau_mean_gap_unverified']}), max {result['cordeau_max_gap']:.2%}; mean of the "
+          f"best seeds {result['cordeau_mean_gap_best']:.2%}")
+    feasible = all(r["feasible"] for r in rows)
+    if pr_dir is not None and (pr_dir / "bks.csv").exists():
+        print(f"Cordeau & Laporte (2003) pr instances in {pr_dir}:")
+        pr_rows = cordeau(pr_dir, args.time_limit, args.workers, args.seeds)
+        result.update(pr=pr_rows, **set_summary("pr", pr_rows))
+        result["search"]["pr"] = "/".join(sorted({r["search"] for r in pr_rows}))
+        feasible &= all(r["feasible"] for r in pr_rows)
+        print(f"pr mean gap to the best known {result['pr_mean_gap']:.2%} (best seeds {result['pr_mean_gap_best']:.2%}); "
+              f"at or below the 2003 tabu search on {result.get('pr_beats_ts2003')} of {len(pr_rows)}")
+    names = lilim_names(args.lilim, args.lilim_count) if (args.lilim / "bks.csv").exists() else []
+    if names:
+        print(f"Li & Lim vs VROOM, {args.time_limit:.0f} s each:")
+        li = lilim(args.lilim, names, args.time_limit, args.workers, args.seeds)
+        result.update(lilim=li, **vroom_ratios(li))
+        result["search"]["lilim"] = "/".join(sorted({r["search"] for r in li}))
+        feasible &= all(r["feasible"] for r in li)
+        print(f"ours / VROOM: total cost (vehicles x {VEHICLE_COST:.0f} + distance + {UNSERVED_COST:.0f} per unserved) "
+              f"{result['vs_vroom']} (best seeds {result['vs_vroom_best']}), distance: mean ratio "
+              f"{result['vs_vroom_distance_mean']}, vehicles {result['vehicles_ours']} vs {result['vehicles_vroom']}")
+    result["sets_feasible"] = feasible
+    return result
 
 
 def main() -> None:
@@ -268,48 +457,42 @@ def main() -> None:
     parser.add_argument("--lilim-count", type=int, default=len(LILIM_DEFAULT),
                         help="Li & Lim instances: the eight named always, more up to this count; 0 skips them")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "darp.json")
-    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per instance")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per benchmark instance")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="seeds per instance (mean and best reported); each seed is one single-threaded solve")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="solver processes, each single-threaded (default: one per core)")
     parser.add_argument("--live-share", type=float, default=0.1, help="share of the Almaty day's requests inserted live")
-    parser.add_argument("--skip-almaty", action="store_true")
+    parser.add_argument("--almaty-time-limit", type=float, default=60.0,
+                        help="seconds for the Almaty day and the doubled day (the dispatcher's overnight budget)")
+    parser.add_argument("--reference-factor", type=float, default=10.0,
+                        help="the Almaty long-run reference gets this many times --almaty-time-limit")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--skip-almaty", action="store_true",
+                       help="skip the Almaty workload (an existing --json keeps its Almaty keys)")
+    group.add_argument("--almaty-only", action="store_true",
+                       help="run only the Almaty workload; its keys replace those of an existing --json")
     args = parser.parse_args()
-    pr_dir = args.pr or (SHARED_BENCH / "darp-cordeau-pr" if args.instances is None else None)
-    instances = args.instances or SHARED_BENCH / "darp-cordeau"
-    if not (instances / "bks.csv").exists():
-        print(f"no Cordeau instances with a bks.csv in {instances}: the shared benchmarks are missing "
-              "(expected ../shared/bench beside the repository, or pass --instances DIR)")
-        sys.exit(0)
-    result: dict = {"time_limit_s": args.time_limit, "workers": args.workers, "threads_per_solve": 1, **machine(),
-                    "search": SolveParams().search, "numba_warm_up_s": round(warm_up(), 1)}
-    print(f"Cordeau instances in {instances}, {args.time_limit:.0f} s each, {args.workers} single-threaded workers:")
-    rows = cordeau(instances, args.time_limit, args.workers)
-    result.update(cordeau=rows, **set_summary("cordeau", rows))
-    print(f"Cordeau mean gap {result['cordeau_mean_gap']:.2%} (verified optima {result['cordeau_mean_gap_verified']}, "
-          f"unverified {result['cordeau_mean_gap_unverified']}), max {result['cordeau_max_gap']:.2%}")
-    feasible = all(r["feasible"] for r in rows)
-    if pr_dir is not None and (pr_dir / "bks.csv").exists():
-        print(f"Cordeau & Laporte (2003) pr instances in {pr_dir}:")
-        pr_rows = cordeau(pr_dir, args.time_limit, args.workers)
-        result.update(pr=pr_rows, **set_summary("pr", pr_rows))
-        feasible &= all(r["feasible"] for r in pr_rows)
-        print(f"pr mean gap to the best known {result['pr_mean_gap']:.2%}; at or below the 2003 tabu search on "
-              f"{result.get('pr_beats_ts2003')} of {len(pr_rows)}")
-    names = lilim_names(args.lilim, args.lilim_count) if (args.lilim / "bks.csv").exists() else []
-    if names:
-        print(f"Li & Lim vs VROOM, {args.time_limit:.0f} s each:")
-        li = lilim(args.lilim, names, args.time_limit, args.workers)
-        result.update(lilim=li, **vroom_ratios(li))
-        feasible &= all(r["feasible"] for r in li)
-        print(f"ours / VROOM: total cost (vehicles x {VEHICLE_COST:.0f} + distance + {UNSERVED_COST:.0f} per unserved) "
-              f"{result['vs_vroom']}, distance: mean ratio {result['vs_vroom_distance_mean']}, vehicles "
-              f"{result['vehicles_ours']} vs {result['vehicles_vroom']}")
-    if not args.skip_almaty:
-        print("Almaty synthetic day:")
-        almaty_result = almaty(args.live_share, args.time_limit)
-        feasible &= almaty_result.pop("almaty_feasible")
-        result.update(almaty_result)
-    result["all_feasible"] = feasible
+    previous = json.loads(args.json.read_text()) if args.json.exists() else {}
+    result: dict = {"workers": args.workers, "threads_per_solve": 1, **machine(),
+                    "numba_warm_up_s": round(warm_up(), 1)}
+    if args.almaty_only:
+        result = {**{k: v for k, v in previous.items() if not is_almaty_key(k)}, **result}
+    else:
+        sets = benchmark_sets(args)
+        if sets is None:
+            sys.exit(0)
+        result.update(sets)
+    search = result.get("search") if isinstance(result.get("search"), dict) else {}  # (older files: one name)
+    if args.skip_almaty:
+        result.update({k: v for k, v in previous.items() if is_almaty_key(k)})
+        if "almaty_search" in result:
+            search["almaty"] = result["almaty_search"]
+    else:
+        result.update(almaty_workload(args))
+        search["almaty"] = result["almaty_search"]
+    result["search"] = search
+    result["all_feasible"] = bool(result.get("sets_feasible", True) and result.get("almaty_all_feasible", True))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))
     print(f"wrote {args.json}")

@@ -109,12 +109,16 @@ def dataset_seed(data_dir: str | Path | None = None) -> int:
     return int(_manifest(generated_data_dir(data_dir))["seed"])
 
 
-def day_trips(date: dt.date, data_dir: str | Path | None = None, extra_users: pd.Series | None = None) -> pd.DataFrame:
+def day_trips(date: dt.date, data_dir: str | Path | None = None, extra_users: pd.Series | None = None,
+              n_trips: int | None = None) -> pd.DataFrame:
     """Generated trip requests of any ``date`` for the dataset's users (validated, as ``load_trips``).
 
     ``extra_users`` (household ids) become eligible too: a demand scenario.
+    ``n_trips``: how many requests (None: the day's usual number), e.g. a
+    doubled day for a scale test.
     """
-    trips = generate_trips(load_households(data_dir), load_objects(data_dir), date, dataset_seed(data_dir), extra_users)
+    trips = generate_trips(load_households(data_dir), load_objects(data_dir), date, dataset_seed(data_dir), extra_users,
+                           n_trips)
     return validate_trips(trips)
 
 

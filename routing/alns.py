@@ -161,7 +161,7 @@ class _State:
             owner[[x for x in nodes if x < n]] = v
         insertable = np.array([owner[k] >= 0 or solution.unserved.get(r.id) == unserved_reason
                                for k, r in enumerate(data.requests)], dtype=np.bool_)
-        state = cls(arrays, routes, lengths, owner, insertable, _neighbours(data, arc), costs.pricing.fixed,
+        state = cls(arrays, routes, lengths, owner, insertable, _neighbours(data, arc, arrays.low[:n]), costs.pricing.fixed,
                     costs.unserved_penalty)
         return state if state.ok else None
 
@@ -189,12 +189,15 @@ class _State:
         return Solution(tuple(routes), unserved)
 
 
-def _neighbours(data: ProblemData, arc: np.ndarray) -> np.ndarray:
-    """Per request, all requests from most to least related (pickup and drop-off arc costs plus window gap)."""
+def _neighbours(data: ProblemData, arc: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per request, all requests from most to least related (pickup and drop-off arc costs plus window gap).
+
+    ``starts``: per request, the earliest pickup its own drop-off window allows
+    (``Arrays.low``), so that open pickup windows do not all look alike.
+    """
     requests: tuple[TripRequest, ...] = data.requests
     pickups = np.array([r.pickup for r in requests], dtype=int)
     dropoffs = np.array([r.dropoff for r in requests], dtype=int)
-    starts = np.array([r.earliest_pickup_s for r in requests])
     near = arc[np.ix_(pickups, pickups)] + arc[np.ix_(dropoffs, dropoffs)]
     near = np.where(np.isfinite(near), near, BIG) + np.abs(starts[:, None] - starts[None, :]) / TIME_WEIGHT
     return np.argsort(near, axis=1, kind="stable").astype(np.int64)

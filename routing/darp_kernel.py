@@ -105,20 +105,24 @@ class Arrays:
                 for k, v in enumerate(vehicles)]
         first = {}
         twin = np.array([first.setdefault(key, k) for k, key in enumerate(keys)], dtype=np.int64)
+        point = np.array([r.pickup for r in requests] + [r.dropoff for r in requests], dtype=np.int64)
+        service = np.array([r.service_pickup_s for r in requests] + [r.service_dropoff_s for r in requests], dtype=float)
+        ride = np.array([r.service_pickup_s + data.max_ride(r) for r in requests], dtype=float)
+        duration = np.where(np.isfinite(data.duration_s), data.duration_s, BIG)
+        low, high = _tightened(np.clip(windows[:, 0], -BIG, BIG), np.clip(windows[:, 1], -BIG, BIG), point, service,
+                               ride, duration)
         return cls(
-            point=np.array([r.pickup for r in requests] + [r.dropoff for r in requests], dtype=np.int64),
-            low=np.clip(windows[:, 0], -BIG, BIG), high=np.clip(windows[:, 1], -BIG, BIG),
-            service=np.array([r.service_pickup_s for r in requests] + [r.service_dropoff_s for r in requests], dtype=float),
+            point=point, low=low, high=high, service=service,
             wheel=sign * np.tile([r.wheelchair_load for r in requests], 2).astype(np.int64),
             seat=sign * np.tile([r.seat_load for r in requests], 2).astype(np.int64),
-            ride=np.array([r.service_pickup_s + data.max_ride(r) for r in requests], dtype=float),
+            ride=ride,
             depot=np.array([v.depot for v in vehicles], dtype=np.int64),
             shift_start=np.array([v.shift_start_s for v in vehicles], dtype=float),
             shift_end=np.array([v.shift_end_s for v in vehicles], dtype=float),
             wheel_cap=np.array([v.wheelchair_places for v in vehicles], dtype=np.int64),
             seat_cap=np.array([v.seats for v in vehicles], dtype=np.int64),
             allowed=allowed, twin=twin,
-            duration=np.where(np.isfinite(data.duration_s), data.duration_s, BIG),
+            duration=duration,
             arc=np.where(np.isfinite(arc), arc, BIG),
             max_duration=BIG if data.max_route_duration_s is None else float(data.max_route_duration_s),
         )
@@ -128,6 +132,30 @@ class Arrays:
         return (self.point, self.low, self.high, self.service, self.wheel, self.seat, self.ride, self.depot,
                 self.shift_start, self.shift_end, self.wheel_cap, self.seat_cap, self.allowed, self.twin,
                 self.duration, self.arc, self.max_duration)
+
+
+def _tightened(low: np.ndarray, high: np.ndarray, point: np.ndarray, service: np.ndarray, ride: np.ndarray,
+               duration: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Windows narrowed by what each request's own pickup and drop-off imply (Cordeau 2006, section 4).
+
+    A drop-off starts at least the direct trip after its pickup and at most
+    ``ride`` after it, so the pickup window loses what no drop-off time can
+    follow (``[low_d - ride, high_d - service_p - t(p, d)]``) and then the
+    drop-off window what no pickup time can precede. Every feasible route
+    keeps the same times, so feasibility is unchanged; what changes is that a
+    pickup with an open window ([0, day end], half the requests of the
+    Cordeau sets) gets the window its drop-off's implies, which the screens
+    of :func:`route_insertion`, the relatedness of requests and the
+    earliest-first recreate order use.
+    """
+    n = len(ride)
+    low, high = low.copy(), high.copy()
+    direct = service[:n] + duration[point[:n], point[n:]]
+    low[:n] = np.maximum(low[:n], low[n:] - ride)
+    high[:n] = np.minimum(high[:n], high[n:] - direct)
+    low[n:] = np.maximum(low[n:], low[:n] + direct)
+    high[n:] = np.minimum(high[n:], high[:n] + ride)
+    return low, high
 
 
 @njit(cache=True)

@@ -155,7 +155,13 @@ def timed_solution(data: ProblemData, node_routes: list[list[int]], source: str 
 
 
 def read_bks(path: str | Path) -> pd.DataFrame:
-    """A best-known-solutions table (``bks.csv``) indexed by instance name."""
+    """A best-known-solutions table (``bks.csv``) indexed by instance name (first column).
+
+    Needs a ``cost`` column (the best known cost); ``verified`` (yes/no) and
+    ``ts2003_cost`` are optional.
+    """
     table = pd.read_csv(path)
     table.columns = [c.strip().lower() for c in table.columns]
+    if "cost" not in table.columns:
+        raise ValueError(f"{path}: no 'cost' column (the best known cost per instance); columns: {list(table.columns)}")
     return table.set_index(table.columns[0])

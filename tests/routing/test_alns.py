@@ -15,7 +15,7 @@ from routing.checker import check_solution
 from routing.cost import Pricing
 from routing.darp_kernel import BIG, feasible, route_insertion
 from routing.improve import Costs
-from routing.literature import read_cordeau
+from routing.literature import read_cordeau, read_cordeau_solution
 from routing.problem import ProblemData, Vehicle
 from routing.schedule import schedule
 from routing.solution import Route, Solution, solution_cost
@@ -120,6 +120,25 @@ def test_solver_with_the_search_reaches_the_a2_16_optimum() -> None:
     result = solve(data, SolveParams(time_limit_s=5, scale=1000.0))
     assert check_solution(data, result.solution) == []
     assert result.total_distance_m == pytest.approx(A2_16_OPTIMUM, abs=0.01)
+
+
+def test_narrowed_windows_keep_the_published_pr01_schedule_and_the_search_stays_feasible() -> None:
+    """Open pickup windows get the window their drop-off implies; the published (optimal) times still fit."""
+    data = read_cordeau(FIXTURES / "pr01.txt")
+    n = len(data.requests)
+    arrays = _State.of(data, Solution(tuple(Route(v.id, 0.0, 0.0, ()) for v in data.vehicles),
+                                      {r.id: "x" for r in data.requests}), Costs(Pricing("distance"), PENALTY), "x").arrays
+    open_pickups = [k for k, r in enumerate(data.requests) if r.latest_pickup_s - r.earliest_pickup_s >= 1000]
+    assert open_pickups and all(arrays.high[k] - arrays.low[k] <= arrays.high[k + n] - arrays.low[k + n] + arrays.ride[k]
+                                for k in open_pickups)  # drop-off window plus the longest ride
+    published, _ = read_cordeau_solution(FIXTURES / "pr01.res", data)
+    index = {r.id: k for k, r in enumerate(data.requests)}
+    for route in published.routes:
+        for stop in route.stops:
+            node = index[stop.request_id] + (0 if stop.kind == "pickup" else n)
+            assert arrays.low[node] - 1e-6 <= stop.time_s <= arrays.high[node] + 1e-6
+    result = solve(data, SolveParams(time_limit_s=3, scale=1000.0))
+    assert check_solution(data, result.solution) == [] and not result.unserved
 
 
 def test_fixed_vehicle_cost_empties_routes_and_operators_and_capacities_hold() -> None:
