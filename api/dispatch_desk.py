@@ -21,7 +21,7 @@ import datetime as dt
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -35,7 +35,7 @@ from routing.almaty import vehicles_from_fleet
 from data.demand import SERVICE_WALKING_S, SERVICE_WHEELCHAIR_S as SERVICE_PICKUP_WHEELCHAIR_S
 from routing.insertion import Insertion, reschedule
 from routing.live import LivePlan
-from routing.operations import OperatingPlan
+from routing.operations import LATE_TOLERANCE_S, OperatingPlan
 from routing.problem import ProblemData, TripRequest
 from routing.solution import Route, Solution
 from routing.solver import SolveParams
@@ -95,6 +95,26 @@ def _request(trip_id: str, pick: int, drop: int, window_s: tuple[float, float, f
     service = SERVICE_PICKUP_WHEELCHAIR_S if wheelchair else SERVICE_WALKING_S
     return TripRequest(trip_id, pick, drop, window_s[0], window_s[1], window_s[2], None, wheelchair, companions,
                        service, service, operator=operator)
+
+
+def _late_route(data: ProblemData, requests: dict[str, TripRequest], vehicle, empty: Route,  # noqa: ANN001 - Vehicle
+                sequence: list[tuple[TripRequest, str]]) -> Route | None:
+    """A stored route that is no longer feasible in the requested windows, rescheduled as the live plan had it: pickups
+    up to ``routing.operations.LATE_TOLERANCE_S`` late, rides and drop-offs as late as needed (the late rule and the
+    delivery of passengers on board); the windows of ``requests`` on it widened to its times (a late plan is a fact)."""
+    ids = {r.id for r, _ in sequence}
+    relaxed = {k: replace(r, latest_pickup_s=r.latest_pickup_s + LATE_TOLERANCE_S, latest_dropoff_s=None,
+                          max_ride_s=np.inf) if k in ids else r for k, r in requests.items()}
+    route = reschedule(data, relaxed, vehicle, empty, [(relaxed[r.id], kind) for r, kind in sequence], None)
+    if route is None:
+        return None
+    at = {(s.request_id, s.kind): s.time_s for s in route.stops}
+    for trip_id in ids:
+        r, pickup, dropoff = requests[trip_id], at[(trip_id, "pickup")], at[(trip_id, "dropoff")]
+        requests[trip_id] = replace(r, latest_pickup_s=max(r.latest_pickup_s, pickup),
+                                    latest_dropoff_s=None if r.latest_dropoff_s is None else max(r.latest_dropoff_s, dropoff),
+                                    max_ride_s=max(data.max_ride(r), dropoff - pickup - r.service_pickup_s))
+    return reschedule(data, requests, vehicle, empty, [(requests[r.id], kind) for r, kind in sequence], None)
 
 
 class DispatchDesk:
@@ -239,6 +259,8 @@ class DispatchDesk:
                 sequence = [(requests[trip_id], kind) for trip_id, kind in routes.get(vehicle.id, []) if trip_id in requests]
                 empty = Route(vehicle.id, vehicle.shift_start_s, vehicle.shift_start_s, ())
                 route = reschedule(data, requests, vehicle, empty, sequence, None) if sequence else None
+                if route is None and sequence:  # the street ran late: the stored route is what happened and will
+                    route = _late_route(data, requests, vehicle, empty, sequence)  # (the late rule)
                 if route is not None:
                     kept.append(route)
                     in_routes |= {r.id for r, _ in sequence}

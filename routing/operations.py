@@ -22,12 +22,21 @@ after midnight, like every time of the plan):
 * **Repair** when a delay breaks the route: passengers on board stay (if
   even they cannot be delivered within their ride time, their ride time and
   drop-off deadline are relaxed: they are driven home late rather than
-  dropped; last resort: the shift is extended by ``OVERTIME_S``). The
-  waiting pickups are kept greedily in route order (the nearest first) while
-  the route stays feasible; every pickup that no longer fits is re-inserted
-  at the exact cheapest feasible place on another vehicle
-  (``routing.insertion.best_insertion``) or flagged unserved with
-  ``LATE_REASON``.
+  dropped; last resort: the shift is extended by ``OVERTIME_S`` and an
+  untaken break is given up; a position report never fails). The waiting
+  pickups are kept greedily in route order (the nearest first) while the
+  route stays feasible. A booked rider is not dropped because the vehicle is
+  a few minutes late (the paratransit practice; the **late rule**, in this
+  one place): a pickup that no longer fits is first re-inserted at the exact
+  cheapest feasible place on another vehicle *within its requested window*
+  (``routing.insertion.best_insertion``); if none can take it, it stays on
+  its vehicle served late: its pickup window (and drop-off deadline) is
+  widened to the predicted time, like a performed late stop's, and the
+  outcome lists it in ``late`` (minutes after the requested window: the
+  dispatcher sees it at risk). Only when that lateness would exceed
+  ``LATE_TOLERANCE_S`` after the *requested* window, or keeping it would
+  break another rider's window or maximum ride time, is it flagged unserved
+  with ``LATE_REASON``.
 * **No-show**: the rider's stops leave the route (the seat is free for
   insertions) and the request is withdrawn like a cancellation; the caller
   names the linked return trip to release with it (``release``; the API's rule:
@@ -70,7 +79,9 @@ TRANSFER_SUFFIX: str = "~transfer"
 TRANSFER_WINDOW_S: float = 1800.0  # a rescue vehicle reaches stranded passengers within 30 min (a dispatch standard of the operators)
 ASSUMED_BREAK_S: float = 1800.0  # length assumed for a break taken by a driver without a planned one, until break_ended
 OVERTIME_S: float = 4 * 3600.0  # last resort to deliver passengers on board: the shift may run this much longer
-LATE_REASON: str = "vehicle {vehicle} delayed: the pickup can no longer be reached within its window or ride time"
+LATE_TOLERANCE_S: float = 1800.0  # a pickup up to 30 min after its window is served late rather than dropped (the usual paratransit "missed trip" threshold)
+LATE_REASON: str = ("vehicle {vehicle} delayed: the pickup can no longer be reached within 30 min of its window "
+                    "or without breaking another rider's ride time")
 BREAKDOWN_REASON: str = "vehicle {vehicle} out of service and no other vehicle can take the trip in its window"
 NO_SHOW: str = "no_show"
 RELEASED: str = "released"
@@ -94,11 +105,14 @@ class Outcome:
         Requests re-inserted on another vehicle (ids).
     unserved
         Requests that left the plan: id -> reason.
+    late
+        Requests kept on their delayed vehicle and served late (the late rule): id -> minutes after the requested window.
     """
 
     vehicles: tuple[str, ...]
     moved: tuple[str, ...] = ()
     unserved: tuple[tuple[str, str], ...] = ()
+    late: tuple[tuple[str, float], ...] = ()
 
 
 class OperatingPlan(LivePlan):
@@ -114,6 +128,7 @@ class OperatingPlan(LivePlan):
         self._break_over: dict[str, float] = {}  # vehicle -> end of its break (s)
         self._out: dict[str, float] = {}  # vehicle -> when it went out of service (s)
         self._closed: dict[str, str] = {}  # request -> NO_SHOW / RELEASED (withdrawn like a cancellation)
+        self._requested: dict[str, float] = {}  # request kept late -> its requested latest pickup (s)
 
     # ----------------------------------------------------------------- reads
     def performed(self, vehicle_id: str) -> tuple[Stop, ...]:
@@ -377,13 +392,12 @@ class OperatingPlan(LivePlan):
         aboard = set(self.on_board(vehicle_id))
 
         def attempt(keep: set[str]) -> Route | None:
-            return self._schedule(vehicle, performed, route.start_s, at_s, travel_from,
+            return self._schedule(self.vehicle(vehicle_id), performed, route.start_s, at_s, travel_from,
                                   [s for s in pending if s.request_id in keep])
 
         keep = set(aboard)
         if attempt(keep) is None:
-            self._relax_on_board(vehicle_id, aboard)
-            vehicle = self.vehicle(vehicle_id)
+            self._relax_on_board(vehicle_id, aboard, attempt)
         waiting = [s.request_id for s in pending if s.kind == "pickup"]
         dropped = []
         for request_id in waiting:  # the nearest pickups first
@@ -392,29 +406,60 @@ class OperatingPlan(LivePlan):
             else:
                 dropped.append(request_id)
         timed = attempt(keep)
-        if timed is None:
-            raise RuntimeError(f"vehicle {vehicle_id}: no schedule even for its passengers on board")
+        if timed is None:  # cannot happen after _relax_on_board; keep the route's times rather than fail the report
+            return Outcome(())
         self._routes[vehicle_id] = timed
         self._version += 1
-        changed, moved, gone = {vehicle_id}, [], []
-        for request_id in dropped:
-            placed = self._reinsert(self._requests[request_id], at_s, exclude={vehicle_id})
-            if placed is None:
+        changed, moved, gone, late = {vehicle_id}, [], [], []
+        for request_id in dropped:  # the late rule (module docstring)
+            requested = replace(self._requests[request_id], latest_pickup_s=self._requested.get(
+                request_id, self._requests[request_id].latest_pickup_s))
+            self._requests[request_id] = requested
+            placed = self._reinsert(requested, at_s, exclude={vehicle_id})
+            if placed is not None:
+                self._requested.pop(request_id, None)
+                changed.add(placed.vehicle_id)
+                moved.append(request_id)
+                continue
+            kept = self._keep_late(requested, keep, attempt)
+            if kept is None:
                 self._unserved[request_id] = LATE_REASON.format(vehicle=vehicle_id)
                 gone.append((request_id, self._unserved[request_id]))
             else:
-                changed.add(placed.vehicle_id)
-                moved.append(request_id)
-        return Outcome(tuple(sorted(changed)), tuple(moved), tuple(gone))
+                keep.add(request_id)
+                late.append((request_id, round((kept - requested.latest_pickup_s) / 60.0, 1)))
+        return Outcome(tuple(sorted(changed)), tuple(moved), tuple(gone), tuple(late))
 
-    def _relax_on_board(self, vehicle_id: str, aboard: set[str]) -> None:
-        """Passengers on board are delivered late rather than dropped: no ride or drop-off limit; last resort overtime."""
+    def _keep_late(self, requested: TripRequest, keep: set[str], attempt: Callable[[set[str]], Route | None]) -> float | None:
+        """Keep ``requested`` (its requested window) on its vehicle, up to ``LATE_TOLERANCE_S`` late; its window is
+        widened to the predicted pickup, which is returned (s); None (nothing changed) if it cannot be kept."""
+        request_id = requested.id
+        tolerance = LATE_TOLERANCE_S
+        self._requests[request_id] = replace(
+            requested, latest_pickup_s=requested.latest_pickup_s + tolerance,
+            latest_dropoff_s=None if requested.latest_dropoff_s is None else requested.latest_dropoff_s + tolerance)
+        timed = attempt(keep | {request_id})
+        if timed is None:
+            self._requests[request_id] = requested
+            return None
+        times = {s.kind: s.time_s for s in timed.stops if s.request_id == request_id}
+        self._requests[request_id] = replace(
+            requested, latest_pickup_s=max(requested.latest_pickup_s, times["pickup"]),
+            latest_dropoff_s=None if requested.latest_dropoff_s is None else max(requested.latest_dropoff_s, times["dropoff"]))
+        self._requested[request_id] = requested.latest_pickup_s
+        self._routes[timed.vehicle_id] = timed
+        self._version += 1
+        return times["pickup"]
+
+    def _relax_on_board(self, vehicle_id: str, aboard: set[str], attempt: Callable[[set[str]], Route | None]) -> None:
+        """Passengers on board are delivered late rather than dropped: no ride or drop-off limit; then, while even
+        that cannot be scheduled from where the vehicle is, overtime (``OVERTIME_S`` at a time) and no untaken break."""
         for request_id in aboard:
             self._requests[request_id] = replace(self._requests[request_id], max_ride_s=np.inf, latest_dropoff_s=None)
-        vehicle, route = self.vehicle(vehicle_id), self._routes[vehicle_id]
-        done = self._done.get(vehicle_id, 0)
-        pending = [s for s in route.stops[done:] if s.request_id in aboard]
-        if self._schedule(vehicle, route.stops[:done], route.start_s, None, None, pending) is None:
+        for _ in range(24):  # OVERTIME_S at a time: 24 of them cover any lateness of a day
+            if attempt(set(aboard)) is not None:
+                return
+            vehicle = self.vehicle(vehicle_id)
             self._set_vehicle(replace(vehicle, shift_end_s=vehicle.shift_end_s + OVERTIME_S,
                                       break_s=vehicle.break_s if vehicle_id in self._break_start else 0.0))
 

@@ -149,6 +149,10 @@ def _record_trips(session: Session, desk: StreetDesk, day: dt.date, body: Vehicl
         vehicle, _ = desk.trip_state(trip.id)
         set_assignment(session, trip, vehicle, desk.operator_of.get(vehicle, trip.operator), trip.pickup_eta_s,
                        trip.dropoff_eta_s, "reassigned")
+    for request_id, minutes in applied.outcome.late:  # the late rule (routing.operations): kept, at risk
+        trip = get_trip(session, request_id.removesuffix("~transfer"))
+        trip.reason = _late_note(vehicle_id, minutes)
+        session.add(TripEvent(trip_id=trip.id, kind="late", vehicle_id=vehicle_id, detail={"late_min": minutes}))
     for request_id, why in applied.outcome.unserved:
         trip = get_trip(session, request_id.removesuffix("~transfer"))
         if why == NO_SHOW or trip is None:
@@ -162,6 +166,11 @@ def _record_trips(session: Session, desk: StreetDesk, day: dt.date, body: Vehicl
         else:
             trip.status, trip.reason = "unserved", why
             set_assignment(session, trip, None, trip.operator, None, None, "unserved")
+
+
+def _late_note(vehicle_id: str, minutes: float) -> str:
+    """The dispatcher's note on a trip kept on its delayed vehicle and served late."""
+    return f"at risk: vehicle {vehicle_id} delayed, pickup expected {minutes:.0f} min after its window (served late)"
 
 
 def _affected(desk: StreetDesk, day: dt.date, applied: Applied) -> list[dict]:
@@ -178,6 +187,9 @@ def _affected(desk: StreetDesk, day: dt.date, applied: Applied) -> list[dict]:
             entry[f"{stop['kind']}_eta"] = clock(stop["eta_s"], day)
         if pending and pending[0]["kind"] == "pickup" and pending[0]["trip_id"] in out:
             out[pending[0]["trip_id"]]["status"] = "en_route"
+    for request_id, minutes in applied.outcome.late:
+        if request_id in out:
+            out[request_id]["reason"] = _late_note(out[request_id]["vehicle_id"], minutes)
     for request_id, why in applied.outcome.unserved:
         trip_id = request_id.removesuffix("~transfer")
         status_now = {NO_SHOW: "no_show", RELEASED: "cancelled"}.get(why, "on_board" if request_id != trip_id else "unserved")
