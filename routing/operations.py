@@ -54,6 +54,14 @@ after midnight, like every time of the plan):
   vehicle (or flagged unserved: the dispatcher must act). The broken vehicle's
   shift ends when it is towed home, so nothing is inserted into it again.
 
+* **Replay** after a restart (:meth:`OperatingPlan.replaying`): the restored
+  routes are already what every stored event left, so the events re-applied
+  in order only restore the facts (performed stops and their times, breaks,
+  no-shows, breakdowns) and re-plan nothing; a replayed position report must
+  not re-judge a pickup the vehicle made later in reality. When the replay
+  ends, each vehicle that reported is rescheduled once from its last report
+  (:meth:`OperatingPlan.settle`, the repair above).
+
 Every operation checks its event first and raises :class:`EventError`
 (nothing changed) for an impossible transition. :func:`routing.checker.check_solution`
 accepts :meth:`OperatingPlan.solution` against :meth:`OperatingPlan.problem`
@@ -63,8 +71,9 @@ after every operation.
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 from types import MappingProxyType
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -129,6 +138,7 @@ class OperatingPlan(LivePlan):
         self._out: dict[str, float] = {}  # vehicle -> when it went out of service (s)
         self._closed: dict[str, str] = {}  # request -> NO_SHOW / RELEASED (withdrawn like a cancellation)
         self._requested: dict[str, float] = {}  # request kept late -> its requested latest pickup (s)
+        self._replaying = False  # re-applying stored events onto restored routes: facts only, no repair
 
     # ----------------------------------------------------------------- reads
     def performed(self, vehicle_id: str) -> tuple[Stop, ...]:
@@ -321,6 +331,24 @@ class OperatingPlan(LivePlan):
                     moved.append(request.id)
             return Outcome(tuple(sorted(changed)), tuple(moved), tuple(gone))
 
+    @contextmanager
+    def replaying(self) -> Iterator[None]:
+        """Re-apply stored events onto restored routes: they restore facts and re-plan nothing (module docstring)."""
+        with self._lock:
+            self._replaying = True
+            try:
+                yield
+            finally:
+                self._replaying = False
+
+    def settle(self, vehicle_id: str, at_s: float, travel_from: TravelFrom | None) -> Outcome:
+        """After a replay: reschedule the vehicle from its last report at ``at_s`` (``travel_from`` its position; None:
+        from its last performed stop), with the repair of a position report."""
+        with self._lock:
+            if vehicle_id in self._out:
+                return Outcome(())
+            return self._repair(vehicle_id, at_s, travel_from or self._from_last_stop(vehicle_id))
+
     def withdraw(self, request_id: str, closed: str) -> None:
         """Mark a request on no route as withdrawn (``NO_SHOW`` / ``RELEASED``), like a cancellation (a restored plan
         whose stored routes already lack it)."""
@@ -386,6 +414,8 @@ class OperatingPlan(LivePlan):
 
     def _repair(self, vehicle_id: str, at_s: float, travel_from: TravelFrom) -> Outcome:
         """Recompute the vehicle's pending times from where it is; re-insert or flag the pickups that no longer fit."""
+        if self._replaying:
+            return Outcome((vehicle_id,))
         vehicle, route = self.vehicle(vehicle_id), self._routes[vehicle_id]
         done = self._done.get(vehicle_id, 0)
         performed, pending = route.stops[:done], route.stops[done:]

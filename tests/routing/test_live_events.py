@@ -111,6 +111,19 @@ def test_a_vehicle_far_away_at_the_end_of_its_shift_still_delivers_its_passenger
     feasible(plan)
 
 
+def test_a_replayed_position_does_not_re_plan_a_pickup_the_vehicle_made_later() -> None:
+    plan, _ = instance()  # the restored routes: what every stored event left
+    with plan.replaying():
+        plan.perform("v0", "a", "pickup", 1190.0)
+        plan.position("v0", 1900.0, travel_from(1500.0))  # live, this report moved b to v1...
+        plan.perform("v0", "a", "dropoff", 2060.0)
+        plan.perform("v0", "b", "pickup", 2170.0)  # ...but v0 picked b up (late) and the driver said so
+    assert plan.on_board("v0") == ["b"] and plan.route("v1").stops == ()
+    outcome = plan.settle("v0", 2170.0, None)
+    assert outcome.unserved == () and [s.request_id for s in plan.route("v0").stops] == ["a", "a", "b", "b", "r", "r"]
+    feasible(plan)
+
+
 def test_no_show_frees_the_seat_and_releases_the_linked_return() -> None:
     plan, _ = instance()
     outcome = plan.no_show("v0", "a", 900.0, release=["r"])
