@@ -33,10 +33,14 @@ after midnight, like every time of the plan):
   its vehicle served late: its pickup window (and drop-off deadline) is
   widened to the predicted time, like a performed late stop's, and the
   outcome lists it in ``late`` (minutes after the requested window: the
-  dispatcher sees it at risk). Only when that lateness would exceed
-  ``LATE_TOLERANCE_S`` after the *requested* window, or keeping it would
-  break another rider's window or maximum ride time, is it flagged unserved
-  with ``LATE_REASON``.
+  dispatcher sees it at risk); the pickups after it may become late too,
+  each by at most ``LATE_TOLERANCE_S`` after its own booked window, and are
+  flagged the same way. Only when that would put a pickup more than
+  ``LATE_TOLERANCE_S`` after its *booked* window, or break the maximum ride
+  time of a rider on board, is it flagged unserved with ``LATE_REASON``.
+  Rationale: a rider who booked is waiting at the door; 30 minutes is the
+  lateness past which paratransit operators count a "missed trip", so up to
+  there the vehicle comes, late, and the dispatcher is warned.
 * **No-show**: the rider's stops leave the route (the seat is free for
   insertions) and the request is withdrawn like a cancellation; the caller
   names the linked return trip to release with it (``release``; the API's rule:
@@ -90,7 +94,7 @@ ASSUMED_BREAK_S: float = 1800.0  # length assumed for a break taken by a driver 
 OVERTIME_S: float = 4 * 3600.0  # last resort to deliver passengers on board: the shift may run this much longer
 LATE_TOLERANCE_S: float = 1800.0  # a pickup up to 30 min after its window is served late rather than dropped (the usual paratransit "missed trip" threshold)
 LATE_REASON: str = ("vehicle {vehicle} delayed: the pickup can no longer be reached within 30 min of its window "
-                    "or without breaking another rider's ride time")
+                    "or without breaking a rider's ride time")
 BREAKDOWN_REASON: str = "vehicle {vehicle} out of service and no other vehicle can take the trip in its window"
 NO_SHOW: str = "no_show"
 RELEASED: str = "released"
@@ -137,7 +141,7 @@ class OperatingPlan(LivePlan):
         self._break_over: dict[str, float] = {}  # vehicle -> end of its break (s)
         self._out: dict[str, float] = {}  # vehicle -> when it went out of service (s)
         self._closed: dict[str, str] = {}  # request -> NO_SHOW / RELEASED (withdrawn like a cancellation)
-        self._requested: dict[str, float] = {}  # request kept late -> its requested latest pickup (s)
+        self._booked: dict[str, TripRequest] = {}  # request served late (window widened) -> as booked
         self._replaying = False  # re-applying stored events onto restored routes: facts only, no repair
 
     # ----------------------------------------------------------------- reads
@@ -440,46 +444,64 @@ class OperatingPlan(LivePlan):
             return Outcome(())
         self._routes[vehicle_id] = timed
         self._version += 1
-        changed, moved, gone, late = {vehicle_id}, [], [], []
-        for request_id in dropped:  # the late rule (module docstring)
-            requested = replace(self._requests[request_id], latest_pickup_s=self._requested.get(
-                request_id, self._requests[request_id].latest_pickup_s))
-            self._requests[request_id] = requested
-            placed = self._reinsert(requested, at_s, exclude={vehicle_id})
-            if placed is not None:
-                self._requested.pop(request_id, None)
+        changed, moved, gone, at_risk = {vehicle_id}, [], [], []
+        for request_id in dropped:  # the late rule (module docstring): another vehicle, within the booked window
+            booked = self._booked.pop(request_id, self._requests[request_id])
+            self._requests[request_id] = booked
+            placed = self._reinsert(booked, at_s, exclude={vehicle_id})
+            if placed is None:
+                at_risk.append(request_id)
+            else:
                 changed.add(placed.vehicle_id)
                 moved.append(request_id)
-                continue
-            kept = self._keep_late(requested, keep, attempt)
-            if kept is None:
+        late = self._serve_late(vehicle_id, keep, aboard, at_risk, attempt) if at_risk else []
+        for request_id in at_risk:
+            if request_id not in dict(late):
                 self._unserved[request_id] = LATE_REASON.format(vehicle=vehicle_id)
                 gone.append((request_id, self._unserved[request_id]))
-            else:
-                keep.add(request_id)
-                late.append((request_id, round((kept - requested.latest_pickup_s) / 60.0, 1)))
         return Outcome(tuple(sorted(changed)), tuple(moved), tuple(gone), tuple(late))
 
-    def _keep_late(self, requested: TripRequest, keep: set[str], attempt: Callable[[set[str]], Route | None]) -> float | None:
-        """Keep ``requested`` (its requested window) on its vehicle, up to ``LATE_TOLERANCE_S`` late; its window is
-        widened to the predicted pickup, which is returned (s); None (nothing changed) if it cannot be kept."""
-        request_id = requested.id
-        tolerance = LATE_TOLERANCE_S
-        self._requests[request_id] = replace(
-            requested, latest_pickup_s=requested.latest_pickup_s + tolerance,
-            latest_dropoff_s=None if requested.latest_dropoff_s is None else requested.latest_dropoff_s + tolerance)
-        timed = attempt(keep | {request_id})
-        if timed is None:
-            self._requests[request_id] = requested
-            return None
-        times = {s.kind: s.time_s for s in timed.stops if s.request_id == request_id}
-        self._requests[request_id] = replace(
-            requested, latest_pickup_s=max(requested.latest_pickup_s, times["pickup"]),
-            latest_dropoff_s=None if requested.latest_dropoff_s is None else max(requested.latest_dropoff_s, times["dropoff"]))
-        self._requested[request_id] = requested.latest_pickup_s
-        self._routes[timed.vehicle_id] = timed
+    def _serve_late(self, vehicle_id: str, kept: set[str], aboard: set[str], at_risk: list[str],
+                    attempt: Callable[[set[str]], Route | None]) -> list[tuple[str, float]]:
+        """The late rule on the vehicle: each ``at_risk`` pickup (route order) is kept if the route stays feasible
+        with every waiting pickup up to ``LATE_TOLERANCE_S`` after its booked window (riders on board keep their
+        limits); the windows of the late ones are widened to their predicted times. Returns the pickups it made
+        late or kept late: id -> minutes after the booked window."""
+        waiting = kept - aboard  # the pickups kept within their (current) windows
+        saved = {k: self._requests[k] for k in (*waiting, *at_risk)}
+
+        def loosen(request_id: str) -> None:
+            booked, now = self._booked.get(request_id, saved[request_id]), saved[request_id]
+            self._requests[request_id] = replace(
+                now, latest_pickup_s=booked.latest_pickup_s + LATE_TOLERANCE_S,
+                latest_dropoff_s=None if booked.latest_dropoff_s is None else booked.latest_dropoff_s + LATE_TOLERANCE_S)
+
+        keep = set(kept)
+        for request_id in waiting:
+            loosen(request_id)
+        for request_id in at_risk:
+            loosen(request_id)
+            if attempt(keep | {request_id}) is not None:
+                keep.add(request_id)
+            else:
+                self._requests[request_id] = saved[request_id]
+        timed = attempt(keep)  # feasible: the strict schedule of ``waiting`` was, and loosening only widens
+        at = {(s.request_id, s.kind): s.time_s for s in timed.stops}
+        late = []
+        for request_id in keep - aboard:
+            booked, pickup, dropoff = self._booked.get(request_id, saved[request_id]), at[(request_id, "pickup")], at[(request_id, "dropoff")]
+            if pickup <= booked.latest_pickup_s and (booked.latest_dropoff_s is None or dropoff <= booked.latest_dropoff_s):
+                self._requests[request_id] = booked
+                self._booked.pop(request_id, None)
+                continue
+            self._requests[request_id] = replace(booked, latest_pickup_s=max(booked.latest_pickup_s, pickup), latest_dropoff_s=(
+                None if booked.latest_dropoff_s is None else max(booked.latest_dropoff_s, dropoff)))
+            if request_id in at_risk or request_id not in self._booked:
+                late.append((request_id, round(max(0.0, pickup - booked.latest_pickup_s) / 60.0, 1)))
+            self._booked[request_id] = booked
+        self._routes[vehicle_id] = timed
         self._version += 1
-        return times["pickup"]
+        return late
 
     def _relax_on_board(self, vehicle_id: str, aboard: set[str], attempt: Callable[[set[str]], Route | None]) -> None:
         """Passengers on board are delivered late rather than dropped: no ride or drop-off limit; then, while even
