@@ -92,6 +92,24 @@ def test_a_delay_keeps_the_pickup_late_on_its_vehicle_when_no_other_can_take_it(
     feasible(plan)
 
 
+def test_a_late_pickup_may_make_the_next_one_late_too_within_the_tolerance() -> None:
+    xs = np.array([0.0, 1000.0, 3000.0, 3500.0, 3600.0, 3700.0, 3800.0])  # depot, then a, b, c (pickup, drop-off)
+    distance = np.abs(xs[:, None] - xs[None, :])
+    walk = {"service_pickup_s": 60.0, "service_dropoff_s": 60.0}
+    requests = {"a": TripRequest("a", 1, 2, 600.0, 1200.0, **walk), "b": TripRequest("b", 3, 4, 1500.0, 2100.0, **walk),
+                "c": TripRequest("c", 5, 6, 2150.0, 2250.0, **walk)}
+    vehicle = Vehicle("v0", "OP", 0, 0.0, 14400.0, 1, 3)
+    data = ProblemData((vehicle,), tuple(requests.values()), distance / SPEED, distance)
+    route = schedule(data, vehicle, [(requests[k], kind) for k in "abc" for kind in ("pickup", "dropoff")])
+    plan = OperatingPlan(data, Solution((route,), {}))
+    plan.perform("v0", "a", "pickup", 1190.0)
+    outcome = plan.position("v0", 1900.0, lambda p: abs(xs[p] - 1500.0) / SPEED)  # b at 2160, then c at 2300
+    assert dict(outcome.late) == {"b": 1.0, "c": 0.8} and outcome.unserved == ()
+    assert times(plan, "v0")[("c", "pickup")] == pytest.approx(2300.0)
+    assert plan.problem().request_index()["c"].latest_pickup_s == pytest.approx(2300.0)
+    feasible(plan)
+
+
 def test_a_delay_beyond_the_late_tolerance_flags_the_pickup_unserved() -> None:
     plan, _ = instance(second_vehicle=False)
     plan.perform("v0", "a", "pickup", 1190.0)
