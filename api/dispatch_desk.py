@@ -21,7 +21,7 @@ import datetime as dt
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -95,6 +95,32 @@ def _request(trip_id: str, pick: int, drop: int, window_s: tuple[float, float, f
     service = SERVICE_PICKUP_WHEELCHAIR_S if wheelchair else SERVICE_WALKING_S
     return TripRequest(trip_id, pick, drop, window_s[0], window_s[1], window_s[2], None, wheelchair, companions,
                        service, service, operator=operator)
+
+
+RESTORE_SLACK_S: float = 86400.0  # restoring a route that ran late: windows and shift may stretch this far (a day)
+
+
+def _late_route(data: ProblemData, requests: dict[str, TripRequest], vehicle, empty: Route,  # noqa: ANN001 - Vehicle
+                sequence: list[tuple[TripRequest, str]]) -> Route | None:
+    """A stored route that no longer fits the requested windows and the vehicle as booked, rescheduled as the live
+    plan had it: the street ran late (late pickups, riders driven home late, overtime, a break given up). Times are
+    those of the stored order with pickups as late, rides as long and the shift as long as needed, no break; the
+    windows of ``requests`` on it are widened to those times (a late plan is a fact, as a performed late stop). The
+    vehicle's own limits are settled after the replay (``routing.operations.OperatingPlan.settle``)."""
+    ids = {r.id for r, _ in sequence}
+    relaxed = {k: replace(r, latest_pickup_s=r.latest_pickup_s + RESTORE_SLACK_S, latest_dropoff_s=None,
+                          max_ride_s=np.inf) if k in ids else r for k, r in requests.items()}
+    stretched = replace(vehicle, shift_end_s=vehicle.shift_end_s + RESTORE_SLACK_S, break_s=0.0)
+    route = reschedule(data, relaxed, stretched, empty, [(relaxed[r.id], kind) for r, kind in sequence], None)
+    if route is None:
+        return None
+    at = {(s.request_id, s.kind): s.time_s for s in route.stops}
+    for trip_id in ids:
+        r, pickup, dropoff = requests[trip_id], at[(trip_id, "pickup")], at[(trip_id, "dropoff")]
+        requests[trip_id] = replace(r, latest_pickup_s=max(r.latest_pickup_s, pickup),
+                                    latest_dropoff_s=None if r.latest_dropoff_s is None else max(r.latest_dropoff_s, dropoff),
+                                    max_ride_s=max(data.max_ride(r), dropoff - pickup - r.service_pickup_s))
+    return route
 
 
 class DispatchDesk:
@@ -239,6 +265,8 @@ class DispatchDesk:
                 sequence = [(requests[trip_id], kind) for trip_id, kind in routes.get(vehicle.id, []) if trip_id in requests]
                 empty = Route(vehicle.id, vehicle.shift_start_s, vehicle.shift_start_s, ())
                 route = reschedule(data, requests, vehicle, empty, sequence, None) if sequence else None
+                if route is None and sequence:  # the street ran late: the stored route is what the plan had
+                    route = _late_route(data, requests, vehicle, empty, sequence)
                 if route is not None:
                     kept.append(route)
                     in_routes |= {r.id for r, _ in sequence}

@@ -158,6 +158,19 @@ class StreetDesk(DispatchDesk):
             self._last_at[(day, vehicle_id)] = max(at_s, self._last_at.get((day, vehicle_id), at_s))
             return Applied(self.changed(day, list(outcome.vehicles)), outcome)
 
+    def settle(self, day: dt.date) -> dict[str, Applied]:
+        """After a replay of ``day``'s events: reschedule each vehicle that reported from its last report
+        (``OperatingPlan.settle``); vehicle -> what changed."""
+        with self.lock(day):
+            plan, out = self.plan(day), {}
+            for (when, vehicle_id), at_s in sorted(self._last_at.items()):
+                if when != day:
+                    continue
+                position = self._positions.get((day, vehicle_id))
+                outcome = plan.settle(vehicle_id, at_s, None if position is None else self._travel_from(day, position[:2]))
+                out[vehicle_id] = Applied(self.changed(day, list(outcome.vehicles)), outcome)
+            return out
+
     # ------------------------------------------------------------------ reads
     def version(self, day: dt.date) -> int:
         """The day's plan version (it grows with every change)."""

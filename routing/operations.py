@@ -22,12 +22,25 @@ after midnight, like every time of the plan):
 * **Repair** when a delay breaks the route: passengers on board stay (if
   even they cannot be delivered within their ride time, their ride time and
   drop-off deadline are relaxed: they are driven home late rather than
-  dropped; last resort: the shift is extended by ``OVERTIME_S``). The
-  waiting pickups are kept greedily in route order (the nearest first) while
-  the route stays feasible; every pickup that no longer fits is re-inserted
-  at the exact cheapest feasible place on another vehicle
-  (``routing.insertion.best_insertion``) or flagged unserved with
-  ``LATE_REASON``.
+  dropped; last resort: the shift is extended by ``OVERTIME_S`` and an
+  untaken break is given up; a position report never fails). The waiting
+  pickups are kept greedily in route order (the nearest first) while the
+  route stays feasible. A booked rider is not dropped because the vehicle is
+  a few minutes late (the paratransit practice; the **late rule**, in this
+  one place): a pickup that no longer fits is first re-inserted at the exact
+  cheapest feasible place on another vehicle *within its requested window*
+  (``routing.insertion.best_insertion``); if none can take it, it stays on
+  its vehicle served late: its pickup window (and drop-off deadline) is
+  widened to the predicted time, like a performed late stop's, and the
+  outcome lists it in ``late`` (minutes after the requested window: the
+  dispatcher sees it at risk); the pickups after it may become late too,
+  each by at most ``LATE_TOLERANCE_S`` after its own booked window, and are
+  flagged the same way. Only when that would put a pickup more than
+  ``LATE_TOLERANCE_S`` after its *booked* window, or break the maximum ride
+  time of a rider on board, is it flagged unserved with ``LATE_REASON``.
+  Rationale: a rider who booked is waiting at the door; 30 minutes is the
+  lateness past which paratransit operators count a "missed trip", so up to
+  there the vehicle comes, late, and the dispatcher is warned.
 * **No-show**: the rider's stops leave the route (the seat is free for
   insertions) and the request is withdrawn like a cancellation; the caller
   names the linked return trip to release with it (``release``; the API's rule:
@@ -45,6 +58,14 @@ after midnight, like every time of the plan):
   vehicle (or flagged unserved: the dispatcher must act). The broken vehicle's
   shift ends when it is towed home, so nothing is inserted into it again.
 
+* **Replay** after a restart (:meth:`OperatingPlan.replaying`): the restored
+  routes are already what every stored event left, so the events re-applied
+  in order only restore the facts (performed stops and their times, breaks,
+  no-shows, breakdowns) and re-plan nothing; a replayed position report must
+  not re-judge a pickup the vehicle made later in reality. When the replay
+  ends, each vehicle that reported is rescheduled once from its last report
+  (:meth:`OperatingPlan.settle`, the repair above).
+
 Every operation checks its event first and raises :class:`EventError`
 (nothing changed) for an impossible transition. :func:`routing.checker.check_solution`
 accepts :meth:`OperatingPlan.solution` against :meth:`OperatingPlan.problem`
@@ -54,8 +75,9 @@ after every operation.
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 from types import MappingProxyType
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -70,7 +92,9 @@ TRANSFER_SUFFIX: str = "~transfer"
 TRANSFER_WINDOW_S: float = 1800.0  # a rescue vehicle reaches stranded passengers within 30 min (a dispatch standard of the operators)
 ASSUMED_BREAK_S: float = 1800.0  # length assumed for a break taken by a driver without a planned one, until break_ended
 OVERTIME_S: float = 4 * 3600.0  # last resort to deliver passengers on board: the shift may run this much longer
-LATE_REASON: str = "vehicle {vehicle} delayed: the pickup can no longer be reached within its window or ride time"
+LATE_TOLERANCE_S: float = 1800.0  # a pickup up to 30 min after its window is served late rather than dropped (the usual paratransit "missed trip" threshold)
+LATE_REASON: str = ("vehicle {vehicle} delayed: the pickup can no longer be reached within 30 min of its window "
+                    "or without breaking a rider's ride time")
 BREAKDOWN_REASON: str = "vehicle {vehicle} out of service and no other vehicle can take the trip in its window"
 NO_SHOW: str = "no_show"
 RELEASED: str = "released"
@@ -94,11 +118,14 @@ class Outcome:
         Requests re-inserted on another vehicle (ids).
     unserved
         Requests that left the plan: id -> reason.
+    late
+        Requests kept on their delayed vehicle and served late (the late rule): id -> minutes after the requested window.
     """
 
     vehicles: tuple[str, ...]
     moved: tuple[str, ...] = ()
     unserved: tuple[tuple[str, str], ...] = ()
+    late: tuple[tuple[str, float], ...] = ()
 
 
 class OperatingPlan(LivePlan):
@@ -114,6 +141,8 @@ class OperatingPlan(LivePlan):
         self._break_over: dict[str, float] = {}  # vehicle -> end of its break (s)
         self._out: dict[str, float] = {}  # vehicle -> when it went out of service (s)
         self._closed: dict[str, str] = {}  # request -> NO_SHOW / RELEASED (withdrawn like a cancellation)
+        self._booked: dict[str, TripRequest] = {}  # request served late (window widened) -> as booked
+        self._replaying = False  # re-applying stored events onto restored routes: facts only, no repair
 
     # ----------------------------------------------------------------- reads
     def performed(self, vehicle_id: str) -> tuple[Stop, ...]:
@@ -306,6 +335,24 @@ class OperatingPlan(LivePlan):
                     moved.append(request.id)
             return Outcome(tuple(sorted(changed)), tuple(moved), tuple(gone))
 
+    @contextmanager
+    def replaying(self) -> Iterator[None]:
+        """Re-apply stored events onto restored routes: they restore facts and re-plan nothing (module docstring)."""
+        with self._lock:
+            self._replaying = True
+            try:
+                yield
+            finally:
+                self._replaying = False
+
+    def settle(self, vehicle_id: str, at_s: float, travel_from: TravelFrom | None) -> Outcome:
+        """After a replay: reschedule the vehicle from its last report at ``at_s`` (``travel_from`` its position; None:
+        from its last performed stop), with the repair of a position report."""
+        with self._lock:
+            if vehicle_id in self._out:
+                return Outcome(())
+            return self._repair(vehicle_id, at_s, travel_from or self._from_last_stop(vehicle_id))
+
     def withdraw(self, request_id: str, closed: str) -> None:
         """Mark a request on no route as withdrawn (``NO_SHOW`` / ``RELEASED``), like a cancellation (a restored plan
         whose stored routes already lack it)."""
@@ -371,19 +418,20 @@ class OperatingPlan(LivePlan):
 
     def _repair(self, vehicle_id: str, at_s: float, travel_from: TravelFrom) -> Outcome:
         """Recompute the vehicle's pending times from where it is; re-insert or flag the pickups that no longer fit."""
+        if self._replaying:
+            return Outcome((vehicle_id,))
         vehicle, route = self.vehicle(vehicle_id), self._routes[vehicle_id]
         done = self._done.get(vehicle_id, 0)
         performed, pending = route.stops[:done], route.stops[done:]
         aboard = set(self.on_board(vehicle_id))
 
         def attempt(keep: set[str]) -> Route | None:
-            return self._schedule(vehicle, performed, route.start_s, at_s, travel_from,
+            return self._schedule(self.vehicle(vehicle_id), performed, route.start_s, at_s, travel_from,
                                   [s for s in pending if s.request_id in keep])
 
         keep = set(aboard)
         if attempt(keep) is None:
-            self._relax_on_board(vehicle_id, aboard)
-            vehicle = self.vehicle(vehicle_id)
+            self._relax_on_board(vehicle_id, aboard, attempt)
         waiting = [s.request_id for s in pending if s.kind == "pickup"]
         dropped = []
         for request_id in waiting:  # the nearest pickups first
@@ -392,29 +440,78 @@ class OperatingPlan(LivePlan):
             else:
                 dropped.append(request_id)
         timed = attempt(keep)
-        if timed is None:
-            raise RuntimeError(f"vehicle {vehicle_id}: no schedule even for its passengers on board")
+        if timed is None:  # cannot happen after _relax_on_board; keep the route's times rather than fail the report
+            return Outcome(())
         self._routes[vehicle_id] = timed
         self._version += 1
-        changed, moved, gone = {vehicle_id}, [], []
-        for request_id in dropped:
-            placed = self._reinsert(self._requests[request_id], at_s, exclude={vehicle_id})
+        changed, moved, gone, at_risk = {vehicle_id}, [], [], []
+        for request_id in dropped:  # the late rule (module docstring): another vehicle, within the booked window
+            booked = self._booked.pop(request_id, self._requests[request_id])
+            self._requests[request_id] = booked
+            placed = self._reinsert(booked, at_s, exclude={vehicle_id})
             if placed is None:
-                self._unserved[request_id] = LATE_REASON.format(vehicle=vehicle_id)
-                gone.append((request_id, self._unserved[request_id]))
+                at_risk.append(request_id)
             else:
                 changed.add(placed.vehicle_id)
                 moved.append(request_id)
-        return Outcome(tuple(sorted(changed)), tuple(moved), tuple(gone))
+        late = self._serve_late(vehicle_id, keep, aboard, at_risk, attempt) if at_risk else []
+        for request_id in at_risk:
+            if request_id not in dict(late):
+                self._unserved[request_id] = LATE_REASON.format(vehicle=vehicle_id)
+                gone.append((request_id, self._unserved[request_id]))
+        return Outcome(tuple(sorted(changed)), tuple(moved), tuple(gone), tuple(late))
 
-    def _relax_on_board(self, vehicle_id: str, aboard: set[str]) -> None:
-        """Passengers on board are delivered late rather than dropped: no ride or drop-off limit; last resort overtime."""
+    def _serve_late(self, vehicle_id: str, kept: set[str], aboard: set[str], at_risk: list[str],
+                    attempt: Callable[[set[str]], Route | None]) -> list[tuple[str, float]]:
+        """The late rule on the vehicle: each ``at_risk`` pickup (route order) is kept if the route stays feasible
+        with every waiting pickup up to ``LATE_TOLERANCE_S`` after its booked window (riders on board keep their
+        limits); the windows of the late ones are widened to their predicted times. Returns the pickups it made
+        late or kept late: id -> minutes after the booked window."""
+        waiting = kept - aboard  # the pickups kept within their (current) windows
+        saved = {k: self._requests[k] for k in (*waiting, *at_risk)}
+
+        def loosen(request_id: str) -> None:
+            booked, now = self._booked.get(request_id, saved[request_id]), saved[request_id]
+            self._requests[request_id] = replace(
+                now, latest_pickup_s=booked.latest_pickup_s + LATE_TOLERANCE_S,
+                latest_dropoff_s=None if booked.latest_dropoff_s is None else booked.latest_dropoff_s + LATE_TOLERANCE_S)
+
+        keep = set(kept)
+        for request_id in waiting:
+            loosen(request_id)
+        for request_id in at_risk:
+            loosen(request_id)
+            if attempt(keep | {request_id}) is not None:
+                keep.add(request_id)
+            else:
+                self._requests[request_id] = saved[request_id]
+        timed = attempt(keep)  # feasible: the strict schedule of ``waiting`` was, and loosening only widens
+        at = {(s.request_id, s.kind): s.time_s for s in timed.stops}
+        late = []
+        for request_id in keep - aboard:
+            booked, pickup, dropoff = self._booked.get(request_id, saved[request_id]), at[(request_id, "pickup")], at[(request_id, "dropoff")]
+            if pickup <= booked.latest_pickup_s and (booked.latest_dropoff_s is None or dropoff <= booked.latest_dropoff_s):
+                self._requests[request_id] = booked
+                self._booked.pop(request_id, None)
+                continue
+            self._requests[request_id] = replace(booked, latest_pickup_s=max(booked.latest_pickup_s, pickup), latest_dropoff_s=(
+                None if booked.latest_dropoff_s is None else max(booked.latest_dropoff_s, dropoff)))
+            if request_id in at_risk or request_id not in self._booked:
+                late.append((request_id, round(max(0.0, pickup - booked.latest_pickup_s) / 60.0, 1)))
+            self._booked[request_id] = booked
+        self._routes[vehicle_id] = timed
+        self._version += 1
+        return late
+
+    def _relax_on_board(self, vehicle_id: str, aboard: set[str], attempt: Callable[[set[str]], Route | None]) -> None:
+        """Passengers on board are delivered late rather than dropped: no ride or drop-off limit; then, while even
+        that cannot be scheduled from where the vehicle is, overtime (``OVERTIME_S`` at a time) and no untaken break."""
         for request_id in aboard:
             self._requests[request_id] = replace(self._requests[request_id], max_ride_s=np.inf, latest_dropoff_s=None)
-        vehicle, route = self.vehicle(vehicle_id), self._routes[vehicle_id]
-        done = self._done.get(vehicle_id, 0)
-        pending = [s for s in route.stops[done:] if s.request_id in aboard]
-        if self._schedule(vehicle, route.stops[:done], route.start_s, None, None, pending) is None:
+        for _ in range(24):  # OVERTIME_S at a time: 24 of them cover any lateness of a day
+            if attempt(set(aboard)) is not None:
+                return
+            vehicle = self.vehicle(vehicle_id)
             self._set_vehicle(replace(vehicle, shift_end_s=vehicle.shift_end_s + OVERTIME_S,
                                       break_s=vehicle.break_s if vehicle_id in self._break_start else 0.0))
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 from typing import Literal
 
@@ -39,9 +40,10 @@ from api.routes.trips import _checked_day, trip_out
 from api.schemas import LAT_MAX, LAT_MIN, LON_MAX, LON_MIN, TripCreate
 from api.storage import add_trip, get_trip, new_trip_id, save_routes, set_assignment
 from api.street_desk import Applied, Offer, StreetDesk
-from routing.operations import NO_SHOW, RELEASED, EventError
+from routing.operations import NO_SHOW, RELEASED, EventError, Outcome
 
 router = APIRouter(prefix="/v1", tags=["operations"])
+log = logging.getLogger(__name__)
 anyone = require("admin", "planner", "dispatcher", "device")
 dispatcher = require("dispatcher", "admin")
 reporter = require("dispatcher", "admin", "device")
@@ -144,24 +146,38 @@ def _record_trips(session: Session, desk: StreetDesk, day: dt.date, body: Vehicl
             trip.vehicle_id, trip.reason = None, "no-show: the rider was not at the pickup"
         trip.updated_at = dt.datetime.now(dt.UTC)
         session.add(TripEvent(trip_id=trip.id, kind=body.type, vehicle_id=vehicle_id, detail={"at_s": at_s, "event_id": body.event_id}))
-    for request_id in applied.outcome.moved:
+    _record_outcome(session, desk, vehicle_id, applied.outcome, body.trip_id)
+
+
+def _record_outcome(session: Session, desk: StreetDesk, vehicle_id: str, outcome: Outcome, cause: str | None) -> None:
+    """Trips moved, kept late or taken out of the plan by an operation on ``vehicle_id`` (``cause``: its trip); no commit."""
+    for request_id in outcome.moved:
         trip = get_trip(session, request_id.removesuffix("~transfer"))
         vehicle, _ = desk.trip_state(trip.id)
         set_assignment(session, trip, vehicle, desk.operator_of.get(vehicle, trip.operator), trip.pickup_eta_s,
                        trip.dropoff_eta_s, "reassigned")
-    for request_id, why in applied.outcome.unserved:
+    for request_id, minutes in outcome.late:  # the late rule (routing.operations): kept, at risk
+        trip = get_trip(session, request_id.removesuffix("~transfer"))
+        trip.reason = _late_note(vehicle_id, minutes)
+        session.add(TripEvent(trip_id=trip.id, kind="late", vehicle_id=vehicle_id, detail={"late_min": minutes}))
+    for request_id, why in outcome.unserved:
         trip = get_trip(session, request_id.removesuffix("~transfer"))
         if why == NO_SHOW or trip is None:
             continue
         if why == RELEASED:
             trip.status, trip.reason, trip.vehicle_id = "cancelled", "released: the outbound trip was a no-show", None
-            session.add(TripEvent(trip_id=trip.id, kind="released", vehicle_id=None, detail={"no_show": body.trip_id}))
+            session.add(TripEvent(trip_id=trip.id, kind="released", vehicle_id=None, detail={"no_show": cause}))
         elif request_id.endswith("~transfer"):
             trip.reason = why  # stranded on board: the dispatcher must act
             session.add(TripEvent(trip_id=trip.id, kind="stranded", vehicle_id=vehicle_id, detail={"reason": why}))
         else:
             trip.status, trip.reason = "unserved", why
             set_assignment(session, trip, None, trip.operator, None, None, "unserved")
+
+
+def _late_note(vehicle_id: str, minutes: float) -> str:
+    """The dispatcher's note on a trip kept on its delayed vehicle and served late."""
+    return f"at risk: vehicle {vehicle_id} delayed, pickup expected {minutes:.0f} min after its window (served late)"
 
 
 def _affected(desk: StreetDesk, day: dt.date, applied: Applied) -> list[dict]:
@@ -178,6 +194,9 @@ def _affected(desk: StreetDesk, day: dt.date, applied: Applied) -> list[dict]:
             entry[f"{stop['kind']}_eta"] = clock(stop["eta_s"], day)
         if pending and pending[0]["kind"] == "pickup" and pending[0]["trip_id"] in out:
             out[pending[0]["trip_id"]]["status"] = "en_route"
+    for request_id, minutes in applied.outcome.late:
+        if request_id in out:
+            out[request_id]["reason"] = _late_note(out[request_id]["vehicle_id"], minutes)
     for request_id, why in applied.outcome.unserved:
         trip_id = request_id.removesuffix("~transfer")
         status_now = {NO_SHOW: "no_show", RELEASED: "cancelled"}.get(why, "on_board" if request_id != trip_id else "unserved")
@@ -385,29 +404,43 @@ def replay_events(app) -> int:  # noqa: ANN001 - FastAPI app
     """Re-apply the stored vehicle events, per day in storage order, onto the restored plans; returns how many applied.
 
     The restored plan already holds the routes the events left (re-insertions,
-    removals); replaying locks the performed stops at their times again, pins
-    breaks and takes broken-down vehicles out. An event whose effect the
-    restored plan already shows (a no-show's trip is no longer on the route)
-    is skipped.
+    removals); replaying (``OperatingPlan.replaying``) locks the performed
+    stops at their times again, pins breaks and takes broken-down vehicles
+    out, and re-plans nothing. An event whose effect the restored plan already
+    shows (a no-show's trip is no longer on the route) is skipped. Then each
+    vehicle that reported is rescheduled once from its last report
+    (``StreetDesk.settle``) and what that changes is recorded like an event's.
     """
     desk: StreetDesk = app.state.desk
     applied = 0
     with app.state.sessions() as session:
         events = list(session.scalars(select(VehicleEvent).order_by(VehicleEvent.service_date, VehicleEvent.id)))
-        for event in events:
-            day = dt.date.fromisoformat(event.service_date)
-            release = []
-            if event.type == "no_show":
-                linked = linked_return(session, get_trip(session, event.trip_id))
-                release = [linked.id] if linked is not None else []
-            try:
-                done = desk.apply_event(day, event.vehicle_id, event.type, event.at_s,
-                                        None if event.lon is None else (event.lon, event.lat), event.trip_id, release)
-            except EventError:
-                if event.type == "no_show" and event.trip_id in desk.plan(day).requests():
-                    desk.plan(day).withdraw(event.trip_id, NO_SHOW)  # the stored plan already left it out
-                continue
-            save_routes(session, event.service_date, done.change.routes, done.change.version)
-            applied += 1
+        for service_date in dict.fromkeys(e.service_date for e in events):
+            day = dt.date.fromisoformat(service_date)
+            with desk.lock(day), desk.plan(day).replaying():
+                for event in (e for e in events if e.service_date == service_date):
+                    applied += _replay_one(session, desk, day, event)
+            for vehicle_id, settled in desk.settle(day).items():
+                _record_outcome(session, desk, vehicle_id, settled.outcome, None)
+                save_routes(session, service_date, settled.change.routes, settled.change.version)
         session.commit()
     return applied
+
+
+def _replay_one(session: Session, desk: StreetDesk, day: dt.date, event: VehicleEvent) -> int:
+    """Re-apply one stored event (1) or skip it (0: its effect is already in the restored plan)."""
+    release = []
+    if event.type == "no_show":
+        linked = linked_return(session, get_trip(session, event.trip_id))
+        release = [linked.id] if linked is not None else []
+    try:
+        done = desk.apply_event(day, event.vehicle_id, event.type, event.at_s,
+                                None if event.lon is None else (event.lon, event.lat), event.trip_id, release)
+    except EventError as error:
+        if event.type == "no_show" and event.trip_id in desk.plan(day).requests():
+            desk.plan(day).withdraw(event.trip_id, NO_SHOW)  # the stored plan already left it out
+        else:
+            log.warning("replay: %s event %s of vehicle %s not applied: %s", event.type, event.event_id, event.vehicle_id, error)
+        return 0
+    save_routes(session, event.service_date, done.change.routes, done.change.version)
+    return 1

@@ -258,7 +258,8 @@ def _run_reoptimisation(app, job_id: str, day: dt.date, time_limit_s: float) -> 
             if outcome.applied:
                 for trip_id, (vehicle_id, pickup_s, dropoff_s) in desk.assignments(day).items():
                     trip = get_trip(session, trip_id)
-                    if trip is not None and trip.status != "cancelled" and (trip.vehicle_id, trip.pickup_eta_s) != (vehicle_id, pickup_s):
+                    if trip is not None and trip.status in ("assigned", "unserved") \
+                            and (trip.vehicle_id, trip.pickup_eta_s) != (vehicle_id, pickup_s):  # not what the street did
                         trip.status, trip.reason = "assigned", None
                         set_assignment(session, trip, vehicle_id, desk.operator_of[vehicle_id], pickup_s, dropoff_s, "reassigned")
                 change = desk.changed(day, list(desk.operator_of))

@@ -81,13 +81,64 @@ def test_a_delay_that_breaks_a_later_pickup_reinserts_it_on_another_vehicle() ->
     feasible(plan)
 
 
-def test_a_delay_flags_the_pickup_unserved_when_no_vehicle_can_take_it() -> None:
+def test_a_delay_keeps_the_pickup_late_on_its_vehicle_when_no_other_can_take_it() -> None:
+    plan, requests = instance(second_vehicle=False)
+    plan.perform("v0", "a", "pickup", 1190.0)
+    outcome = plan.position("v0", 1900.0, travel_from(1500.0))  # a's drop-off at 2050, b's pickup at 2160: 1 min late
+    assert outcome.moved == () and outcome.unserved == () and outcome.late == (("b", 1.0),)
+    assert times(plan, "v0")[("b", "pickup")] == pytest.approx(2160.0)
+    assert plan.problem().request_index()["b"].latest_pickup_s == pytest.approx(2160.0)  # widened to the prediction
+    assert requests["b"].latest_pickup_s == 2100.0 and "b" not in plan.solution().unserved
+    feasible(plan)
+
+
+def test_a_late_pickup_may_make_the_next_one_late_too_within_the_tolerance() -> None:
+    xs = np.array([0.0, 1000.0, 3000.0, 3500.0, 3600.0, 3700.0, 3800.0])  # depot, then a, b, c (pickup, drop-off)
+    distance = np.abs(xs[:, None] - xs[None, :])
+    walk = {"service_pickup_s": 60.0, "service_dropoff_s": 60.0}
+    requests = {"a": TripRequest("a", 1, 2, 600.0, 1200.0, **walk), "b": TripRequest("b", 3, 4, 1500.0, 2100.0, **walk),
+                "c": TripRequest("c", 5, 6, 2150.0, 2250.0, **walk)}
+    vehicle = Vehicle("v0", "OP", 0, 0.0, 14400.0, 1, 3)
+    data = ProblemData((vehicle,), tuple(requests.values()), distance / SPEED, distance)
+    route = schedule(data, vehicle, [(requests[k], kind) for k in "abc" for kind in ("pickup", "dropoff")])
+    plan = OperatingPlan(data, Solution((route,), {}))
+    plan.perform("v0", "a", "pickup", 1190.0)
+    outcome = plan.position("v0", 1900.0, lambda p: abs(xs[p] - 1500.0) / SPEED)  # b at 2160, then c at 2300
+    assert dict(outcome.late) == {"b": 1.0, "c": 0.8} and outcome.unserved == ()
+    assert times(plan, "v0")[("c", "pickup")] == pytest.approx(2300.0)
+    assert plan.problem().request_index()["c"].latest_pickup_s == pytest.approx(2300.0)
+    feasible(plan)
+
+
+def test_a_delay_beyond_the_late_tolerance_flags_the_pickup_unserved() -> None:
     plan, _ = instance(second_vehicle=False)
     plan.perform("v0", "a", "pickup", 1190.0)
-    outcome = plan.position("v0", 1900.0, travel_from(1500.0))
-    assert outcome.moved == () and [k for k, _ in outcome.unserved] == ["b"]
+    outcome = plan.position("v0", 1900.0, travel_from(-20000.0))  # b's pickup would be at 4310: 37 min late
+    assert outcome.late == () and [k for k, _ in outcome.unserved] == ["b"]
     assert "delayed" in plan.solution().unserved["b"]
     assert {s.request_id for s in plan.route("v0").stops} == {"a", "r"}  # r, later, still fits
+    feasible(plan)
+
+
+def test_a_vehicle_far_away_at_the_end_of_its_shift_still_delivers_its_passenger() -> None:
+    plan, _ = instance(second_vehicle=False)
+    plan.perform("v0", "a", "pickup", 1190.0)
+    plan.position("v0", 14300.0, travel_from(-100000.0))  # 10 300 s from a's drop-off, 100 s before the shift ends
+    assert plan.on_board("v0") == ["a"] and times(plan, "v0")[("a", "dropoff")] == pytest.approx(14300.0 + 10300.0)
+    assert plan.vehicle("v0").shift_end_s > 14400.0  # overtime, the last resort
+    feasible(plan)
+
+
+def test_a_replayed_position_does_not_re_plan_a_pickup_the_vehicle_made_later() -> None:
+    plan, _ = instance()  # the restored routes: what every stored event left
+    with plan.replaying():
+        plan.perform("v0", "a", "pickup", 1190.0)
+        plan.position("v0", 1900.0, travel_from(1500.0))  # live, this report moved b to v1...
+        plan.perform("v0", "a", "dropoff", 2060.0)
+        plan.perform("v0", "b", "pickup", 2170.0)  # ...but v0 picked b up (late) and the driver said so
+    assert plan.on_board("v0") == ["b"] and plan.route("v1").stops == ()
+    outcome = plan.settle("v0", 2170.0, None)
+    assert outcome.unserved == () and [s.request_id for s in plan.route("v0").stops] == ["a", "a", "b", "b", "r", "r"]
     feasible(plan)
 
 
