@@ -47,7 +47,7 @@ from routing.darp_kernel import BIG, Arrays, feasible, iterate, route_arc, seed_
 from routing.improve import Costs
 from routing.problem import ProblemData, TripRequest, Vehicle
 from routing.schedule import schedule
-from routing.solution import Route, Solution, idle_route
+from routing.solution import Solution, idle_route
 
 MIN_RUINED: int = 2  # requests removed per iteration, at least (one alone is a plain reinsertion)
 MAX_RUINED: int = 15  # and at most (fewer on small instances: MAX_RUINED_SHARE of the requests); 15 beat 30

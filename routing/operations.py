@@ -420,7 +420,7 @@ class OperatingPlan(LivePlan):
         """Recompute the vehicle's pending times from where it is; re-insert or flag the pickups that no longer fit."""
         if self._replaying:
             return Outcome((vehicle_id,))
-        vehicle, route = self.vehicle(vehicle_id), self._routes[vehicle_id]
+        route = self._routes[vehicle_id]
         done = self._done.get(vehicle_id, 0)
         performed, pending = route.stops[:done], route.stops[done:]
         aboard = set(self.on_board(vehicle_id))
