@@ -2,7 +2,7 @@
 
 SQLite runs in WAL mode with ``synchronous=FULL`` so that a committed trip
 survives a crash of the process and of the machine (``NORMAL`` would skip the
-fsync of each commit, 3.7 ms on the development disk, and survive a killed
+fsync of each commit, 0.1–3.7 ms on the development disk depending on its load (``bench/api.py``), and survive a killed
 process, but a power cut could lose the last acknowledged bookings); the
 server's write transactions queue on one lock (:func:`one_writer`).
 PostgreSQL is used when the settings name one.
