@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+
+from api.db import make_engine, migrate, session_factory
+from api.storage import create_key
 
 POSTGRES_ENV = "INVAPLAN_TEST_POSTGRES_URL"
 
@@ -31,3 +35,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # 
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> tuple[str, str]:
+    """A migrated SQLite file with one SPO-GROUP dispatcher key: (url, raw key), for server-process tests."""
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        _, key = create_key(session, "dispatcher", "SPO-GROUP", "load test", {"SPO-GROUP"})
+    engine.dispose()
+    return url, key

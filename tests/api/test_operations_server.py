@@ -7,20 +7,13 @@ from pathlib import Path
 
 import httpx
 
-from api.db import make_engine, migrate, session_factory
-from api.storage import create_key
 from server_process import Server
 
 DAY = (dt.date.today() + dt.timedelta(days=7)).isoformat()
 
 
-def test_kill_9_keeps_acknowledged_events_and_replays_them_into_the_plan(dataset_dir: Path, tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'ops.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    with session_factory(engine)() as session:
-        _, key = create_key(session, "dispatcher", "SPO-GROUP", "dispatch", {"SPO-GROUP"})
-    engine.dispose()
+def test_kill_9_keeps_acknowledged_events_and_replays_them_into_the_plan(dataset_dir: Path, database) -> None:
+    url, key = database
     headers = {"Authorization": f"Bearer {key}"}
     env = {"INVAPLAN_CLOCK": f"replay:{DAY}T09:00:1"}
     server = Server(dataset_dir, url, env)

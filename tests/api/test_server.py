@@ -9,22 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import pytest
-
-from api.db import make_engine, migrate, session_factory
-from api.storage import create_key
 from server_process import Server
 
 DAY = (dt.date.today() + dt.timedelta(days=7)).isoformat()
-@pytest.fixture
-def database(tmp_path: Path) -> tuple[str, str]:
-    url = f"sqlite:///{tmp_path / 'server.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    with session_factory(engine)() as session:
-        _, key = create_key(session, "dispatcher", "SPO-GROUP", "load test", {"SPO-GROUP"})
-    engine.dispose()
-    return url, key
 
 
 def trip_body(k: int) -> dict:
