@@ -41,6 +41,16 @@ after midnight, like every time of the plan):
   Rationale: a rider who booked is waiting at the door; 30 minutes is the
   lateness past which paratransit operators count a "missed trip", so up to
   there the vehicle comes, late, and the dispatcher is warned.
+* **Arrival rule**: a vehicle that reports ``arrived`` at a stop serves that
+  stop next (a driver at a pickup waits there for the rider, even when the
+  plan had put other stops before it meanwhile: the plan assumes vehicles
+  leave just in time, ``routing.locks``, while a driver may drive ahead and
+  wait at the stop). The stop moves to the head of the pending ones, and the
+  repair below re-judges the stops it overtook at once: a pickup that no
+  longer fits is moved to another vehicle or served late while there is still
+  time, instead of being found unservable when the vehicle finally leaves the
+  stop (hours later, for a pickup reached long before its window). A drop-off
+  moves only with its passenger on board.
 * **No-show**: the rider's stops leave the route (the seat is free for
   insertions) and the request is withdrawn like a cancellation; the caller
   names the linked return trip to release with it (``release``; the API's rule:
@@ -202,10 +212,17 @@ class OperatingPlan(LivePlan):
             return self._repair(vehicle_id, at_s, travel_from)
 
     def arrived(self, vehicle_id: str, request_id: str, kind: StopKind, at_s: float) -> Outcome:
-        """The vehicle stands at a stop of its route at ``at_s`` (a position report at that stop)."""
+        """The vehicle stands at a stop of its route at ``at_s``: that stop is its next one (module docstring,
+        **arrival rule**), then the repair of a position report at that stop."""
         with self._lock:
             self._check_running(vehicle_id)
-            self._pending_index(vehicle_id, request_id, kind)
+            index = self._pending_index(vehicle_id, request_id, kind)
+            done = self._done.get(vehicle_id, 0)
+            if index > done and not self._replaying and (kind == "pickup" or request_id in self.on_board(vehicle_id)):
+                stops = self._routes[vehicle_id].stops
+                self._routes[vehicle_id] = replace(self._routes[vehicle_id], stops=(
+                    *stops[:done], stops[index], *stops[done:index], *stops[index + 1:]))
+                self._version += 1
             point = self._requests[request_id].point(kind)
             return self._repair(vehicle_id, at_s, lambda p: float(self._data.duration_s[point, p]))
 

@@ -221,3 +221,21 @@ def test_a_fleet_change_checks_the_vehicle_but_keeps_the_matrices() -> None:
     assert list(data.vehicle_index()) == ["v0", "v1"]  # the original keeps its fleet
     with pytest.raises(ValueError, match="shift_end_s"):
         with_vehicles(data, (Vehicle("bad", "OP", 0, 100.0, 50.0, 1, 1),))
+
+
+def test_a_vehicle_standing_at_a_later_stop_serves_it_next_and_the_overtaken_pickup_moves_at_once() -> None:
+    plan, _ = instance()
+    plan.perform("v0", "a", "pickup", 700.0)
+    plan.perform("v0", "a", "dropoff", 1000.0)
+    outcome = plan.arrived("v0", "r", "pickup", 1100.0)  # the driver went ahead to r (window 5 000 s) and waits there
+    assert plan.route("v0").stops[len(plan.performed("v0"))].request_id == "r"  # r is its next stop
+    assert outcome.moved == ("b",) and [s.request_id for s in plan.route("v1").stops] == ["b", "b"]  # not found late at 5 000 s
+    assert times(plan, "v0")[("r", "pickup")] == pytest.approx(5000.0)
+    feasible(plan)
+
+
+def test_arriving_at_a_drop_off_before_its_pickup_keeps_the_order() -> None:
+    plan, _ = instance()
+    plan.arrived("v0", "a", "dropoff", 500.0)
+    assert [(s.request_id, s.kind) for s in plan.route("v0").stops[:2]] == [("a", "pickup"), ("a", "dropoff")]
+    feasible(plan)
