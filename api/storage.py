@@ -7,6 +7,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import insert, select
@@ -15,6 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.models import ApiKey, IdempotencyRecord, Job, PlanRoute, Trip, TripEvent, utcnow
+
+if TYPE_CHECKING:
+    from api.dispatch_desk import Placement
 
 ROLES: tuple[str, ...] = ("admin", "planner", "dispatcher", "device")
 KEY_PREFIX: str = "ivp_"
@@ -88,6 +92,25 @@ def revoke_key(session: Session, key_id: int) -> bool:
 def new_trip_id() -> str:
     """A fresh, unguessable trip id."""
     return "TRP-" + uuid.uuid4().hex[:16]
+
+
+def placed_trip(trip_id: str, day: dt.date, placed: Placement, pickup: tuple[float, float], dropoff: tuple[float, float],
+                window: tuple[float, float, float | None], wheelchair: bool, companions: int, user_ref: str | None,
+                created_by: int | None, standing_order_id: str | None = None) -> Trip:
+    """The row of a trip the dispatch desk has just placed: assigned with its ETAs, or unserved with the reason.
+
+    ``pickup`` and ``dropoff`` are (lon, lat) in degrees; ``window`` is the
+    earliest and latest pickup and the latest drop-off (None: the ride-time
+    rule), in seconds after Almaty midnight of ``day`` (stored rounded).
+    """
+    return Trip(id=trip_id, service_date=day.isoformat(), operator=placed.operator,
+                status="assigned" if placed.vehicle_id else "unserved", user_ref=user_ref,
+                pickup_lon=pickup[0], pickup_lat=pickup[1], dropoff_lon=dropoff[0], dropoff_lat=dropoff[1],
+                earliest_pickup_s=round(window[0]), latest_pickup_s=round(window[1]),
+                latest_dropoff_s=None if window[2] is None else round(window[2]), wheelchair=wheelchair,
+                companions=companions, vehicle_id=placed.vehicle_id, pickup_eta_s=placed.pickup_eta_s,
+                dropoff_eta_s=placed.dropoff_eta_s, reason=placed.reason, created_by=created_by,
+                standing_order_id=standing_order_id)
 
 
 def add_trip(session: Session, trip: Trip, detail: dict | None = None) -> Trip:

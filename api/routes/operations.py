@@ -38,7 +38,7 @@ from api.models import Trip, TripEvent, VehicleEvent
 from api.routes.standing_orders import open_day
 from api.routes.trips import _checked_day, trip_out
 from api.schemas import LAT_MAX, LAT_MIN, LON_MAX, LON_MIN, TripCreate
-from api.storage import add_trip, get_trip, new_trip_id, save_routes, set_assignment
+from api.storage import add_trip, get_trip, new_trip_id, placed_trip, save_routes, set_assignment
 from api.street_desk import Applied, Offer, StreetDesk
 from routing.operations import NO_SHOW, RELEASED, EventError, Outcome
 
@@ -385,12 +385,9 @@ def book_offer(request: Request, offer_id: str = Path(max_length=40), caller: Ca
         return JSONResponse({"detail": f"offer {offer_id}: its pickup slot is no longer feasible",
                              "offers": [_offer_out(o) for o in fresh]}, status_code=status.HTTP_409_CONFLICT)
     r = offer.request
-    trip = Trip(id=trip_id, service_date=offer.day.isoformat(), operator=placed.operator, status="assigned",
-                user_ref=body.user_ref, pickup_lon=body.pickup.lon, pickup_lat=body.pickup.lat, dropoff_lon=body.dropoff.lon,
-                dropoff_lat=body.dropoff.lat, earliest_pickup_s=round(r.earliest_pickup_s), latest_pickup_s=round(r.latest_pickup_s),
-                latest_dropoff_s=None if r.latest_dropoff_s is None else round(r.latest_dropoff_s), wheelchair=body.wheelchair,
-                companions=body.companions, vehicle_id=placed.vehicle_id, pickup_eta_s=placed.pickup_eta_s,
-                dropoff_eta_s=placed.dropoff_eta_s, reason=None, created_by=caller.key_id)
+    trip = placed_trip(trip_id, offer.day, placed, (body.pickup.lon, body.pickup.lat), (body.dropoff.lon, body.dropoff.lat),
+                       (r.earliest_pickup_s, r.latest_pickup_s, r.latest_dropoff_s), body.wheelchair, body.companions,
+                       body.user_ref, caller.key_id)
     answer = jsonable_encoder(trip_out(trip))
     with one_writer(session):
         add_trip(session, trip, {"offer_id": offer_id})

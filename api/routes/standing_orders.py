@@ -25,7 +25,7 @@ from api.db import one_writer
 from api.deps import Caller, booking_operator, get_session, require
 from api.models import StandingOrder, Trip
 from api.schemas import Point
-from api.storage import add_trip, cancel_trip, new_trip_id, save_routes
+from api.storage import add_trip, cancel_trip, new_trip_id, placed_trip, save_routes
 from api.street_desk import StreetDesk
 
 router = APIRouter(prefix="/v1", tags=["operations"])
@@ -128,14 +128,9 @@ def open_day(request: Request, session: Session, day: dt.date) -> list[str]:
         trip_id = new_trip_id()
         placed = desk.place(trip_id, day, prepared, (order.earliest_pickup_s, order.latest_pickup_s, None),
                             order.wheelchair, order.companions, order.operator, now_seconds(day))
-        trip = Trip(id=trip_id, service_date=day.isoformat(), operator=placed.operator,
-                    status="assigned" if placed.vehicle_id else "unserved", user_ref=order.user_ref,
-                    pickup_lon=order.pickup_lon, pickup_lat=order.pickup_lat, dropoff_lon=order.dropoff_lon,
-                    dropoff_lat=order.dropoff_lat, earliest_pickup_s=order.earliest_pickup_s,
-                    latest_pickup_s=order.latest_pickup_s, latest_dropoff_s=None, wheelchair=order.wheelchair,
-                    companions=order.companions, vehicle_id=placed.vehicle_id, pickup_eta_s=placed.pickup_eta_s,
-                    dropoff_eta_s=placed.dropoff_eta_s, reason=placed.reason, created_by=order.created_by,
-                    standing_order_id=order.id)
+        trip = placed_trip(trip_id, day, placed, (order.pickup_lon, order.pickup_lat), (order.dropoff_lon, order.dropoff_lat),
+                           (order.earliest_pickup_s, order.latest_pickup_s, None), order.wheelchair, order.companions,
+                           order.user_ref, order.created_by, order.id)
         try:
             with one_writer(session):
                 add_trip(session, trip, {"standing_order": order.id})

@@ -30,6 +30,7 @@ from api.storage import (
     is_duplicate,
     list_trips,
     new_trip_id,
+    placed_trip,
     remember_idempotent,
     request_hash,
     save_routes,
@@ -128,12 +129,8 @@ def create_trip(body: TripCreate, request: Request, caller: Caller = Depends(dis
                    for t in (body.earliest_pickup, body.latest_pickup, body.latest_dropoff))
     trip_id = new_trip_id()
     placed = desk.place(trip_id, day, prepared, window, body.wheelchair, body.companions, operator, now_s)
-    trip = Trip(id=trip_id, service_date=day.isoformat(), operator=placed.operator, status="assigned" if placed.vehicle_id else "unserved",
-                user_ref=body.user_ref, pickup_lon=body.pickup.lon, pickup_lat=body.pickup.lat, dropoff_lon=body.dropoff.lon,
-                dropoff_lat=body.dropoff.lat, earliest_pickup_s=round(window[0]), latest_pickup_s=round(window[1]),
-                latest_dropoff_s=None if window[2] is None else round(window[2]), wheelchair=body.wheelchair,
-                companions=body.companions, vehicle_id=placed.vehicle_id, pickup_eta_s=placed.pickup_eta_s,
-                dropoff_eta_s=placed.dropoff_eta_s, reason=placed.reason, created_by=caller.key_id)
+    trip = placed_trip(trip_id, day, placed, (body.pickup.lon, body.pickup.lat), (body.dropoff.lon, body.dropoff.lat), window,
+                       body.wheelchair, body.companions, body.user_ref, caller.key_id)
     answer = jsonable_encoder(trip_out(trip))
     try:  # outside the day's lock: the versioned route write keeps the newest plan whatever the commit order
         with one_writer(session):
