@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
 from geo.shortest_paths import snap
-from api.dispatch_desk import DispatchDesk, LonLat, Placement, PlanChange, Prepared, _request
+from api.dispatch_desk import DispatchDesk, LonLat, Placement, PlanChange, Prepared, StoredTrip, _request
 from routing.operations import TRANSFER_SUFFIX, EventError, OperatingPlan, Outcome
 from routing.problem import TripRequest
 
@@ -70,6 +71,7 @@ class StreetDesk(DispatchDesk):
         self._positions: dict[tuple[dt.date, str], tuple[float, float, float]] = {}
         self._last_at: dict[tuple[dt.date, str], float] = {}
         self._offers: dict[str, Offer] = {}
+        self._stored_transfers: dict[dt.date, dict[str, list[list[str]]]] = {}  # day -> stored routes holding transfer legs
         self.shift_of = {v.id: (v.shift_start_s, v.shift_end_s) for v in self._vehicles}
 
     def plan(self, day: dt.date) -> OperatingPlan:  # the base class makes OperatingPlans
@@ -157,6 +159,20 @@ class StreetDesk(DispatchDesk):
                 self._positions[(day, vehicle_id)] = (lonlat[0], lonlat[1], at_s)
             self._last_at[(day, vehicle_id)] = max(at_s, self._last_at.get((day, vehicle_id), at_s))
             return Applied(self.changed(day, list(outcome.vehicles)), outcome)
+
+    def restore(self, day: dt.date, trips: Sequence[StoredTrip], routes: dict[str, list[list[str]]], version: int) -> PlanChange:
+        """:meth:`DispatchDesk.restore`, keeping aside the stored routes that hold transfer legs: the restored plan
+        cannot hold them before the replayed breakdown makes their requests (:meth:`replaying`)."""
+        self._stored_transfers[day] = {v: stops for v, stops in routes.items()
+                                       if any(r.endswith(TRANSFER_SUFFIX) for r, _ in stops)}
+        return super().restore(day, trips, routes, version)
+
+    @contextmanager
+    def replaying(self, day: dt.date) -> Iterator[None]:
+        """Re-apply ``day``'s stored events (under its lock, ``OperatingPlan.replaying``): facts only, a breakdown's
+        transfer legs back where the stored routes had them."""
+        with self.lock(day), self.plan(day).replaying(self._stored_transfers.pop(day, {})):
+            yield
 
     def settle(self, day: dt.date) -> dict[str, Applied]:
         """After a replay of ``day``'s events: reschedule each vehicle that reported from its last report

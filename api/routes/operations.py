@@ -403,7 +403,8 @@ def replay_events(app) -> int:  # noqa: ANN001 - FastAPI app
     The restored plan already holds the routes the events left (re-insertions,
     removals); replaying (``OperatingPlan.replaying``) locks the performed
     stops at their times again, pins breaks and takes broken-down vehicles
-    out, and re-plans nothing. An event whose effect the restored plan already
+    out, and re-plans nothing (a breakdown's transfer legs go back where the
+    stored routes had them: ``StreetDesk.replaying``). An event whose effect the restored plan already
     shows (a no-show's trip is no longer on the route) is skipped. Then each
     vehicle that reported is rescheduled once from its last report
     (``StreetDesk.settle``) and what that changes is recorded like an event's.
@@ -414,7 +415,7 @@ def replay_events(app) -> int:  # noqa: ANN001 - FastAPI app
         events = list(session.scalars(select(VehicleEvent).order_by(VehicleEvent.service_date, VehicleEvent.id)))
         for service_date in dict.fromkeys(e.service_date for e in events):
             day = dt.date.fromisoformat(service_date)
-            with desk.lock(day), desk.plan(day).replaying():
+            with desk.replaying(day):
                 for event in (e for e in events if e.service_date == service_date):
                     applied += _replay_one(session, desk, day, event)
             for vehicle_id, settled in desk.settle(day).items():
