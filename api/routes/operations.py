@@ -38,12 +38,13 @@ from sqlalchemy.orm import Session
 from api.clock import AlmatyDateTime, clock, current_clock, current_time, now_seconds, seconds_after_midnight
 from api.db import one_writer
 from api.deps import Caller, booking_operator, get_session, require
+from api.dispatch_desk import Placement
+from api.live_feed import note_change
 from api.models import BookingOffer, Trip, TripEvent, VehicleEvent
 from api.routes.standing_orders import open_day
 from api.routes.trips import _checked_day, trip_out
 from api.schemas import LAT_MAX, LAT_MIN, LON_MAX, LON_MIN, TripCreate
 from api.storage import add_trip, get_trip, new_trip_id, placed_trip, save_routes, set_assignment
-from api.dispatch_desk import Placement
 from api.street_desk import OFFER_KEEP_S, OFFER_TTL_S, Applied, StreetDesk
 from routing.operations import NO_SHOW, RELEASED, EventError, Outcome
 
@@ -151,6 +152,7 @@ def _record_trips(session: Session, desk: StreetDesk, day: dt.date, body: Vehicl
             trip.vehicle_id, trip.reason = None, "no-show: the rider was not at the pickup"
         trip.updated_at = dt.datetime.now(dt.UTC)
         session.add(TripEvent(trip_id=trip.id, kind=body.type, vehicle_id=vehicle_id, detail={"at_s": at_s, "event_id": body.event_id}))
+        note_change(session, day.isoformat(), trips=[(trip.id, trip.operator)])
     _record_outcome(session, desk, vehicle_id, applied.outcome, body.trip_id)
 
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import threading
+import time
 from pathlib import Path
 
 import httpx
 
+from api.db import make_engine, session_factory
+from api.storage import create_key
 from server_process import Server
 
 DAY = (dt.date.today() + dt.timedelta(days=7)).isoformat()
@@ -98,3 +103,74 @@ def test_kill_9_after_a_breakdown_keeps_the_transfer_of_the_passenger_on_board(d
             assert client.get(f"/v1/trips/{trip['id']}").json()["status"] == "completed"
     finally:
         restarted.stop()
+
+
+class Listener:
+    """Reads a server-sent event stream in a thread: the ``(event, data)`` pairs received so far."""
+
+    def __init__(self, url: str, key: str) -> None:
+        self.messages: list[tuple[str, dict]] = []
+        self._thread = threading.Thread(target=self._read, args=(url, key), daemon=True)
+        self._thread.start()
+
+    def _read(self, url: str, key: str) -> None:
+        try:
+            with httpx.stream("GET", url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as answer:
+                kind = None
+                for line in answer.iter_lines():
+                    if line.startswith("event: "):
+                        kind = line.removeprefix("event: ")
+                    elif line.startswith("data: "):
+                        self.messages.append((kind, json.loads(line.removeprefix("data: "))))
+        except httpx.RemoteProtocolError:  # the server stopped with the stream open
+            return
+
+    def wait(self, check, what: str, timeout_s: float = 20.0) -> dict:  # noqa: ANN001 - predicate on one message
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = next((data for kind, data in list(self.messages) if check(kind, data)), None)
+            if found is not None:
+                return found
+            time.sleep(0.1)
+        raise AssertionError(f"no {what} in {self.messages}")
+
+
+def test_the_event_stream_pushes_bookings_and_vehicle_events_to_their_operator_only(dataset_dir: Path, database) -> None:
+    url, key = database
+    engine = make_engine(url)
+    with session_factory(engine)() as session:
+        other = create_key(session, "dispatcher", "INCLUSION.KZ", None, {"INCLUSION.KZ"})[1]
+        device = create_key(session, "device", None, None, set(), "SPO-001", {"SPO-001": "SPO-GROUP"})[1]
+    engine.dispose()
+    server = Server(dataset_dir, url, {"INVAPLAN_CLOCK": f"replay:{DAY}T09:00:1"})
+    try:
+        stream = f"{server.url}/v1/events/stream?date={DAY}"
+        assert httpx.get(stream).status_code == 401
+        assert httpx.get(stream, headers={"Authorization": f"Bearer {device}"}).status_code == 403
+        spo, inclusion = Listener(stream, key), Listener(stream, other)
+        hello = spo.wait(lambda kind, _: kind == "hello", "hello")
+        inclusion.wait(lambda kind, _: kind == "hello", "hello")
+        assert hello["date"] == DAY and hello["now"].startswith(f"{DAY}T09:0")
+        body = {"pickup": {"lon": 76.93, "lat": 43.24}, "dropoff": {"lon": 76.95, "lat": 43.25},
+                "earliest_pickup": f"{DAY}T10:00", "latest_pickup": f"{DAY}T10:30", "wheelchair": True}
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            mine = client.post("/v1/trips", json=body, headers={"Authorization": f"Bearer {key}"}).json()
+            pushed = spo.wait(lambda kind, data: kind == "plan" and mine["id"] in data["trips"], "the booking")
+            assert mine["vehicle_id"] in pushed["vehicles"] and pushed["version"] > hello["version"]
+            moved = client.post(f"/v1/vehicles/{mine['vehicle_id']}/events", headers={"Authorization": f"Bearer {key}"},
+                                json={"event_id": "sse-1", "type": "position", "at": f"{DAY}T09:00:05",
+                                      "lon": 76.92, "lat": 43.24})
+            assert moved.status_code == 200, moved.text
+            spo.wait(lambda kind, data: kind == "plan" and data["version"] == moved.json()["plan_version"]
+                     and mine["vehicle_id"] in data["vehicles"], "the vehicle event")
+            theirs = client.post("/v1/trips", json=body, headers={"Authorization": f"Bearer {other}"}).json()
+            inclusion.wait(lambda kind, data: kind == "plan" and theirs["id"] in data["trips"], "the other operator's booking")
+        seen = {kind: [] for kind in ("spo", "inclusion")}
+        for name, listener in (("spo", spo), ("inclusion", inclusion)):
+            for kind, data in listener.messages:
+                if kind == "plan":
+                    seen[name] += data["trips"] + data["vehicles"]
+        assert theirs["id"] not in seen["spo"] and not any(v.startswith("INC-") for v in seen["spo"])
+        assert mine["id"] not in seen["inclusion"] and not any(v.startswith("SPO-") for v in seen["inclusion"])
+    finally:
+        server.stop()
