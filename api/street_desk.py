@@ -159,17 +159,21 @@ class StreetDesk(DispatchDesk):
 
     def restore(self, day: dt.date, trips: Sequence[StoredTrip], routes: dict[str, list[list[str]]], version: int) -> PlanChange:
         """:meth:`DispatchDesk.restore`, keeping aside the stored routes that hold transfer legs: the restored plan
-        cannot hold them before the replayed breakdown makes their requests (:meth:`replaying`)."""
-        self._stored_transfers[day] = {v: stops for v, stops in routes.items()
-                                       if any(r.endswith(TRANSFER_SUFFIX) for r, _ in stops)}
-        return super().restore(day, trips, routes, version)
+        cannot hold them before the replayed breakdown makes their requests (:meth:`replaying`). The change it
+        returns leaves those routes out: storage keeps them as they are until the replay has put the legs back."""
+        held = {v: stops for v, stops in routes.items() if any(r.endswith(TRANSFER_SUFFIX) for r, _ in stops)}
+        self._stored_transfers[day] = held
+        change = super().restore(day, trips, routes, version)
+        return PlanChange(change.version, {v: stops for v, stops in change.routes.items() if v not in held})
 
     @contextmanager
-    def replaying(self, day: dt.date) -> Iterator[None]:
+    def replaying(self, day: dt.date) -> Iterator[list[str]]:
         """Re-apply ``day``'s stored events (under its lock, ``OperatingPlan.replaying``): facts only, a breakdown's
-        transfer legs back where the stored routes had them."""
-        with self.lock(day), self.plan(day).replaying(self._stored_transfers.pop(day, {})):
-            yield
+        transfer legs back where the stored routes had them. Yields the vehicles whose stored routes held such legs
+        (the caller stores their routes afterwards)."""
+        held = self._stored_transfers.pop(day, {})
+        with self.lock(day), self.plan(day).replaying(held):
+            yield list(held)
 
     def settle(self, day: dt.date) -> dict[str, Applied]:
         """After a replay of ``day``'s events: reschedule each vehicle that reported from its last report
@@ -283,14 +287,19 @@ class StreetDesk(DispatchDesk):
                 break
         return chosen
 
-    def book(self, day: dt.date, prepared: Prepared, window_s: tuple[float, float, float | None], wheelchair: bool,
-             companions: int, operator: str | None, trip_id: str, now_s: float) -> Placement | None:
-        """Insert an offered slot (``window_s``) as ``trip_id`` if it is still feasible (under the day's lock); None if not."""
-        if prepared.rows is None:
+    def book(self, day: dt.date, pickup: LonLat, dropoff: LonLat, window_s: tuple[float, float, float | None],
+             wheelchair: bool, companions: int, operator: str | None, trip_id: str, now_s: float) -> Placement | None:
+        """Insert an offered slot (``window_s``) as ``trip_id`` if it is still feasible (under the day's lock); None if not.
+
+        The places were priced for the offer: in this process they are plan points already and need no travel
+        rows; after a restart (or on another worker) their rows are computed here.
+        """
+        nodes, reason = self._snap(pickup, dropoff)
+        if reason is not None:
             return None
         with self.lock(day):
             plan = self.plan(day)
-            pick, drop = self._points(day, prepared.nodes, prepared)
+            pick, drop = self._points(day, nodes)
             request = _request(trip_id, pick, drop, window_s, wheelchair, companions, operator)
             if plan.quote(request, now_s) is None:
                 return None

@@ -431,10 +431,10 @@ def book_offer(request: Request, offer_id: str = Path(max_length=40), caller: Ca
     day = dt.date.fromisoformat(offer.service_date)
     window = (offer.earliest_pickup_s, offer.latest_pickup_s, offer.latest_dropoff_s)
     desk = _desk(request)
-    prepared = desk.prepare((body.pickup.lon, body.pickup.lat), (body.dropoff.lon, body.dropoff.lat))
     trip_id = new_trip_id()
     with desk.lock(day):
-        placed = desk.book(day, prepared, window, body.wheelchair, body.companions, offer.operator, trip_id, now_seconds(day))
+        placed = desk.book(day, (body.pickup.lon, body.pickup.lat), (body.dropoff.lon, body.dropoff.lat), window,
+                           body.wheelchair, body.companions, offer.operator, trip_id, now_seconds(day))
         if placed is not None:
             answer = _commit_booking(session, desk, caller, offer, body, placed, trip_id)
     if placed is None:
@@ -481,9 +481,12 @@ def replay_events(app) -> int:  # noqa: ANN001 - FastAPI app
         events = list(session.scalars(select(VehicleEvent).order_by(VehicleEvent.service_date, VehicleEvent.id)))
         for service_date in dict.fromkeys(e.service_date for e in events):
             day = dt.date.fromisoformat(service_date)
-            with desk.replaying(day):
+            with desk.replaying(day) as held:
                 for event in (e for e in events if e.service_date == service_date):
                     applied += _replay_one(session, desk, day, event)
+            if held:  # the routes whose transfer legs the restore left as stored: as the replay made them now
+                change = desk.changed(day, held)
+                save_routes(session, service_date, change.routes, change.version)
             for vehicle_id, settled in desk.settle(day).items():
                 _record_outcome(session, desk, vehicle_id, settled.outcome, None)
                 save_routes(session, service_date, settled.change.routes, settled.change.version)

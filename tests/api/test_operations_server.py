@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from api.db import make_engine, session_factory
+from api.models import PlanRoute
 from api.storage import create_key
 from server_process import Server
 
@@ -95,6 +96,13 @@ def test_kill_9_after_a_breakdown_keeps_the_transfer_of_the_passenger_on_board(d
             assert [(s["kind"], s["status"]) for s in gone if s["trip_id"] == booked["id"]] == [
                 ("pickup", "done"), ("dropoff", "done")]  # left the broken vehicle where it stood
             assert client.get(f"/v1/trips?date={DAY}&status=unserved").json() == []
+        engine = make_engine(url)  # stored too: a second restart finds the legs where the first one put them back
+        with session_factory(engine)() as session:
+            stored = session.get(PlanRoute, (DAY, rescue)).stops
+        engine.dispose()
+        assert [[booked["id"] + "~transfer", "pickup"], [booked["id"] + "~transfer", "dropoff"]] == [
+            s for s in stored if s[0].startswith(booked["id"])]
+        with httpx.Client(base_url=restarted.url, headers=headers, timeout=30) as client:
             assert client.post(rescued, json={"event_id": "r-1", "type": "picked_up", "at": f"{DAY}T09:00:40",
                                                "trip_id": booked["id"]}).json()["duplicate"] is True
             dropped = client.post(rescued, json={"event_id": "r-2", "type": "dropped_off", "at": f"{DAY}T09:00:50",

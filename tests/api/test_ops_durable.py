@@ -1,5 +1,5 @@
 """What the dispatch desk keeps in storage, not in one process: offers and opened days survive a restart and serve a
-second worker (issue 13)."""
+second worker; a breakdown's transfer legs survive a crash during the restart (issue 13)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.clock import set_clock
+from api.db import make_engine, session_factory
 from api.main import create_app
-from api.models import StandingOrder, Trip
+from api.models import PlanRoute, StandingOrder, Trip
+from api.routes import operations
 from api.settings import Settings
 from api.storage import create_key
+from routing.operations import TRANSFER_SUFFIX
 
 DAY = dt.date.today() + dt.timedelta(days=7)
 NEXT = DAY + dt.timedelta(days=1)
@@ -85,3 +89,39 @@ def test_offers_and_opened_days_outlive_the_process(dataset_dir: Path, tmp_path:
         with third.app_state.sessions() as session:
             assert session.scalar(select(func.count()).select_from(Trip).where(Trip.service_date == NEXT.isoformat(),
                                                                                Trip.standing_order_id.is_not(None))) == 2
+
+
+def test_a_crash_between_restore_and_replay_keeps_the_transfer_legs_stored(dataset_dir: Path, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'crash.db'}"
+    with running(dataset_dir, tmp_path, url) as first:
+        booked = first.post("/v1/trips", json={"pickup": HOME, "dropoff": CLINIC, "earliest_pickup": f"{DAY}T08:00",
+                                               "latest_pickup": f"{DAY}T08:30", "wheelchair": True}).json()
+        broken = booked["vehicle_id"]
+        for event in ({"event_id": "c-1", "type": "picked_up", "at": f"{DAY}T08:00:10", "trip_id": booked["id"]},
+                      {"event_id": "c-2", "type": "out_of_service", "at": f"{DAY}T08:00:20", "lon": 76.94, "lat": 43.245}):
+            assert first.post(f"/v1/vehicles/{broken}/events", json=event).status_code == 200
+        rescue = first.get(f"/v1/trips/{booked['id']}").json()["vehicle_id"]
+
+    def legs() -> list[list[str]]:
+        engine = make_engine(url)
+        with session_factory(engine)() as session:
+            stops = session.get(PlanRoute, (DAY.isoformat(), rescue)).stops
+        engine.dispose()
+        return [s for s in stops if s[0] == booked["id"] + TRANSFER_SUFFIX]
+
+    assert len(legs()) == 2
+
+    def crash(_app) -> int:  # noqa: ANN001 - the process dies after the restore committed, before the replay
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(operations, "replay_events", crash)
+    with pytest.raises(RuntimeError, match="killed"), running(dataset_dir, tmp_path, url):
+        pass
+    assert len(legs()) == 2  # the restore alone did not overwrite the rescue's stored route without them
+    monkeypatch.undo()
+    with running(dataset_dir, tmp_path, url) as third:
+        state = third.get(f"/v1/trips/{booked['id']}").json()
+        assert state["vehicle_id"] == rescue and state["status"] == "on_board"
+        stops = third.get(f"/v1/vehicles/{rescue}/manifest?date={DAY}").json()["stops"]
+        assert [s["kind"] for s in stops if s["trip_id"] == booked["id"]] == ["pickup", "dropoff"]
