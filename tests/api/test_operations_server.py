@@ -155,6 +155,9 @@ def test_the_event_stream_pushes_bookings_and_vehicle_events_to_their_operator_o
         stream = f"{server.url}/v1/events/stream?date={DAY}"
         assert httpx.get(stream).status_code == 401
         assert httpx.get(stream, headers={"Authorization": f"Bearer {device}"}).status_code == 403
+        for bad in ("2026-13-01", "tomorrow", "1" * 400):
+            answer = httpx.get(f"{server.url}/v1/events/stream?date={bad}", headers={"Authorization": f"Bearer {key}"})
+            assert answer.status_code == 422 and "date" in answer.json()["detail"]
         spo, inclusion = Listener(stream, key), Listener(stream, other)
         hello = spo.wait(lambda kind, _: kind == "hello", "hello")
         inclusion.wait(lambda kind, _: kind == "hello", "hello")
