@@ -8,6 +8,7 @@
   const POLL_MS = 2000; // without the event stream: plan-version check (cheap); lists and map refetched when it changes
   const FULL_REFRESH_MS = 15000; // without the event stream: refetch anyway, in case a change was missed
   const CLOCK_MS = 10000; // the server clock shown is refreshed this often
+  const STREAM_REFRESH_MS = 60000; // with the event stream: refetch anyway this often (a write by another process)
   const STREAM_RETRY_MS = 5000; // a failed event stream: poll meanwhile and try the stream again this much later
   const STREAM_MIN_MS = 1000; // a stream that ends sooner than this counts as failed (no reconnect storm)
   const AT_RISK_SLACK_MIN = 5; // a pickup predicted less than 5 minutes before the end of its window is at risk
@@ -272,6 +273,7 @@
     if (!state.key) return;
     const clock = await api("GET", "/v1/clock");
     if (clock.ok && clock.data) showClock(clock.data.now, clock.data.speed);
+    if (state.stream && state.stream.live && Date.now() - state.lastFull > STREAM_REFRESH_MS) refresh();
   }
 
   function changed(version) {
