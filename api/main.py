@@ -18,7 +18,8 @@ from api.dispatch_desk import DispatchDesk, StoredTrip
 from api.street_desk import StreetDesk
 from api.guard import Guard
 from api.clock import set_clock
-from api.routes import health, keys, operations, planning, standing_orders, trips
+from api.live_feed import PlanFeed
+from api.routes import health, keys, live, operations, planning, standing_orders, trips
 from api.routes.console import mount_console
 from api.settings import Settings
 from api.storage import load_routes, replay_order, save_routes, set_assignment
@@ -109,6 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine, app.state.sessions = engine, session_factory(engine)
         app.state.keys = KeyCache(app.state.sessions, settings.key_cache_s)
         _load_planning_state(app, settings)
+        desk = app.state.desk
+        app.state.feed = PlanFeed(desk.operator_of, lambda day: desk.version(dt.date.fromisoformat(day)))
+        app.state.feed.attach(app.state.sessions)
         _restore_plans(app)
         operations.replay_events(app)
         app.state.ready = True
@@ -133,7 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     _offline_docs(app)
     mount_console(app)
-    for router in (health.router, keys.router, planning.router, operations.router, standing_orders.router,
+    for router in (health.router, keys.router, planning.router, operations.router, live.router, standing_orders.router,
                    trips.router):
         app.include_router(router)
     return app

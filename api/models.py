@@ -170,3 +170,42 @@ class StandingOrder(Base):
     ends_after: Mapped[str | None] = mapped_column(String(10), nullable=True)
     created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BookingOffer(Base):
+    """A priced pickup slot offered for a trip, bookable until ``expires_at`` (UTC) by any worker, after a restart too.
+
+    ``body``: the trip request as posted (``api.schemas.TripCreate``); the slot
+    is the pickup window it promises (seconds after Almaty midnight of
+    ``service_date``); ``booked_trip_id``: the trip it became (booked once).
+    """
+
+    __tablename__ = "offers"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    service_date: Mapped[str] = mapped_column(String(10))
+    operator: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    body: Mapped[dict] = mapped_column(JSON)
+    earliest_pickup_s: Mapped[float] = mapped_column(Float)
+    latest_pickup_s: Mapped[float] = mapped_column(Float)
+    latest_dropoff_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    pickup_eta_s: Mapped[float] = mapped_column(Float)
+    dropoff_eta_s: Mapped[float] = mapped_column(Float)
+    added_cost_tg: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    booked_trip_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OpenedDay(Base):
+    """A service day whose standing orders were materialised, and how many orders existed then.
+
+    Orders are never deleted (a series is ended with ``ends_after``), so a
+    larger count means a series created since: the day is materialised again
+    (idempotent: one trip per order and day, ``uq_trip_standing_order_day``).
+    """
+
+    __tablename__ = "opened_days"
+    service_date: Mapped[str] = mapped_column(String(10), primary_key=True)
+    standing_orders: Mapped[int] = mapped_column(Integer)
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

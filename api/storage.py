@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.live_feed import note_change
 from api.models import ApiKey, IdempotencyRecord, Job, PlanRoute, Trip, TripEvent, utcnow
 
 if TYPE_CHECKING:
@@ -125,6 +126,7 @@ def add_trip(session: Session, trip: Trip, detail: dict | None = None) -> Trip:
     session.execute(insert(TripEvent), [
         {"trip_id": trip.id, "at": now, "kind": "created", "vehicle_id": None, "detail": detail},
         {"trip_id": trip.id, "at": now, "kind": trip.status, "vehicle_id": trip.vehicle_id, "detail": {"reason": trip.reason}}])
+    note_change(session, trip.service_date, trips=[(trip.id, trip.operator)])
     return trip
 
 
@@ -171,6 +173,7 @@ def set_assignment(session: Session, trip: Trip, vehicle_id: str | None, operato
     trip.updated_at = utcnow()
     session.add(TripEvent(trip_id=trip.id, kind=kind, vehicle_id=vehicle_id,
                           detail={"pickup_eta_s": pickup_eta_s, "dropoff_eta_s": dropoff_eta_s}))
+    note_change(session, trip.service_date, trips=[(trip.id, operator)])
 
 
 def cancel_trip(session: Session, trip: Trip) -> None:
@@ -178,6 +181,7 @@ def cancel_trip(session: Session, trip: Trip) -> None:
     trip.status = "cancelled"
     trip.updated_at = utcnow()
     session.add(TripEvent(trip_id=trip.id, kind="cancelled", vehicle_id=trip.vehicle_id))
+    note_change(session, trip.service_date, trips=[(trip.id, trip.operator)])
 
 
 def save_routes(session: Session, service_date: str, routes: dict[str, list[list[str]]], version: int) -> None:
@@ -187,6 +191,7 @@ def save_routes(session: Session, service_date: str, routes: dict[str, list[list
     """
     if not routes:
         return
+    note_change(session, service_date, version, vehicles=routes)
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     rows = [{"service_date": service_date, "vehicle_id": v, "stops": stops, "version": version, "updated_at": utcnow()}
             for v, stops in routes.items()]

@@ -13,30 +13,33 @@ Offers (:meth:`StreetDesk.offers`): the requested pickup window is cut into
 slots of ``OFFER_SLOT_S`` every ``OFFER_STEP_S``; each slot is priced by the
 exact cheapest feasible insertion of the trip with its window narrowed to the
 slot, nothing committed; the up to ``MAX_OFFERS`` cheapest slots with
-distinct pickup times are offered. An offer lives ``OFFER_TTL_S`` seconds of
-the server's clock, in memory (a restart forgets offers: booking one then
-answers 404 and the caller asks again). Booking re-checks feasibility under
-the day's lock.
+distinct pickup times are offered. The API stores each offer (table
+``offers``), so another worker or a restarted server books it: an offer is
+bookable for ``OFFER_TTL_S`` seconds of the server's clock, and answered with
+fresh offers for ``OFFER_KEEP_S`` after that (then forgotten). Booking
+(:meth:`StreetDesk.book`) re-checks the slot under the day's lock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
 
 from geo.shortest_paths import snap
-from api.dispatch_desk import DispatchDesk, LonLat, Placement, PlanChange, Prepared, _request
+from api.dispatch_desk import DispatchDesk, LonLat, Placement, PlanChange, Prepared, StoredTrip, _request
 from routing.operations import TRANSFER_SUFFIX, EventError, OperatingPlan, Outcome
-from routing.problem import TripRequest
 
 OFFER_SLOT_S: float = 900.0  # an offer promises a 15-minute pickup window (the service's usual promise to riders)
 OFFER_STEP_S: float = 600.0  # candidate slots start every 10 minutes across the requested window
-OFFER_TTL_S: float = 600.0  # a rider has 10 minutes (server clock) to take an offer: a phone call and a think
+OFFER_TTL_S: float = 600.0  # a rider has 10 minutes (server clock) to take an offer: a phone call and a think; later,
+# the plan has moved on (bookings, events) and the rider gets fresh offers instead of a time promised on an old plan
+OFFER_KEEP_S: float = 86400.0  # an expired offer still answers fresh offers for a day (the rider who calls back), then 404
 MAX_OFFERS: int = 3
 
 
@@ -49,17 +52,13 @@ class Applied:
 
 
 @dataclass(frozen=True)
-class Offer:
-    """A priced, uncommitted pickup slot for a trip (times in seconds after midnight of ``day``)."""
+class Slot:
+    """A priced, uncommitted pickup slot: the pickup window it promises and the ETAs (s after midnight), the added cost (tenge)."""
 
-    id: str
-    day: dt.date
-    request: TripRequest
+    window_s: tuple[float, float, float | None]
     pickup_eta_s: float
     dropoff_eta_s: float
     cost: float
-    expires_at: dt.datetime
-    booking: dict = field(default_factory=dict)  # what the caller needs to store the trip (its body, the operator)
 
 
 class StreetDesk(DispatchDesk):
@@ -69,7 +68,7 @@ class StreetDesk(DispatchDesk):
         super().__init__(fleet, workers)
         self._positions: dict[tuple[dt.date, str], tuple[float, float, float]] = {}
         self._last_at: dict[tuple[dt.date, str], float] = {}
-        self._offers: dict[str, Offer] = {}
+        self._stored_transfers: dict[dt.date, dict[str, list[list[str]]]] = {}  # day -> stored routes holding transfer legs
         self.shift_of = {v.id: (v.shift_start_s, v.shift_end_s) for v in self._vehicles}
 
     def plan(self, day: dt.date) -> OperatingPlan:  # the base class makes OperatingPlans
@@ -158,6 +157,24 @@ class StreetDesk(DispatchDesk):
             self._last_at[(day, vehicle_id)] = max(at_s, self._last_at.get((day, vehicle_id), at_s))
             return Applied(self.changed(day, list(outcome.vehicles)), outcome)
 
+    def restore(self, day: dt.date, trips: Sequence[StoredTrip], routes: dict[str, list[list[str]]], version: int) -> PlanChange:
+        """:meth:`DispatchDesk.restore`, keeping aside the stored routes that hold transfer legs: the restored plan
+        cannot hold them before the replayed breakdown makes their requests (:meth:`replaying`). The change it
+        returns leaves those routes out: storage keeps them as they are until the replay has put the legs back."""
+        held = {v: stops for v, stops in routes.items() if any(r.endswith(TRANSFER_SUFFIX) for r, _ in stops)}
+        self._stored_transfers[day] = held
+        change = super().restore(day, trips, routes, version)
+        return PlanChange(change.version, {v: stops for v, stops in change.routes.items() if v not in held})
+
+    @contextmanager
+    def replaying(self, day: dt.date) -> Iterator[list[str]]:
+        """Re-apply ``day``'s stored events (under its lock, ``OperatingPlan.replaying``): facts only, a breakdown's
+        transfer legs back where the stored routes had them. Yields the vehicles whose stored routes held such legs
+        (the caller stores their routes afterwards)."""
+        held = self._stored_transfers.pop(day, {})
+        with self.lock(day), self.plan(day).replaying(held):
+            yield list(held)
+
     def settle(self, day: dt.date) -> dict[str, Applied]:
         """After a replay of ``day``'s events: reschedule each vehicle that reported from its last report
         (``OperatingPlan.settle``); vehicle -> what changed."""
@@ -245,7 +262,7 @@ class StreetDesk(DispatchDesk):
 
     # ----------------------------------------------------------------- offers
     def offers(self, day: dt.date, prepared: Prepared, window_s: tuple[float, float, float | None], wheelchair: bool,
-               companions: int, operator: str | None, now_s: float, now: dt.datetime, booking: dict) -> list[Offer]:
+               companions: int, operator: str | None, now_s: float) -> list[Slot]:
         """Up to ``MAX_OFFERS`` feasible pickup slots in the window, cheapest first; nothing committed."""
         if prepared.rows is None:
             return []
@@ -256,44 +273,38 @@ class StreetDesk(DispatchDesk):
             pick, drop = self._points(day, prepared.nodes, prepared)
             priced = []
             for start in starts if len(starts) else [earliest]:
-                request = _request(f"OFR-{uuid.uuid4().hex[:16]}", pick, drop,
-                                   (float(start), float(min(start + OFFER_SLOT_S, latest)), latest_dropoff),
-                                   wheelchair, companions, operator)
+                slot = (float(start), float(min(start + OFFER_SLOT_S, latest)), latest_dropoff)
+                request = _request(f"OFR-{uuid.uuid4().hex[:16]}", pick, drop, slot, wheelchair, companions, operator)
                 quote = plan.quote(request, now_s)
                 if quote is not None:
                     times = {s.kind: s.time_s for s in quote.route.stops if s.request_id == request.id}
-                    priced.append((quote.added_cost, times["pickup"], times["dropoff"], request))
-        chosen: list[Offer] = []
-        for cost, pickup_s, dropoff_s, request in sorted(priced, key=lambda p: (p[0], p[1])):
-            if all(abs(pickup_s - o.pickup_eta_s) >= OFFER_STEP_S / 2 for o in chosen):
-                chosen.append(Offer(request.id, day, request, pickup_s, dropoff_s, cost,
-                                    now + dt.timedelta(seconds=OFFER_TTL_S), booking))
+                    priced.append(Slot(slot, times["pickup"], times["dropoff"], quote.added_cost))
+        chosen: list[Slot] = []
+        for slot in sorted(priced, key=lambda p: (p.cost, p.pickup_eta_s)):
+            if all(abs(slot.pickup_eta_s - o.pickup_eta_s) >= OFFER_STEP_S / 2 for o in chosen):
+                chosen.append(slot)
             if len(chosen) == MAX_OFFERS:
                 break
-        for offer in chosen:
-            self._offers[offer.id] = offer
-        self._forget_expired(now)
         return chosen
 
-    def offer(self, offer_id: str, now: dt.datetime) -> Offer | None:
-        """A live offer, or None (unknown or expired)."""
-        self._forget_expired(now)
-        return self._offers.get(offer_id)
+    def book(self, day: dt.date, pickup: LonLat, dropoff: LonLat, window_s: tuple[float, float, float | None],
+             wheelchair: bool, companions: int, operator: str | None, trip_id: str, now_s: float) -> Placement | None:
+        """Insert an offered slot (``window_s``) as ``trip_id`` if it is still feasible (under the day's lock); None if not.
 
-    def _forget_expired(self, now: dt.datetime) -> None:
-        for key in [k for k, o in self._offers.items() if o.expires_at <= now]:
-            del self._offers[key]
-
-    def book(self, offer: Offer, trip_id: str, now_s: float) -> Placement | None:
-        """Insert the offered trip as ``trip_id`` if its slot is still feasible (under the day's lock); None if not."""
-        with self.lock(offer.day):
-            plan = self.plan(offer.day)
-            request = TripRequest(**{**offer.request.__dict__, "id": trip_id})
+        The places were priced for the offer: in this process they are plan points already and need no travel
+        rows; after a restart (or on another worker) their rows are computed here.
+        """
+        nodes, reason = self._snap(pickup, dropoff)
+        if reason is not None:
+            return None
+        with self.lock(day):
+            plan = self.plan(day)
+            pick, drop = self._points(day, nodes)
+            request = _request(trip_id, pick, drop, window_s, wheelchair, companions, operator)
             if plan.quote(request, now_s) is None:
                 return None
             insertion = plan.insert(request, now_s)
-            self._offers.pop(offer.id, None)
-            self._where[trip_id] = (offer.day, request.pickup, request.dropoff)
+            self._where[trip_id] = (day, pick, drop)
             if isinstance(insertion, str):  # cannot happen after a feasible quote under the same lock
-                raise RuntimeError(f"offer {offer.id}: quoted feasible, then {insertion}")
-            return self._placement(insertion, trip_id, self.changed(offer.day, [insertion.vehicle_id]))
+                raise RuntimeError(f"trip {trip_id}: quoted feasible, then {insertion}")
+            return self._placement(insertion, trip_id, self.changed(day, [insertion.vehicle_id]))

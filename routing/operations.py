@@ -71,7 +71,9 @@ after midnight, like every time of the plan):
 * **Replay** after a restart (:meth:`OperatingPlan.replaying`): the restored
   routes are already what every stored event left, so the events re-applied
   in order only restore the facts (performed stops and their times, breaks,
-  no-shows, breakdowns) and re-plan nothing; a replayed position report must
+  no-shows, breakdowns) and re-plan nothing (a replayed breakdown's transfer
+  legs, which the restored routes cannot hold before the breakdown made
+  them, go back where the stored routes have them); a replayed position report must
   not re-judge a pickup the vehicle made later in reality. When the replay
   ends, each vehicle that reported is rescheduled once from its last report
   (:meth:`OperatingPlan.settle`, the repair above).
@@ -153,6 +155,7 @@ class OperatingPlan(LivePlan):
         self._closed: dict[str, str] = {}  # request -> NO_SHOW / RELEASED (withdrawn like a cancellation)
         self._booked: dict[str, TripRequest] = {}  # request served late (window widened) -> as booked
         self._replaying = False  # re-applying stored events onto restored routes: facts only, no repair
+        self._stored: dict[str, list[tuple[str, str]]] = {}  # while replaying: the routes as stored (transfer legs' places)
 
     # ----------------------------------------------------------------- reads
     def performed(self, vehicle_id: str) -> tuple[Stop, ...]:
@@ -343,24 +346,32 @@ class OperatingPlan(LivePlan):
             changed, moved, gone = {vehicle_id}, [], []
             for request in [self._requests[k] for k in waiting] + transfers:
                 self._requests[request.id] = request
-                placed = self._reinsert(request, at_s, exclude={vehicle_id})
+                placed = self._put_back(request) if self._replaying else None
+                if placed is None:
+                    insertion = self._reinsert(request, at_s, exclude={vehicle_id})
+                    placed = None if insertion is None else insertion.vehicle_id
                 if placed is None:
                     self._unserved[request.id] = BREAKDOWN_REASON.format(vehicle=vehicle_id)
                     gone.append((request.id, self._unserved[request.id]))
                 else:
-                    changed.add(placed.vehicle_id)
+                    changed.add(placed)
                     moved.append(request.id)
             return Outcome(tuple(sorted(changed)), tuple(moved), tuple(gone))
 
     @contextmanager
-    def replaying(self) -> Iterator[None]:
-        """Re-apply stored events onto restored routes: they restore facts and re-plan nothing (module docstring)."""
+    def replaying(self, stored: Mapping[str, Sequence[Sequence[str]]] = MappingProxyType({})) -> Iterator[None]:
+        """Re-apply stored events onto restored routes: they restore facts and re-plan nothing (module docstring).
+
+        ``stored``: the accepted routes as stored before the restore (vehicle ->
+        ``[request id, kind]`` stops in driving order); a replayed breakdown puts
+        its transfer legs back where they are there (:meth:`_put_back`).
+        """
         with self._lock:
-            self._replaying = True
+            self._replaying, self._stored = True, {v: [tuple(s) for s in stops] for v, stops in stored.items()}
             try:
                 yield
             finally:
-                self._replaying = False
+                self._replaying, self._stored = False, {}
 
     def settle(self, vehicle_id: str, at_s: float, travel_from: TravelFrom | None) -> Outcome:
         """After a replay: reschedule the vehicle from its last report at ``at_s`` (``travel_from`` its position; None:
@@ -531,6 +542,27 @@ class OperatingPlan(LivePlan):
             vehicle = self.vehicle(vehicle_id)
             self._set_vehicle(replace(vehicle, shift_end_s=vehicle.shift_end_s + OVERTIME_S,
                                       break_s=vehicle.break_s if vehicle_id in self._break_start else 0.0))
+
+    def _put_back(self, request: TripRequest) -> str | None:
+        """Replay: put ``request`` (a breakdown's transfer leg) where the stored routes have it: on their vehicle, in
+        their order among its pending stops, times by the exact scheduler. Returns the vehicle, or None (no stored
+        route holds it, or that order no longer fits: the caller re-inserts it)."""
+        for vehicle_id, stored in self._stored.items():
+            if vehicle_id in self._out or (request.id, "pickup") not in stored:
+                continue
+            route, done = self._routes[vehicle_id], self._done.get(vehicle_id, 0)
+            pending = {(s.request_id, s.kind) for s in route.stops[done:]} | {(request.id, "pickup"), (request.id, "dropoff")}
+            order = [Stop(r, k, 0.0) for r, k in stored if (r, k) in pending]
+            if len(order) != len(pending):  # the route holds a stop the stored one does not order
+                return None
+            timed = self._schedule(self.vehicle(vehicle_id), route.stops[:done], route.start_s, pending=order)
+            if timed is None:
+                return None
+            self._routes[vehicle_id] = timed
+            self._unserved.pop(request.id, None)
+            self._version += 1
+            return vehicle_id
+        return None
 
     def _reinsert(self, request: TripRequest, at_s: float, exclude: set[str]) -> Insertion | None:
         """Cheapest feasible insertion of ``request`` on a vehicle not in ``exclude`` (applied), or None."""

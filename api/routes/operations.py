@@ -1,5 +1,8 @@
 """Dispatch in operation: the server clock, vehicle events, manifests, plan versions, booking offers.
 
+Offers are stored (``offers``) with their expiry: a restarted server or
+another worker books them (the rules in ``api.street_desk``).
+
 Vehicle events are stored (``vehicle_events``) in the same transaction as
 their effect on the trips and the accepted plan, and committed before the
 answer; a retried ``event_id`` of the same vehicle is answered with the
@@ -22,24 +25,27 @@ import datetime as dt
 import json
 import logging
 import math
+import uuid
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from api.clock import AlmatyDateTime, clock, current_clock, current_time, now_seconds, seconds_after_midnight
 from api.db import one_writer
 from api.deps import Caller, booking_operator, get_session, require
-from api.models import Trip, TripEvent, VehicleEvent
+from api.dispatch_desk import Placement
+from api.live_feed import note_change
+from api.models import BookingOffer, Trip, TripEvent, VehicleEvent
 from api.routes.standing_orders import open_day
 from api.routes.trips import _checked_day, trip_out
 from api.schemas import LAT_MAX, LAT_MIN, LON_MAX, LON_MIN, TripCreate
 from api.storage import add_trip, get_trip, new_trip_id, placed_trip, save_routes, set_assignment
-from api.street_desk import Applied, Offer, StreetDesk
+from api.street_desk import OFFER_KEEP_S, OFFER_TTL_S, Applied, StreetDesk
 from routing.operations import NO_SHOW, RELEASED, EventError, Outcome
 
 router = APIRouter(prefix="/v1", tags=["operations"])
@@ -146,6 +152,7 @@ def _record_trips(session: Session, desk: StreetDesk, day: dt.date, body: Vehicl
             trip.vehicle_id, trip.reason = None, "no-show: the rider was not at the pickup"
         trip.updated_at = dt.datetime.now(dt.UTC)
         session.add(TripEvent(trip_id=trip.id, kind=body.type, vehicle_id=vehicle_id, detail={"at_s": at_s, "event_id": body.event_id}))
+        note_change(session, day.isoformat(), trips=[(trip.id, trip.operator)])
     _record_outcome(session, desk, vehicle_id, applied.outcome, body.trip_id)
 
 
@@ -335,26 +342,47 @@ class OfferOut(BaseModel):
     added_cost_tg: float = Field(description="what serving it adds to the plan's cost, tenge (the offers' order)")
 
 
-def _offer_out(offer: Offer) -> dict:
-    r = offer.request
-    return jsonable_encoder(OfferOut(offer_id=offer.id, added_cost_tg=round(offer.cost, 1),
-                                     pickup_eta=clock(offer.pickup_eta_s, offer.day),
-                                     dropoff_eta=clock(offer.dropoff_eta_s, offer.day),
-                                     earliest_pickup=clock(r.earliest_pickup_s, offer.day),
-                                     latest_pickup=clock(r.latest_pickup_s, offer.day), expires_at=offer.expires_at))
+def _offer_out(offer: BookingOffer) -> dict:
+    day = dt.date.fromisoformat(offer.service_date)
+    return jsonable_encoder(OfferOut(offer_id=offer.id, added_cost_tg=round(offer.added_cost_tg, 1),
+                                     pickup_eta=clock(offer.pickup_eta_s, day), dropoff_eta=clock(offer.dropoff_eta_s, day),
+                                     earliest_pickup=clock(offer.earliest_pickup_s, day),
+                                     latest_pickup=clock(offer.latest_pickup_s, day),
+                                     expires_at=_utc(offer.expires_at).astimezone(current_time().tzinfo)))
 
 
-def make_offers(request: Request, session: Session, caller: Caller, body: TripCreate) -> list[Offer]:
-    """Priced pickup slots for a trip request (nothing committed; the day's standing orders are materialised first)."""
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """A stored time as aware UTC (SQLite gives back the naive UTC it was stored as)."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def make_offers(request: Request, session: Session, caller: Caller, body: TripCreate) -> list[BookingOffer]:
+    """Priced pickup slots for a trip request, stored as offers (nothing booked; the day's standing orders are
+    materialised first; offers expired more than ``OFFER_KEEP_S`` ago are forgotten)."""
     operator = booking_operator(caller, body.operator, request.app.state.operators)
     day, now_s = _checked_day(body, request.app.state.settings.booking_horizon_days)
     open_day(request, session, day)
     desk = _desk(request)
     prepared = desk.prepare((body.pickup.lon, body.pickup.lat), (body.dropoff.lon, body.dropoff.lat))
-    window = (seconds_after_midnight(body.earliest_pickup, day), seconds_after_midnight(body.latest_pickup, day),
-              None if body.latest_dropoff is None else seconds_after_midnight(body.latest_dropoff, day))
-    booking = {"body": body.model_dump(mode="json"), "operator": operator}
-    return desk.offers(day, prepared, window, body.wheelchair, body.companions, operator, now_s, current_time(), booking)
+    slots = desk.offers(day, prepared, _window(body, day), body.wheelchair, body.companions, operator, now_s)
+    now = current_time().astimezone(dt.UTC)
+    made = [BookingOffer(id=f"OFR-{uuid.uuid4().hex[:16]}", service_date=day.isoformat(), operator=operator,
+                         body=body.model_dump(mode="json"), earliest_pickup_s=s.window_s[0], latest_pickup_s=s.window_s[1],
+                         latest_dropoff_s=s.window_s[2], pickup_eta_s=s.pickup_eta_s, dropoff_eta_s=s.dropoff_eta_s,
+                         added_cost_tg=s.cost, expires_at=now + dt.timedelta(seconds=OFFER_TTL_S), created_by=caller.key_id)
+            for s in slots]
+    with one_writer(session):
+        session.execute(delete(BookingOffer).where(BookingOffer.expires_at < now - dt.timedelta(seconds=OFFER_KEEP_S))
+                        .execution_options(synchronize_session=False))
+        session.add_all(made)
+        session.commit()
+    return made
+
+
+def _window(body: TripCreate, day: dt.date) -> tuple[float, float, float | None]:
+    """The requested pickup window and latest drop-off of ``body``, seconds after midnight of ``day``."""
+    return (seconds_after_midnight(body.earliest_pickup, day), seconds_after_midnight(body.latest_pickup, day),
+            None if body.latest_dropoff is None else seconds_after_midnight(body.latest_dropoff, day))
 
 
 @router.post("/trips/offers")
@@ -364,36 +392,74 @@ def offers(body: TripCreate, request: Request, caller: Caller = Depends(dispatch
 
     Each offer promises a pickup window of 15 minutes (``earliest_pickup`` to
     ``latest_pickup``) with its current ETA; book it with
-    ``POST /v1/trips/offers/{offer_id}/book`` before ``expires_at``.
+    ``POST /v1/trips/offers/{offer_id}/book`` before ``expires_at`` (10 minutes
+    of the server clock). Offers are stored: another worker or a restarted
+    server books them.
     """
     return {"offers": [_offer_out(o) for o in make_offers(request, session, caller, body)]}
+
+
+def _fresh(request: Request, session: Session, caller: Caller, offer: BookingOffer, why: str) -> JSONResponse:
+    """409 naming ``why``, with fresh offers for the same request (none once its window has passed)."""
+    try:
+        fresh = [_offer_out(o) for o in make_offers(request, session, caller, TripCreate.model_validate(offer.body))]
+    except HTTPException as error:  # the window is in the past now
+        if error.status_code != status.HTTP_422_UNPROCESSABLE_CONTENT:
+            raise
+        fresh = []
+    return JSONResponse({"detail": f"offer {offer.id}: {why}", "offers": fresh}, status_code=status.HTTP_409_CONFLICT)
 
 
 @router.post("/trips/offers/{offer_id}/book", status_code=status.HTTP_201_CREATED)
 def book_offer(request: Request, offer_id: str = Path(max_length=40), caller: Caller = Depends(dispatcher),
                session: Session = Depends(get_session)):
-    """Book an offer if its slot is still feasible: 201 with the trip; 409 with fresh offers if not; 404 unknown or expired."""
+    """Book an offer if its slot is still feasible: 201 with the trip.
+
+    409 with fresh offers when the slot is no longer feasible or the offer has
+    expired (within a day of its expiry); 404 for an unknown, forgotten or
+    already booked offer, or another operator's.
+    """
+    offer = session.get(BookingOffer, offer_id)
+    if offer is None or not caller.may_see_operator(offer.operator):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"offer_id: no offer {offer_id!r} (unknown, or expired over a day ago)")
+    if offer.booked_trip_id is not None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"offer_id: offer {offer_id!r} was booked already "
+                                                       f"(trip {offer.booked_trip_id})")
+    if _utc(offer.expires_at) <= current_time():
+        return _fresh(request, session, caller, offer, "expired (an offer is held 10 minutes of the server clock)")
+    body = TripCreate.model_validate(offer.body)
+    day = dt.date.fromisoformat(offer.service_date)
+    window = (offer.earliest_pickup_s, offer.latest_pickup_s, offer.latest_dropoff_s)
     desk = _desk(request)
-    offer = desk.offer(offer_id, current_time())
-    if offer is None or offer.booking["operator"] != booking_operator(caller, offer.booking["operator"], request.app.state.operators):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"offer_id: no live offer {offer_id!r} (unknown or expired)")
     trip_id = new_trip_id()
-    placed = desk.book(offer, trip_id, now_seconds(offer.day))
-    body = TripCreate.model_validate(offer.booking["body"])
+    with desk.lock(day):
+        placed = desk.book(day, (body.pickup.lon, body.pickup.lat), (body.dropoff.lon, body.dropoff.lat), window,
+                           body.wheelchair, body.companions, offer.operator, trip_id, now_seconds(day))
+        if placed is not None:
+            answer = _commit_booking(session, desk, caller, offer, body, placed, trip_id)
     if placed is None:
-        fresh = make_offers(request, session, caller, body)
-        return JSONResponse({"detail": f"offer {offer_id}: its pickup slot is no longer feasible",
-                             "offers": [_offer_out(o) for o in fresh]}, status_code=status.HTTP_409_CONFLICT)
-    r = offer.request
-    trip = placed_trip(trip_id, offer.day, placed, (body.pickup.lon, body.pickup.lat), (body.dropoff.lon, body.dropoff.lat),
-                       (r.earliest_pickup_s, r.latest_pickup_s, r.latest_dropoff_s), body.wheelchair, body.companions,
-                       body.user_ref, caller.key_id)
-    answer = jsonable_encoder(trip_out(trip))
+        return _fresh(request, session, caller, offer, "its pickup slot is no longer feasible")
+    return JSONResponse(answer, status_code=status.HTTP_201_CREATED)
+
+
+def _commit_booking(session: Session, desk: StreetDesk, caller: Caller, offer: BookingOffer, body: TripCreate,
+                    placed: Placement, trip_id: str) -> dict:
+    """Store the trip a booked offer became and mark the offer booked, in one transaction (under the day's lock)."""
+    day = dt.date.fromisoformat(offer.service_date)
+    window = (offer.earliest_pickup_s, offer.latest_pickup_s, offer.latest_dropoff_s)
+    trip = placed_trip(trip_id, day, placed, (body.pickup.lon, body.pickup.lat), (body.dropoff.lon, body.dropoff.lat),
+                       window, body.wheelchair, body.companions, body.user_ref, caller.key_id)
     with one_writer(session):
-        add_trip(session, trip, {"offer_id": offer_id})
+        taken = session.execute(update(BookingOffer).where(BookingOffer.id == offer.id, BookingOffer.booked_trip_id.is_(None))
+                                .values(booked_trip_id=trip_id)).rowcount
+        if taken != 1:  # another worker booked it meanwhile: its trip stands, ours goes
+            session.rollback()
+            desk.cancel(trip_id, -math.inf)
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"offer_id: offer {offer.id!r} was booked already")
+        add_trip(session, trip, {"offer_id": offer.id})
         save_routes(session, trip.service_date, placed.change.routes, placed.change.version)
         session.commit()
-    return JSONResponse(answer, status_code=status.HTTP_201_CREATED)
+    return jsonable_encoder(trip_out(trip))
 
 
 # ------------------------------------------------------------------ restart
@@ -403,7 +469,8 @@ def replay_events(app) -> int:  # noqa: ANN001 - FastAPI app
     The restored plan already holds the routes the events left (re-insertions,
     removals); replaying (``OperatingPlan.replaying``) locks the performed
     stops at their times again, pins breaks and takes broken-down vehicles
-    out, and re-plans nothing. An event whose effect the restored plan already
+    out, and re-plans nothing (a breakdown's transfer legs go back where the
+    stored routes had them: ``StreetDesk.replaying``). An event whose effect the restored plan already
     shows (a no-show's trip is no longer on the route) is skipped. Then each
     vehicle that reported is rescheduled once from its last report
     (``StreetDesk.settle``) and what that changes is recorded like an event's.
@@ -414,9 +481,12 @@ def replay_events(app) -> int:  # noqa: ANN001 - FastAPI app
         events = list(session.scalars(select(VehicleEvent).order_by(VehicleEvent.service_date, VehicleEvent.id)))
         for service_date in dict.fromkeys(e.service_date for e in events):
             day = dt.date.fromisoformat(service_date)
-            with desk.lock(day), desk.plan(day).replaying():
+            with desk.replaying(day) as held:
                 for event in (e for e in events if e.service_date == service_date):
                     applied += _replay_one(session, desk, day, event)
+            if held:  # the routes whose transfer legs the restore left as stored: as the replay made them now
+                change = desk.changed(day, held)
+                save_routes(session, service_date, change.routes, change.version)
             for vehicle_id, settled in desk.settle(day).items():
                 _record_outcome(session, desk, vehicle_id, settled.outcome, None)
                 save_routes(session, service_date, settled.change.routes, settled.change.version)

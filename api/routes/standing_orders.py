@@ -3,7 +3,10 @@
 A day is opened by ``POST /v1/days/{date}/open`` (the dispatcher's start of
 a day, usually the evening before) and, failing that, by the first offer or
 booking for it. Opening is idempotent: each order makes at most one trip a
-day (a unique constraint on the trip's order and date). An occurrence is
+day (a unique constraint on the trip's order and date). Storage remembers
+the opened days (``opened_days``, with the number of orders then), so every
+worker and a restarted server know them, and a series created later joins
+the days already opened on their next booking. An occurrence is
 cancelled with ``skip``, the series from today on with ``DELETE``; trips
 already materialised for those days are cancelled in the plan too, unless
 under way.
@@ -16,14 +19,14 @@ import uuid
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.clock import now_seconds, today
 from api.db import one_writer
 from api.deps import Caller, booking_operator, get_session, require
-from api.models import StandingOrder, Trip
+from api.models import OpenedDay, StandingOrder, Trip, utcnow
 from api.schemas import Point
 from api.storage import add_trip, cancel_trip, new_trip_id, placed_trip, save_routes
 from api.street_desk import StreetDesk
@@ -32,7 +35,6 @@ router = APIRouter(prefix="/v1", tags=["operations"])
 dispatcher = require("dispatcher", "admin")
 MAX_SERIES_DAYS: int = 366  # a series runs at most a year; it is renewed, not open-ended (reviewed yearly with the rider)
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
-_opened: set[tuple[str, str]] = set()  # (database, date) opened by this process: later bookings skip the query
 
 
 class StandingOrderCreate(BaseModel):
@@ -113,13 +115,20 @@ def occurs(order: StandingOrder, day: dt.date) -> bool:
             and iso not in order.skipped and (order.ends_after is None or iso < order.ends_after))
 
 
-def open_day(request: Request, session: Session, day: dt.date) -> list[str]:
-    """Materialise the day's standing orders into trips in its plan (idempotent); returns the new trip ids."""
-    key = (str(request.app.state.engine.url), day.isoformat())
-    if key in _opened:
+def open_day(request: Request, session: Session, day: dt.date, again: bool = False) -> list[str]:
+    """Materialise the day's standing orders into trips in its plan (idempotent); returns the new trip ids.
+
+    The day is marked opened in storage (``opened_days``) with the number of
+    orders then; a booking skips the work while no series was created since
+    (any worker, after a restart too). ``again``: look at every order anyway.
+    """
+    iso = day.isoformat()
+    orders = session.scalar(select(func.count()).select_from(StandingOrder))
+    opened = session.get(OpenedDay, iso)
+    if opened is not None and opened.standing_orders >= orders and not again:
         return []
     desk, created = _desk(request), []
-    done = set(session.scalars(select(Trip.standing_order_id).where(Trip.service_date == day.isoformat(),
+    done = set(session.scalars(select(Trip.standing_order_id).where(Trip.service_date == iso,
                                                                     Trip.standing_order_id.is_not(None))))
     for order in session.scalars(select(StandingOrder).order_by(StandingOrder.id)):
         if order.id in done or not occurs(order, day):
@@ -140,8 +149,22 @@ def open_day(request: Request, session: Session, day: dt.date) -> list[str]:
         except IntegrityError:  # another request opened the day at the same time: its trip stands
             session.rollback()
             desk.cancel(trip_id, now_seconds(day))
-    _opened.add(key)
+    _mark_opened(session, iso, orders)
     return created
+
+
+def _mark_opened(session: Session, iso: str, orders: int) -> None:
+    """Record that ``iso``'s occurrences of ``orders`` standing orders are materialised (commits)."""
+    try:
+        with one_writer(session):
+            opened = session.get(OpenedDay, iso)
+            if opened is None:
+                session.add(OpenedDay(service_date=iso, standing_orders=orders))
+            else:
+                opened.standing_orders, opened.opened_at = max(opened.standing_orders, orders), utcnow()
+            session.commit()
+    except IntegrityError:  # opened by another request at the same time: its mark stands
+        session.rollback()
 
 
 def _cancel_occurrences(request: Request, session: Session, order: StandingOrder, days: set[str] | None,
@@ -175,8 +198,7 @@ def create(body: StandingOrderCreate, request: Request, caller: Caller = Depends
                           latest_pickup_s=_seconds(body.latest_pickup_time), wheelchair=body.wheelchair,
                           companions=body.companions, skipped=[], created_by=caller.key_id)
     session.add(order)
-    session.commit()
-    _opened.clear()  # days already opened get the new series when next opened
+    session.commit()  # days already opened get the new series when next opened (``open_day`` counts the orders)
     return _out(order)
 
 
@@ -221,8 +243,7 @@ def skip(body: SkipRequest, request: Request, order_id: str = OrderId, caller: C
 def open_service_day(date: dt.date, request: Request, _: Caller = Depends(dispatcher),
                      session: Session = Depends(get_session)) -> dict:
     """Open a service day: its standing orders become trips in its plan (idempotent)."""
-    _opened.discard((str(request.app.state.engine.url), date.isoformat()))
-    created = open_day(request, session, date)
+    created = open_day(request, session, date, again=True)
     standing = session.scalars(select(Trip.id).where(Trip.service_date == date.isoformat(),
                                                      Trip.standing_order_id.is_not(None))).all()
     return {"date": date.isoformat(), "created": created, "standing_trips": len(standing)}

@@ -216,7 +216,14 @@ def test_offers_are_feasible_cheapest_first_and_a_stale_one_is_refused(client: T
     assert refused.status_code == 409 and refused.json()["offers"] == []
     late = client.post("/v1/trips/offers", json=trip("16:00", "17:00"), headers=client.keys["spo"]).json()["offers"][0]
     set_clock(f"replay:{at('12:41')}:1")  # later than the offers' ten minutes
-    assert client.post(f"/v1/trips/offers/{late['offer_id']}/book", headers=client.keys["spo"]).status_code == 404
+    expired = client.post(f"/v1/trips/offers/{late['offer_id']}/book", headers=client.keys["spo"])
+    assert expired.status_code == 409 and "expired" in expired.json()["detail"]
+    fresh = expired.json()["offers"]
+    assert fresh and late["offer_id"] not in {o["offer_id"] for o in fresh}
+    assert all(o["expires_at"] > at("12:41") and at("16:00") <= o["pickup_eta"] <= at("17:00:00+05:00") for o in fresh)
+    assert client.post(f"/v1/trips/offers/{fresh[0]['offer_id']}/book", headers=client.keys["spo"]).status_code == 201
+    assert client.post(f"/v1/trips/offers/{fresh[0]['offer_id']}/book", headers=client.keys["spo"]).status_code == 404
+    assert client.post(f"/v1/trips/offers/{fresh[1]['offer_id']}/book", headers=client.keys["inclusion"]).status_code == 404
 
 
 def test_a_standing_order_appears_on_each_of_its_days_and_can_be_cancelled(client: TestClient) -> None:

@@ -23,6 +23,7 @@ from api.storage import create_key
 from server_process import Server
 
 EXAMPLES_PER_OPERATION = 20
+STREAMS = ("/v1/events/stream",)  # answer for 30 s each (server-sent events): their bad input is tested on its own
 
 
 def _declared_parameters(openapi: dict) -> set[tuple[str, str, str, str]]:
@@ -42,7 +43,7 @@ def test_no_generated_input_makes_a_server_error(dataset_dir: Path, tmp_path: Pa
     server = Server(dataset_dir, url, {"INVAPLAN_AUTH_FAILURES_PER_MINUTE": "1000000"})  # the fuzzed keys all fail
     try:
         schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
-        operations = [result.ok() for result in schema.get_all_operations()]
+        operations = [o for o in (result.ok() for result in schema.get_all_operations()) if o.path not in STREAMS]
         assert len(operations) >= 10
         failures: list[str] = []
         negative = 0
@@ -67,7 +68,7 @@ def test_no_generated_input_makes_a_server_error(dataset_dir: Path, tmp_path: Pa
             negative += mode is GenerationMode.NEGATIVE
         assert negative >= 10  # operations with parameters, headers or a body to break
         assert not failures, failures[:5]
-        declared = _declared_parameters(httpx.get(f"{server.url}/openapi.json").json())
+        declared = {p for p in _declared_parameters(httpx.get(f"{server.url}/openapi.json").json()) if p[1] not in STREAMS}
         assert {p[2] for p in declared} == {"query", "header"}  # both kinds exist to fuzz (e.g. offset, Idempotency-Key)
         for mode in GenerationMode:  # every query parameter and header of the schema was sent, valid and broken
             missing = declared - {p[1:] for p in sent if p[0] is mode}

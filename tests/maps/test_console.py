@@ -19,10 +19,11 @@ from server_process import Server
 
 DAY = (dt.date.today() + dt.timedelta(days=3)).isoformat()
 OPERATOR = "SPO-GROUP"
-WAIT_S = 30.0  # the page checks the plan version every 2 s and refetches everything every 15 s
+WAIT_S = 30.0  # the server pushes changes at once; without the stream the page polls every 2 s, refetches every 15 s
+PUSH_S = 10.0  # a pushed change is on the page well within this
 CLOCK = f"replay:{DAY}T08:00:1"  # the server's day is DAY, from 08:00, at real speed (issue 13 contract)
 BACKEND = ("/v1/clock", "/v1/trips/offers", "/v1/trips/offers/{offer_id}/book", "/v1/vehicles/{vehicle_id}/events",
-           "/v1/vehicles/{vehicle_id}/manifest", "/v1/plan-version")
+           "/v1/vehicles/{vehicle_id}/manifest", "/v1/plan-version", "/v1/events/stream")
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +54,21 @@ def eventually(check: Callable[[], object], what: str, timeout_s: float = WAIT_S
 
 @contextmanager
 def signed_in(server: Server, key: str) -> Iterator[MapPage]:
-    """The console opened on ``DAY`` and signed in with ``key``, its first refresh done."""
+    """The console opened on ``DAY`` and signed in with ``key``, its first refresh done; ``page.polls`` lists the
+    plan-version requests it makes (none while the server's event stream is open)."""
     with open_map(f"{server.url}/console") as page:
+        page.polls = []
+        page.page.on("request", lambda r: page.polls.append(r.url) if "/v1/plan-version" in r.url else None)
         page.page.fill("#day", DAY)
         page.page.fill("#key", key)
         page.page.click("#signin-form button")
         page.page.wait_for_selector("body[data-refreshed]", timeout=WAIT_S * 1000)
         yield page
+
+
+def live(page: MapPage) -> None:
+    """The page gets its updates from the server's event stream (not by polling)."""
+    page.page.wait_for_selector("body[data-live=stream]", timeout=WAIT_S * 1000)
 
 
 def test_page_has_a_strict_policy_and_no_inline_code(server, chromium) -> None:
@@ -153,11 +162,35 @@ def test_a_vehicle_event_moves_the_vehicle(server, chromium) -> None:
     auth = {"Authorization": f"Bearer {keys['dispatcher']}"}
     vehicle = "SPO-007"
     with signed_in(running, keys["dispatcher"]) as page:
+        live(page)
         for k, (lon, lat) in enumerate(((76.9001, 43.2402), (76.9203, 43.2455))):
             now = httpx.get(f"{running.url}/v1/clock", headers=auth).json()["now"]
             answer = httpx.post(f"{running.url}/v1/vehicles/{vehicle}/events", headers=auth, timeout=60,
                                 json={"event_id": f"console-test-{k}", "type": "position", "at": now, "lon": lon, "lat": lat})
             assert answer.status_code == 200, answer.text
             eventually(lambda: page.page.evaluate(f"() => invaplanConsole.vehiclePosition({vehicle!r})") == [lon, lat],
-                       f"{vehicle} drawn at {lon}, {lat}")
+                       f"{vehicle} drawn at {lon}, {lat}", PUSH_S)
+        assert page.polls == [] and page.page.inner_text("#live").startswith("live")  # pushed, not polled
         assert page.errors == [] and page.blocked == []
+
+
+def test_a_booking_made_elsewhere_is_pushed_to_the_page(server, chromium) -> None:
+    running, keys = server
+    require_backend(running)
+    auth = {"Authorization": f"Bearer {keys['dispatcher']}"}
+    crowd = {"pickup": {"lon": 76.93, "lat": 43.24}, "dropoff": {"lon": 76.95, "lat": 43.22},
+             "earliest_pickup": f"{DAY}T13:00", "latest_pickup": f"{DAY}T13:30", "wheelchair": False, "companions": 4}
+    with signed_in(running, keys["dispatcher"]) as page:
+        live(page)
+        trip = httpx.post(f"{running.url}/v1/trips", json=crowd, headers=auth, timeout=60).json()  # a colleague's phone booking
+        assert trip["status"] == "unserved"
+        page.page.locator(f"#unserved li[data-trip='{trip['id']}']").wait_for(timeout=PUSH_S * 1000)
+        assert page.polls == []
+        page.page.route("**/v1/events/stream*", lambda route: route.abort())  # the stream is gone: the page polls instead
+        page.page.evaluate("() => invaplanConsole.dropStream()")
+        page.page.wait_for_selector("body[data-live=polling]", timeout=WAIT_S * 1000)
+        other = httpx.post(f"{running.url}/v1/trips", json={**crowd, "earliest_pickup": f"{DAY}T14:00",
+                                                              "latest_pickup": f"{DAY}T14:30"}, headers=auth, timeout=60).json()
+        page.page.locator(f"#unserved li[data-trip='{other['id']}']").wait_for(timeout=WAIT_S * 1000)
+        assert page.polls
+        assert page.blocked == []

@@ -5,8 +5,12 @@
 
 (() => {
   const KEY_STORE = "invaplan.console.key";
-  const POLL_MS = 2000; // plan-version check (cheap); the lists and the map are refetched only when it changes
-  const FULL_REFRESH_MS = 15000; // refetch anyway: vehicle positions may move without a plan change
+  const POLL_MS = 2000; // without the event stream: plan-version check (cheap); lists and map refetched when it changes
+  const FULL_REFRESH_MS = 15000; // without the event stream: refetch anyway, in case a change was missed
+  const CLOCK_MS = 10000; // the server clock shown is refreshed this often
+  const STREAM_REFRESH_MS = 60000; // with the event stream: refetch anyway this often (a write by another process)
+  const STREAM_RETRY_MS = 5000; // a failed event stream: poll meanwhile and try the stream again this much later
+  const STREAM_MIN_MS = 1000; // a stream that ends sooner than this counts as failed (no reconnect storm)
   const AT_RISK_SLACK_MIN = 5; // a pickup predicted less than 5 minutes before the end of its window is at risk
   const PAGE = 1000; // trips per /v1/trips page (the API's maximum)
   const ALMATY = [43.24, 76.93];
@@ -16,7 +20,8 @@
 
   const $ = (id) => document.getElementById(id);
   const state = {key: sessionStorage.getItem(KEY_STORE), me: null, day: null, version: null, lastFull: 0,
-    vehicles: [], trips: [], selected: null, picking: "pickup", replacing: null, timer: null, busy: false};
+    vehicles: [], trips: [], selected: null, picking: "pickup", replacing: null, timer: null, clockTimer: null,
+    stream: null, busy: false, again: false};
 
   // ------------------------------------------------------------------ helpers
   function el(tag, text, cls) {
@@ -224,7 +229,10 @@
   }
 
   async function refresh() {
-    if (state.busy) return;
+    if (state.busy) { // a change arrived meanwhile: one more refresh when this one is done
+      state.again = true;
+      return;
+    }
     state.busy = true;
     try {
       const [vehicles, trips] = await Promise.all([api("GET", `/v1/vehicles?date=${state.day}`), fetchTrips()]);
@@ -241,22 +249,120 @@
       document.body.dataset.refreshed = String(state.lastFull); // tests wait on this
     } finally {
       state.busy = false;
+      if (state.again) {
+        state.again = false;
+        refresh();
+      }
     }
+  }
+
+  // ------------------------------------------------------------------ live updates
+  // The server pushes each committed change of the day (GET /v1/events/stream, server-sent events read with fetch so
+  // the key stays in a header); while that stream is down the page polls the plan version instead.
+  function showLive() {
+    document.body.dataset.live = state.stream && state.stream.live ? "stream" : "polling";
+    $("live").textContent = (state.stream && state.stream.live ? "live" : "polling")
+      + (state.version === null ? "" : ` · plan v${state.version}`);
+  }
+
+  function showClock(now, speed) {
+    $("clock").textContent = `server clock ${hhmm(now)}` + (speed && speed !== 1 ? ` (${speed}×)` : "");
+  }
+
+  async function tickClock() {
+    if (!state.key) return;
+    const clock = await api("GET", "/v1/clock");
+    if (clock.ok && clock.data) showClock(clock.data.now, clock.data.speed);
+    if (state.stream && state.stream.live && Date.now() - state.lastFull > STREAM_REFRESH_MS) refresh();
+  }
+
+  function changed(version) {
+    if (version !== null && version === state.version) return;
+    state.version = version;
+    showLive();
+    refresh();
   }
 
   async function poll() {
     if (!state.key) return;
-    const [clock, version] = await Promise.all([api("GET", "/v1/clock"), api("GET", `/v1/plan-version?date=${state.day}`)]);
-    if (clock.ok && clock.data) {
-      $("clock").textContent = `server clock ${hhmm(clock.data.now)}` + (clock.data.speed && clock.data.speed !== 1
-        ? ` (${clock.data.speed}×)` : "");
-    }
+    const version = await api("GET", `/v1/plan-version?date=${state.day}`);
     const current = version.ok && version.data ? version.data.version : null;
-    if (current === null || current !== state.version || Date.now() - state.lastFull > FULL_REFRESH_MS) {
-      state.version = current;
-      $("live").textContent = current === null ? "" : `plan v${current}`;
-      await refresh();
+    if (current === null || current !== state.version) changed(current);
+    else if (Date.now() - state.lastFull > FULL_REFRESH_MS) refresh(); // e.g. an unserved booking: no plan change
+  }
+
+  function startPolling() {
+    if (state.timer || !state.key) return;
+    state.timer = setInterval(poll, POLL_MS);
+    showLive();
+    poll();
+  }
+
+  function stopPolling() {
+    clearInterval(state.timer);
+    state.timer = null;
+  }
+
+  function onStreamEvent(block) {
+    let kind = "message", data = "";
+    for (const line of block.split("\n")) {
+      if (line.startsWith("event:")) kind = line.slice(6).trim();
+      else if (line.startsWith("data:")) data += line.slice(5).trim();
     }
+    if (!data) return; // a keep-alive comment or the retry hint
+    const message = JSON.parse(data);
+    if (kind === "hello") {
+      showClock(message.now, message.speed);
+      changed(message.version); // a reconnect refetches only if something changed meanwhile
+    } else if (kind === "plan" && message.date === state.day) {
+      state.version = null; // always refetch: the message names what changed, the lists show all of it
+      changed(message.version);
+    }
+  }
+
+  async function openStream() {
+    if (!state.key || state.stream) return;
+    const stream = {controller: new AbortController(), live: false, closed: false, opened: Date.now()};
+    state.stream = stream;
+    try {
+      const response = await fetch(`/v1/events/stream?date=${state.day}`, {cache: "no-store",
+        headers: {"Authorization": "Bearer " + state.key}, signal: stream.controller.signal});
+      if (response.status === 401) signOut("The key was refused (missing, invalid or revoked).");
+      if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+      stream.live = true;
+      stopPolling();
+      showLive();
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const {value, done} = await reader.read();
+        if (done) break;
+        buffer += value.replaceAll("\r\n", "\n");
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          onStreamEvent(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+        }
+      }
+    } catch (error) {
+      // aborted (sign-out, another day) or the network failed: decided below
+    }
+    if (state.stream === stream) state.stream = null;
+    if (stream.closed || !state.key) return;
+    if (stream.live && Date.now() - stream.opened >= STREAM_MIN_MS) {
+      openStream(); // the server closes each stream after a while: reopen at once
+      return;
+    }
+    startPolling();
+    setTimeout(openStream, STREAM_RETRY_MS);
+  }
+
+  function closeStream() { // on purpose (sign-out, another day): no fallback
+    if (state.stream) {
+      state.stream.closed = true;
+      state.stream.controller.abort();
+    }
+    state.stream = null;
   }
 
   // ------------------------------------------------------------------ booking
@@ -347,7 +453,9 @@
   function signOut(message) {
     sessionStorage.removeItem(KEY_STORE);
     state.key = null;
-    clearInterval(state.timer);
+    closeStream();
+    stopPolling();
+    clearInterval(state.clockTimer);
     $("app").hidden = true;
     $("signin").hidden = false;
     $("signout").hidden = true;
@@ -384,8 +492,11 @@
     map.invalidateSize();
     await drawDistricts();
     state.version = null;
-    await poll();
-    state.timer = setInterval(poll, POLL_MS);
+    await tickClock();
+    clearInterval(state.clockTimer);
+    state.clockTimer = setInterval(tickClock, CLOCK_MS);
+    showLive();
+    openStream(); // its first message refreshes the page; without it, polling does
   }
 
   $("signin-form").addEventListener("submit", (event) => {
@@ -406,12 +517,16 @@
     state.day = $("day").value;
     state.version = null;
     state.selected = null;
-    if (state.key) poll();
+    if (!state.key) return;
+    closeStream();
+    if (state.timer) poll();
+    openStream();
   });
 
-  window.invaplanConsole = { // read-only views for the browser tests
+  window.invaplanConsole = { // views for the browser tests, and a way to cut the event stream
     vehiclePosition: (id) => { const m = vehicleMarkers.get(id); return m ? [m.getLatLng().lng, m.getLatLng().lat] : null; },
     stopTrips: () => Array.from(document.querySelectorAll(".stop-icon span")).map((s) => s.dataset.trip),
+    dropStream: () => { if (state.stream) state.stream.controller.abort(); }, // as a lost connection would
   };
 
   if (state.key) start(); else signOut();
