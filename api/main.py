@@ -12,6 +12,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.booking_writer import BookingWriter
 from api.db import make_engine, migrate, session_factory
 from api.deps import KeyCache
 from api.dispatch_desk import DispatchDesk, StoredTrip
@@ -108,12 +109,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrate(engine)
         app.state.engine, app.state.sessions = engine, session_factory(engine)
         app.state.keys = KeyCache(app.state.sessions, settings.key_cache_s)
+        app.state.bookings = BookingWriter(app.state.sessions, settings.booking_group)
         _load_planning_state(app, settings)
         _restore_plans(app)
         operations.replay_events(app)
         app.state.ready = True
         yield
         app.state.ready = False
+        app.state.bookings.close()
         app.state.desk.close()
         engine.dispose()
 

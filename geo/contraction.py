@@ -228,37 +228,38 @@ def _phast(search_indptr: np.ndarray, search_to: np.ndarray, search_weight: np.n
 
     Positions run from the highest rank (0) down. ``search``: each position's
     edges to higher-ranked positions (the upward Dijkstra); ``sweep``: each
-    position's edges from higher-ranked positions (the downward sweep).
+    position's edges from higher-ranked positions (the downward sweep, one
+    for all sources: each edge is read once).
     """
-    n = len(search_indptr) - 1
-    times, lengths = np.empty((len(sources), n)), np.empty((len(sources), n))
+    n, k = len(search_indptr) - 1, len(sources)
+    t, d = np.full((n, k), np.inf), np.full((n, k), np.inf)
     heap_keys, heap_items = np.empty(len(search_to) + 1), np.empty(len(search_to) + 1, np.int64)
-    t, d = np.empty(n), np.empty(n)
-    for s in range(len(sources)):
-        t[:], d[:] = np.inf, np.inf
+    for s in range(k):  # upward Dijkstra from each source
         start = position_of[sources[s]]
-        t[start], d[start] = 0.0, 0.0
+        t[start, s], d[start, s] = 0.0, 0.0
         heap_keys[0], heap_items[0], size = 0.0, start, 1
-        while size > 0:  # upward Dijkstra
+        while size > 0:
             key, p, size = _pop(heap_keys, heap_items, size)
-            if key > t[p]:
+            if key > t[p, s]:
                 continue
             for e in range(search_indptr[p], search_indptr[p + 1]):
                 q = search_to[e]
                 arrival = key + search_weight[e]
-                if arrival < t[q]:
-                    t[q], d[q] = arrival, d[p] + search_metres[e]
+                if arrival < t[q, s]:
+                    t[q, s], d[q, s] = arrival, d[p, s] + search_metres[e]
                     size = _push(heap_keys, heap_items, size, arrival, q)
-        for p in range(n):  # downward sweep: every higher-ranked position is final already
-            best, metres = t[p], d[p]
-            for e in range(sweep_indptr[p], sweep_indptr[p + 1]):
-                q = sweep_from[e]
-                arrival = t[q] + sweep_weight[e]
-                if arrival < best:
-                    best, metres = arrival, d[q] + sweep_metres[e]
-            t[p], d[p] = best, metres
-        for v in range(n):
-            times[s, v], lengths[s, v] = t[position_of[v]], d[position_of[v]]
+    for p in range(n):  # downward sweep: every higher-ranked position is final already
+        for e in range(sweep_indptr[p], sweep_indptr[p + 1]):
+            q, weight, metres = sweep_from[e], sweep_weight[e], sweep_metres[e]
+            for s in range(k):
+                arrival = t[q, s] + weight
+                if arrival < t[p, s]:
+                    t[p, s], d[p, s] = arrival, d[q, s] + metres
+    times, lengths = np.empty((k, n)), np.empty((k, n))
+    for v in range(n):
+        p = position_of[v]
+        for s in range(k):
+            times[s, v], lengths[s, v] = t[p, s], d[p, s]
     return times, lengths
 
 
@@ -320,4 +321,4 @@ def build_hierarchy(times: csr_matrix, metres: np.ndarray, witness_settled: int 
     pt, ph = position_of[et], position_of[eh]
     upward = ph < pt  # towards a higher rank
     return Hierarchy(position_of, _csr(pt[upward], ph[upward], ew[upward], el[upward], n),
-                     _csr(ph[~upward], pt[~upward], ew[~upward], el[~upward], n), len(et) - (tail != times.indices).sum())
+                     _csr(ph[~upward], pt[~upward], ew[~upward], el[~upward], n), int(len(et) - (tail != times.indices).sum()))
