@@ -29,7 +29,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from numba import njit
 
-from geo.contraction import Hierarchy, build_hierarchy
+from geo.contraction import Hierarchy, build_hierarchy, heap_pop, heap_push
 from geo.shortest_paths import profile_graph
 
 
@@ -84,20 +84,7 @@ def _fastest_paths(indptr: np.ndarray, indices: np.ndarray, seconds: np.ndarray,
         t[sources[s]], d[sources[s]] = 0.0, 0.0
         heap_key[0], heap_node[0], size = 0.0, sources[s], 1
         while size > 0:
-            key, node = heap_key[0], heap_node[0]
-            size -= 1
-            last_key, last_node, i = heap_key[size], heap_node[size], 0
-            while True:  # sift the last entry down from the root
-                child = 2 * i + 1
-                if child >= size:
-                    break
-                if child + 1 < size and heap_key[child + 1] < heap_key[child]:
-                    child += 1
-                if heap_key[child] >= last_key:
-                    break
-                heap_key[i], heap_node[i] = heap_key[child], heap_node[child]
-                i = child
-            heap_key[i], heap_node[i] = last_key, last_node
+            key, node, size = heap_pop(heap_key, heap_node, size)
             if key > t[node]:
                 continue  # a stale entry: the node was settled earlier, from its last (lowest) entry
             for e in range(indptr[node], indptr[node + 1]):
@@ -105,12 +92,7 @@ def _fastest_paths(indptr: np.ndarray, indices: np.ndarray, seconds: np.ndarray,
                 arrival = key + seconds[e]
                 if arrival < t[head]:
                     t[head], d[head], p[head] = arrival, d[node] + metres[e], node
-                    i = size  # sift up
-                    size += 1
-                    while i > 0 and heap_key[(i - 1) // 2] > arrival:
-                        heap_key[i], heap_node[i] = heap_key[(i - 1) // 2], heap_node[(i - 1) // 2]
-                        i = (i - 1) // 2
-                    heap_key[i], heap_node[i] = arrival, head
+                    size = heap_push(heap_key, heap_node, size, arrival, head)
     return time, length, parent
 
 

@@ -38,7 +38,7 @@ WITNESS_SETTLED: int = 60  # nodes a witness search may settle; 20 to 400 change
 
 # ------------------------------------------------------------------ heap
 @njit(cache=True, nogil=True)
-def _push(keys: np.ndarray, items: np.ndarray, size: int, key: float, item: int) -> int:  # pragma: no cover - compiled
+def heap_push(keys: np.ndarray, items: np.ndarray, size: int, key: float, item: int) -> int:  # pragma: no cover - compiled
     """Push onto a binary min-heap held in ``keys``/``items``; returns the new size."""
     i = size
     while i > 0 and keys[(i - 1) // 2] > key:
@@ -49,7 +49,7 @@ def _push(keys: np.ndarray, items: np.ndarray, size: int, key: float, item: int)
 
 
 @njit(cache=True, nogil=True)
-def _pop(keys: np.ndarray, items: np.ndarray, size: int) -> tuple[float, int, int]:  # pragma: no cover - compiled
+def heap_pop(keys: np.ndarray, items: np.ndarray, size: int) -> tuple[float, int, int]:  # pragma: no cover - compiled
     """Pop the minimum of a binary min-heap; returns (key, item, new size)."""
     key, item = keys[0], items[0]
     size -= 1
@@ -103,7 +103,7 @@ def _shortcuts(v: int, out_first: np.ndarray, out_next: np.ndarray, in_first: np
             n_touched, size, settled = 1, 1, 0
             dist[u], touched[0], heap_keys[0], heap_items[0] = 0.0, u, 0.0, u
             while size > 0 and settled < witness_settled:
-                key, x, size = _pop(heap_keys, heap_items, size)
+                key, x, size = heap_pop(heap_keys, heap_items, size)
                 if key > dist[x]:
                     continue
                 if key > max_via:
@@ -118,7 +118,7 @@ def _shortcuts(v: int, out_first: np.ndarray, out_next: np.ndarray, in_first: np
                             touched[n_touched] = y
                             n_touched += 1
                         dist[y] = arrival
-                        size = _push(heap_keys, heap_items, size, arrival, y)
+                        size = heap_push(heap_keys, heap_items, size, arrival, y)
                     e3 = out_next[e3]
             e2 = out_first[v]
             while e2 != -1:
@@ -172,10 +172,10 @@ def _contract(n: int, tail: np.ndarray, head: np.ndarray, weight: np.ndarray, me
         su, _, _, _, removed = _shortcuts(v, out_first, out_next, in_first, in_next, et, eh, ew, el, contracted, dist,
                                           touched, heap_keys, heap_items, witness_settled)
         priority[v] = len(su) - removed
-        queue_size = _push(queue_keys, queue_items, queue_size, priority[v], v)
+        queue_size = heap_push(queue_keys, queue_items, queue_size, priority[v], v)
     order = 0
     while queue_size > 0:
-        key, v, queue_size = _pop(queue_keys, queue_items, queue_size)
+        key, v, queue_size = heap_pop(queue_keys, queue_items, queue_size)
         if contracted[v] or key != priority[v]:
             continue  # a stale entry
         su, sw, st, sl, removed = _shortcuts(v, out_first, out_next, in_first, in_next, et, eh, ew, el, contracted, dist,
@@ -183,7 +183,7 @@ def _contract(n: int, tail: np.ndarray, head: np.ndarray, weight: np.ndarray, me
         current = float(len(su) - removed + deleted_neighbours[v])
         if queue_size > 0 and current > queue_keys[0]:
             priority[v] = current  # no longer the least important: back into the queue
-            queue_size = _push(queue_keys, queue_items, queue_size, current, v)
+            queue_size = heap_push(queue_keys, queue_items, queue_size, current, v)
             continue
         if count + len(su) > capacity:
             capacity = 2 * (count + len(su))
@@ -214,7 +214,7 @@ def _contract(n: int, tail: np.ndarray, head: np.ndarray, weight: np.ndarray, me
                     priority[x] += 1.0  # cheap; the exact priority is computed when x comes up
                     if queue_size == len(queue_keys):
                         queue_keys, queue_items = _grow(queue_keys, 2 * queue_size), _grow(queue_items, 2 * queue_size)
-                    queue_size = _push(queue_keys, queue_items, queue_size, priority[x], x)
+                    queue_size = heap_push(queue_keys, queue_items, queue_size, priority[x], x)
                 e = out_next[e] if side == 0 else in_next[e]
     return rank, et[:count].copy(), eh[:count].copy(), ew[:count].copy(), el[:count].copy()
 
@@ -239,7 +239,7 @@ def _phast(search_indptr: np.ndarray, search_to: np.ndarray, search_weight: np.n
         t[start, s], d[start, s] = 0.0, 0.0
         heap_keys[0], heap_items[0], size = 0.0, start, 1
         while size > 0:
-            key, p, size = _pop(heap_keys, heap_items, size)
+            key, p, size = heap_pop(heap_keys, heap_items, size)
             if key > t[p, s]:
                 continue
             for e in range(search_indptr[p], search_indptr[p + 1]):
@@ -247,7 +247,7 @@ def _phast(search_indptr: np.ndarray, search_to: np.ndarray, search_weight: np.n
                 arrival = key + search_weight[e]
                 if arrival < t[q, s]:
                     t[q, s], d[q, s] = arrival, d[p, s] + search_metres[e]
-                    size = _push(heap_keys, heap_items, size, arrival, q)
+                    size = heap_push(heap_keys, heap_items, size, arrival, q)
     for p in range(n):  # downward sweep: every higher-ranked position is final already
         for e in range(sweep_indptr[p], sweep_indptr[p + 1]):
             q, weight, metres = sweep_from[e], sweep_weight[e], sweep_metres[e]
