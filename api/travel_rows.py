@@ -47,7 +47,8 @@ class NodeRows:
 
         Returns duration rows (k, n + k), duration columns (n, k), distance rows, distance columns.
         """
-        everyone, before = np.array(existing + new), np.array(existing, dtype=np.int64)
+        everyone = np.fromiter(existing + new, dtype=np.int64, count=len(existing) + len(new))  # under the lock: one pass
+        before = everyone[:len(existing)]
         return (self.duration_from_s[:, everyone], self.duration_to_s[:, before].T,
                 self.distance_from_m[:, everyone], self.distance_to_m[:, before].T)
 
