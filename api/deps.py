@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+import anyio
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
@@ -70,13 +71,24 @@ class KeyCache:
             self._known.clear()
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A database session for one request."""
-    with request.app.state.sessions() as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A database session for one request.
+
+    Made in the event loop (a session connects only when first used) and closed there
+    unless it still holds a connection (then in a worker thread: closing rolls back): a
+    synchronous dependency would cost two more thread hand-overs per request.
+    """
+    session = request.app.state.sessions()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await anyio.to_thread.run_sync(session.close)
+        else:
+            session.close()
 
 
-def get_caller(request: Request, _: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
+async def get_caller(request: Request, _: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
     """The caller authenticated by ``api.guard.Guard`` before the body was read; 401 without one."""
     caller = getattr(request.state, "caller", None)
     if caller is None:
@@ -98,7 +110,7 @@ def booking_operator(caller: Caller, operator: str | None, operators: tuple[str,
 def require(*roles: str) -> Callable[[Caller], Caller]:
     """A dependency admitting only callers with one of ``roles``; 403 otherwise."""
 
-    def check(caller: Caller = Depends(get_caller)) -> Caller:
+    async def check(caller: Caller = Depends(get_caller)) -> Caller:  # async: no thread hand-over for a check
         if caller.role not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {caller.role!r} may not do this (needs one of {list(roles)})")
         return caller

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geo.paths import generated_data_dir
 
-ROUTING_WORKERS: int = 0  # the compiled Dijkstra releases the GIL: request threads search in parallel with less CPU than worker processes (bench/api.py)
+ROUTING_WORKERS: int = 0  # the compiled PHAST queries release the GIL: request threads run them in parallel with less CPU than worker processes (bench/api.py)
+BOOKING_GROUP: int = 64  # bookings per transaction at most (group commit): above the 16 clients of bench/api.py, bounds one commit's work
 
 
 class Settings(BaseSettings):
@@ -32,7 +34,9 @@ class Settings(BaseSettings):
         through the API stops at once; one revoked by ``invaplan keys`` within this time).
     routing_workers
         Worker processes computing travel rows; 0 (the default) computes them in
-        the request thread, where the compiled Dijkstra releases the GIL.
+        the request thread, where the compiled queries release the GIL.
+    booking_group
+        Most bookings committed in one transaction (``api.booking_writer``); 1 commits each alone.
     clock
         Empty: real time; ``replay:<ISO start>:<speed>`` runs a replayed day
         (``api.clock.Clock``; used by ``bench/operations.py``).
@@ -50,6 +54,7 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = 30  # well above typing mistakes, far below guessing
     key_cache_s: float = 10.0
     routing_workers: int = ROUTING_WORKERS
+    booking_group: int = Field(BOOKING_GROUP, ge=1)
     results_dir: Path = Path("out")
     clock: str = ""
 

@@ -10,7 +10,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import Row, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -120,14 +120,21 @@ def add_trip(session: Session, trip: Trip, detail: dict | None = None) -> Trip:
     Plain INSERT statements, not the ORM unit of work (a third of a booking's
     CPU time went to it): ``trip`` stays a detached record of what was written.
     """
-    now = utcnow()
-    trip.created_at = trip.updated_at = now
-    session.execute(insert(Trip), [{c.key: getattr(trip, c.key) for c in Trip.__table__.columns}])
-    session.execute(insert(TripEvent), [
-        {"trip_id": trip.id, "at": now, "kind": "created", "vehicle_id": None, "detail": detail},
-        {"trip_id": trip.id, "at": now, "kind": trip.status, "vehicle_id": trip.vehicle_id, "detail": {"reason": trip.reason}}])
-    note_change(session, trip.service_date, trips=[(trip.id, trip.operator)])
+    add_trips(session, [(trip, detail)])
     return trip
+
+
+def add_trips(session: Session, trips: list[tuple[Trip, dict | None]]) -> None:
+    """:func:`add_trip` for several (trip, detail of its ``created`` event) at once: two INSERT statements; no commit."""
+    now = utcnow()
+    for trip, _ in trips:
+        trip.created_at = trip.updated_at = now
+    session.execute(insert(Trip), [{c.key: getattr(trip, c.key) for c in Trip.__table__.columns} for trip, _ in trips])
+    session.execute(insert(TripEvent), [event for trip, detail in trips for event in (
+        {"trip_id": trip.id, "at": now, "kind": "created", "vehicle_id": None, "detail": detail},
+        {"trip_id": trip.id, "at": now, "kind": trip.status, "vehicle_id": trip.vehicle_id, "detail": {"reason": trip.reason}})])
+    for trip, _ in trips:
+        note_change(session, trip.service_date, trips=[(trip.id, trip.operator)])
 
 
 def get_trip(session: Session, trip_id: str) -> Trip | None:
@@ -189,17 +196,27 @@ def save_routes(session: Session, service_date: str, routes: dict[str, list[list
 
     A stored route of a newer version is kept (a slower transaction never overwrites a later plan).
     """
-    if not routes:
-        return
-    note_change(session, service_date, version, vehicles=routes)
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    rows = [{"service_date": service_date, "vehicle_id": v, "stops": stops, "version": version, "updated_at": utcnow()}
+    upsert_routes(session, route_rows(service_date, routes, version))
+
+
+def route_rows(service_date: str, routes: dict[str, list[list[str]]], version: int) -> list[dict]:
+    """The ``plan_routes`` rows of vehicles' routes of plan ``version`` (for :func:`upsert_routes`)."""
+    return [{"service_date": service_date, "vehicle_id": v, "stops": stops, "version": version, "updated_at": utcnow()}
             for v, stops in routes.items()]
-    statement = dialect.insert(PlanRoute).values(rows)
+
+
+def upsert_routes(session: Session, rows: list[dict]) -> None:
+    """Write ``plan_routes`` rows (at most one per service date and vehicle), each unless a newer version is stored; no commit."""
+    if not rows:
+        return
+    for row in rows:
+        note_change(session, row["service_date"], row["version"], vehicles=[row["vehicle_id"]])
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(PlanRoute)
     session.execute(statement.on_conflict_do_update(
         index_elements=["service_date", "vehicle_id"], where=PlanRoute.version < statement.excluded.version,
         set_={"stops": statement.excluded.stops, "version": statement.excluded.version,
-              "updated_at": statement.excluded.updated_at}))
+              "updated_at": statement.excluded.updated_at}), rows)
 
 
 def load_routes(session: Session) -> dict[str, tuple[int, dict[str, list[list[str]]]]]:
@@ -217,18 +234,31 @@ def request_hash(payload: object) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
-def find_idempotent(session: Session, api_key_id: int, key: str) -> IdempotencyRecord | None:
-    """The stored answer for this caller's idempotency key, or None."""
-    return session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.api_key_id == api_key_id,
-                                                          IdempotencyRecord.key == key))
+def find_idempotent(session: Session, api_key_id: int, key: str) -> Row | None:
+    """The stored answer for this caller's idempotency key (``method``, ``path``, ``status_code``, ``body``,
+    ``request_hash``), or None. A plain row, not an ORM object: every booking and retry looks it up."""
+    record = IdempotencyRecord
+    return session.execute(select(record.method, record.path, record.status_code, record.body, record.request_hash)
+                           .where(record.api_key_id == api_key_id, record.key == key)).first()
 
 
 def remember_idempotent(session: Session, api_key_id: int, key: str, method: str, path: str,
                         status_code: int, body: dict, request_sha256: str | None = None) -> None:
     """Store the answer for an idempotency key (and the hash of the request it answered) in the caller's transaction; no commit."""
-    session.execute(insert(IdempotencyRecord), [{"api_key_id": api_key_id, "key": key, "method": method, "path": path,
-                                                 "status_code": status_code, "body": body, "request_hash": request_sha256,
-                                                 "created_at": utcnow()}])
+    remember_idempotent_rows(session, [idempotency_row(api_key_id, key, method, path, status_code, body, request_sha256)])
+
+
+def idempotency_row(api_key_id: int, key: str, method: str, path: str, status_code: int, body: dict,
+                    request_sha256: str | None = None) -> dict:
+    """The ``idempotency`` row of an answer (for :func:`remember_idempotent_rows`)."""
+    return {"api_key_id": api_key_id, "key": key, "method": method, "path": path, "status_code": status_code,
+            "body": body, "request_hash": request_sha256, "created_at": utcnow()}
+
+
+def remember_idempotent_rows(session: Session, rows: list[dict]) -> None:
+    """Store several answers of :func:`idempotency_row` at once; no commit."""
+    if rows:
+        session.execute(insert(IdempotencyRecord), rows)
 
 
 def is_duplicate(error: IntegrityError) -> bool:

@@ -2,17 +2,19 @@
 
 A new trip adds two points (pickup, drop-off) to its day's plan, which needs
 the travel time and distance from each of them to every point of the plan
-and back. Two Dijkstra runs per point (fastest paths on the forward and on
-the reversed drive graph) give these to and from *every* node of the drive
-graph (``NodeRows``), so they can be computed before the day's lock is
-taken: under the lock the plan's current points are only looked up. The
-distance is the length of the fastest path, the road a vehicle drives,
-summed along the same search (no second Dijkstra on lengths).
-The Dijkstra is compiled (numba) and releases the GIL, so request threads
-run it in parallel with each other and with the server's Python work
-(``workers=0``, the default); ``workers > 0`` runs it in worker processes
-instead (each with its own copy of the graph, the rows pickled back), the
-design of scipy's Dijkstra, which holds the GIL; ``bench/api.py`` measures both.
+and back. One PHAST query per point and direction over a contraction
+hierarchy of the drive graph (``geo.contraction``, built once per process,
+about 0.3 s) gives these to and from *every* node of the drive graph
+(``NodeRows``), so they can be computed before the day's lock is taken:
+under the lock the plan's current points are only looked up. The distance is
+the length of the fastest path, the road a vehicle drives, carried along the
+same query. A query takes about a tenth of a full Dijkstra
+(:func:`fastest_paths`, the reference it is tested against and
+``bench/api.py``'s peer) and gives the same times. Both are compiled (numba)
+and release the GIL, so request threads run them in parallel with each other
+and with the server's Python work (``workers=0``, the default);
+``workers > 0`` runs them in worker processes instead (each with its own
+copy of the graph, the rows pickled back); ``bench/api.py`` measures both.
 
 Units: seconds and metres.
 """
@@ -27,6 +29,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from numba import njit
 
+from geo.contraction import Hierarchy, build_hierarchy, heap_pop, heap_push
 from geo.shortest_paths import profile_graph
 
 
@@ -44,7 +47,8 @@ class NodeRows:
 
         Returns duration rows (k, n + k), duration columns (n, k), distance rows, distance columns.
         """
-        everyone, before = np.array(existing + new), np.array(existing, dtype=np.int64)
+        everyone = np.fromiter(existing + new, dtype=np.int64, count=len(existing) + len(new))  # under the lock: one pass
+        before = everyone[:len(existing)]
         return (self.duration_from_s[:, everyone], self.duration_to_s[:, before].T,
                 self.distance_from_m[:, everyone], self.distance_to_m[:, before].T)
 
@@ -81,20 +85,7 @@ def _fastest_paths(indptr: np.ndarray, indices: np.ndarray, seconds: np.ndarray,
         t[sources[s]], d[sources[s]] = 0.0, 0.0
         heap_key[0], heap_node[0], size = 0.0, sources[s], 1
         while size > 0:
-            key, node = heap_key[0], heap_node[0]
-            size -= 1
-            last_key, last_node, i = heap_key[size], heap_node[size], 0
-            while True:  # sift the last entry down from the root
-                child = 2 * i + 1
-                if child >= size:
-                    break
-                if child + 1 < size and heap_key[child + 1] < heap_key[child]:
-                    child += 1
-                if heap_key[child] >= last_key:
-                    break
-                heap_key[i], heap_node[i] = heap_key[child], heap_node[child]
-                i = child
-            heap_key[i], heap_node[i] = last_key, last_node
+            key, node, size = heap_pop(heap_key, heap_node, size)
             if key > t[node]:
                 continue  # a stale entry: the node was settled earlier, from its last (lowest) entry
             for e in range(indptr[node], indptr[node + 1]):
@@ -102,21 +93,17 @@ def _fastest_paths(indptr: np.ndarray, indices: np.ndarray, seconds: np.ndarray,
                 arrival = key + seconds[e]
                 if arrival < t[head]:
                     t[head], d[head], p[head] = arrival, d[node] + metres[e], node
-                    i = size  # sift up
-                    size += 1
-                    while i > 0 and heap_key[(i - 1) // 2] > arrival:
-                        heap_key[i], heap_node[i] = heap_key[(i - 1) // 2], heap_node[(i - 1) // 2]
-                        i = (i - 1) // 2
-                    heap_key[i], heap_node[i] = arrival, head
+                    size = heap_push(heap_key, heap_node, size, arrival, head)
     return time, length, parent
 
 
 @dataclass(frozen=True)
 class DriveArrays:
-    """The drive graph as CSR arrays, forward and reversed, with aligned seconds and metres per edge."""
+    """The drive graph as CSR arrays, forward and reversed, with aligned seconds and metres per edge, and its hierarchy."""
 
     forward: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     reverse: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    hierarchy: Hierarchy
 
 
 _GRAPH: dict[str, DriveArrays] = {}
@@ -126,28 +113,28 @@ def _drive() -> DriveArrays:
     """The drive graph's arrays (built once per process)."""
     if "drive" not in _GRAPH:
         graph = profile_graph("drive")
-        _GRAPH["drive"] = DriveArrays(*(
+        forward, reverse = (
             (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64), matrix.data.astype(np.float64),
              aligned_lengths(matrix, graph.length, transposed)) for matrix, transposed in ((graph.forward, False),
-                                                                                         (graph.reverse, True))))
+                                                                                         (graph.reverse, True)))
+        _GRAPH["drive"] = DriveArrays(forward, reverse, build_hierarchy(graph.forward, forward[3]))
     return _GRAPH["drive"]
 
 
 def fastest_paths(nodes: np.ndarray, reverse: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Seconds, metres and the tree (predecessors, -9999 at the source and unreached) of the fastest paths.
+    """Seconds, metres and the tree (predecessors, -9999 at the source and unreached) of the fastest paths, by Dijkstra.
 
     From each of ``nodes`` (``reverse``: to each of them), over every drive-graph node;
-    arrays of shape (k, N). Compiled (numba), releasing the GIL: request threads run it in parallel.
+    arrays of shape (k, N). The reference :func:`node_rows` is checked against (it needs no tree).
     """
     arrays = _drive()
     return _fastest_paths(*(arrays.reverse if reverse else arrays.forward), np.asarray(nodes, dtype=np.int64))
 
 
 def node_rows(nodes: np.ndarray) -> NodeRows:
-    """Fastest paths from and to ``nodes``, with the lengths of those same paths."""
-    time_from, distance_from, _ = fastest_paths(nodes)
-    time_to, distance_to, _ = fastest_paths(nodes, reverse=True)
-    return NodeRows(time_from, distance_from, time_to, distance_to)
+    """Fastest paths from and to ``nodes``, with the lengths of those same paths (PHAST on the drive hierarchy)."""
+    hierarchy = _drive().hierarchy
+    return NodeRows(*hierarchy.from_sources(nodes), *hierarchy.to_targets(nodes))
 
 
 class RowService:

@@ -8,23 +8,27 @@ directory) and, when ``INVAPLAN_TEST_POSTGRES_URL`` names a PostgreSQL
 server, on a fresh database there.
 
 Runs, all with the same load: ``sqlite`` (the shipped configuration),
-``sqlite_worker_processes`` (travel rows in worker processes,
-``INVAPLAN_ROUTING_WORKERS=2``, the design of the scipy-Dijkstra days) and
-``postgres``. Each run reports the CPU milliseconds per request of the
-server process, of its travel-row workers and of this load generator, which
-a busy machine distorts far less than latency and throughput.
+``sqlite_commit_each`` (a commit per booking, ``INVAPLAN_BOOKING_GROUP=1``,
+instead of the group commit), ``sqlite_worker_processes`` (travel rows in
+worker processes, ``INVAPLAN_ROUTING_WORKERS=2``, the design of the
+scipy-Dijkstra days), ``postgres`` and ``postgres_commit_each``. Each run
+reports the CPU milliseconds per request of the server process, of its
+travel-row workers and of this load generator, which a busy machine distorts
+far less than latency and throughput.
 
 ``levers`` measures what each speed lever buys, against the code it
-replaced, in the same run: growing the live plan's matrices in buffers
+replaced, in the same run: the group commit against a commit per booking
+(the runs above), the travel rows by PHAST on a contraction hierarchy
+against the compiled Dijkstra with path lengths they replaced and scipy's
+Dijkstra (times and trees only), growing the live plan's matrices in buffers
 against a full copy per booking (with the full validation and the tenge arc
-costs the copy forced), the compiled Dijkstra with path lengths against
-scipy's (times and trees only: the old lengths summing came on top), SQLite
-writers queued on a lock against SQLite's busy handler, and the fsync of
-``synchronous=FULL`` against ``NORMAL`` (kept FULL: see ``api.db``).
+costs the copy forced), SQLite writers queued on a lock against SQLite's busy
+handler, and the fsync of ``synchronous=FULL`` against ``NORMAL`` (kept FULL:
+see ``api.db``).
 
 Writes ``bench/results/api.json``: ``create_p95_ms``, ``create_rps``
 (SQLite), ``create_p95_ms_postgres``, ``create_rps_postgres``, and ``lost``,
-``duplicates``, ``errors_5xx`` summed over all runs. About 2 minutes.
+``duplicates``, ``errors_5xx`` summed over all runs. About 90 s (five server runs and the levers).
 
 Usage: ``python bench/api.py [--trips 600] [--clients 16] [--json PATH]``
 (with ``INVAPLAN_TEST_POSTGRES_URL`` set for the PostgreSQL run)
@@ -62,8 +66,9 @@ from server_process import Server  # noqa: E402
 from api.db import make_engine, migrate, one_writer, session_factory  # noqa: E402
 from api.dispatch_desk import DispatchDesk  # noqa: E402
 from api.storage import create_key  # noqa: E402
-from api.travel_rows import node_rows  # noqa: E402
+from api.travel_rows import aligned_lengths, fastest_paths, node_rows  # noqa: E402
 from data.dataset import ensure_dataset, load_fleet  # noqa: E402
+from geo.contraction import build_hierarchy  # noqa: E402
 from geo.shortest_paths import profile_graph  # noqa: E402
 
 
@@ -82,14 +87,14 @@ PROCESS_WORKERS = 2  # the worker-process design: one per core of the developmen
 
 
 def run_load(database_url: str, data_dir: Path, trips: int, clients: int, retry_share: float, day: str,
-             workers: int | None) -> dict:
-    """One load run against a fresh server on ``database_url``: latency, throughput, lost and duplicated trips."""
+             env: dict[str, str]) -> dict:
+    """One load run against a fresh server on ``database_url`` (with settings ``env``): latency, throughput, lost and
+    duplicated trips."""
     engine = make_engine(database_url)
     migrate(engine)
     with session_factory(engine)() as session:
         _, key = create_key(session, "admin", None, "bench", set())
     engine.dispose()
-    env = {} if workers is None else {"INVAPLAN_ROUTING_WORKERS": str(workers)}
     server = Server(data_dir, database_url, env)
     try:
         jobs = [(k, f"bench-{k}") for k in range(trips)]
@@ -181,27 +186,43 @@ def matrix_growth(trips: int, last: int = 50) -> dict:
 
 
 def dijkstra_lever(bookings: int = 100) -> dict:
-    """CPU ms per booking of the travel rows: ours (compiled, with path lengths) against scipy's Dijkstra.
+    """CPU ms per booking of the travel rows: ours (PHAST on a contraction hierarchy) against Dijkstra.
 
-    scipy runs the same four searches (two nodes, forward and reverse) with their trees, but
-    without summing the path lengths, which the old code did on top (so the peer is flattered).
+    The peers run the same four searches (two nodes, forward and reverse): the
+    compiled Dijkstra with path lengths (the former travel rows) and scipy's
+    (times and trees only: the old lengths summing came on top, so it is
+    flattered). Also the hierarchy's build time and size (once per server start).
     """
     graph = profile_graph("drive")
     pairs = np.random.default_rng(2).integers(0, graph.forward.shape[0], (bookings, 2))
-    node_rows(pairs[0])  # compiled
+    metres = aligned_lengths(graph.forward, graph.length, False)
+    build_hierarchy(graph.forward, metres)  # compiled (numba caches it on disk: a server compiles it once)
+    started = time.perf_counter()
+    hierarchy = build_hierarchy(graph.forward, metres)
+    build_s = time.perf_counter() - started
+    node_rows(pairs[0]), fastest_paths(pairs[0])  # compiled, the drive arrays loaded
     started = time.process_time()
     ours = [node_rows(pair) for pair in pairs]
     ours_s = time.process_time() - started
     started = time.process_time()
+    compiled = [(fastest_paths(pair), fastest_paths(pair, reverse=True)) for pair in pairs]
+    compiled_s = time.process_time() - started
+    started = time.process_time()
     peer = [dijkstra(graph.forward, indices=pair, return_predecessors=True)[0] for pair in pairs]
     peer += [dijkstra(graph.reverse, indices=pair, return_predecessors=True)[0] for pair in pairs]
     peer_s = time.process_time() - started
-    for k in range(bookings):  # the same fastest times
-        np.testing.assert_allclose(ours[k].duration_from_s, peer[k])
-        np.testing.assert_allclose(ours[k].duration_to_s, peer[bookings + k])
-    return {"dijkstra_ms_per_booking": round(ours_s / bookings * 1000, 2),
+    for k in range(bookings):  # the same fastest times and path lengths
+        np.testing.assert_allclose(ours[k].duration_from_s, peer[k], rtol=1e-12)
+        np.testing.assert_allclose(ours[k].duration_to_s, peer[bookings + k], rtol=1e-12)
+        np.testing.assert_allclose(ours[k].distance_from_m, compiled[k][0][1], rtol=1e-12)
+        np.testing.assert_allclose(ours[k].distance_to_m, compiled[k][1][1], rtol=1e-12)
+    return {"travel_rows_ms_per_booking": round(ours_s / bookings * 1000, 2),
+            "dijkstra_ms_per_booking": round(compiled_s / bookings * 1000, 2),
             "scipy_dijkstra_ms_per_booking": round(peer_s / bookings * 1000, 2),
-            "scipy_over_ours_dijkstra": round(peer_s / ours_s, 2)}
+            "dijkstra_over_travel_rows": round(compiled_s / ours_s, 1),
+            "scipy_over_travel_rows": round(peer_s / ours_s, 1),
+            "hierarchy_build_s": round(build_s, 2), "hierarchy_shortcuts": int(hierarchy.shortcuts),
+            "drive_edges": int(graph.forward.nnz)}
 
 
 def sqlite_levers(threads: int = 16, transactions: int = 25) -> dict:
@@ -284,19 +305,22 @@ def main() -> None:
     day = (dt.date.today() + dt.timedelta(days=7)).isoformat()
     data_dir = ensure_dataset()
     runs: dict[str, dict] = {}
+    configs = [("sqlite", {})] + ([] if args.no_peer else [
+        ("sqlite_commit_each", {"INVAPLAN_BOOKING_GROUP": "1"}),
+        ("sqlite_worker_processes", {"INVAPLAN_ROUTING_WORKERS": str(PROCESS_WORKERS)})])
     with tempfile.TemporaryDirectory() as tmp:
-        configs = [("sqlite", None)] + ([] if args.no_peer else [("sqlite_worker_processes", PROCESS_WORKERS)])
-        for name, workers in configs:
+        for name, env in configs:
             runs[name] = run_load(f"sqlite:///{Path(tmp) / f'{name}.db'}", data_dir, args.trips, args.clients,
-                                  args.retry_share, day, workers)
+                                  args.retry_share, day, env)
             print(name, json.dumps(runs[name]), flush=True)
     if os.environ.get(POSTGRES_ENV):
-        url, drop = fresh_postgres(os.environ[POSTGRES_ENV])
-        try:
-            runs["postgres"] = run_load(url, data_dir, args.trips, args.clients, args.retry_share, day, None)
-            print("postgres", json.dumps(runs["postgres"]), flush=True)
-        finally:
-            drop()
+        for name, env in [("postgres", {})] + ([] if args.no_peer else [("postgres_commit_each", {"INVAPLAN_BOOKING_GROUP": "1"})]):
+            url, drop = fresh_postgres(os.environ[POSTGRES_ENV])
+            try:
+                runs[name] = run_load(url, data_dir, args.trips, args.clients, args.retry_share, day, env)
+                print(name, json.dumps(runs[name]), flush=True)
+            finally:
+                drop()
     else:
         print(f"{POSTGRES_ENV} not set: PostgreSQL not measured")
     result = {"trips": args.trips, "clients": args.clients, "requests": runs["sqlite"]["requests"],
@@ -307,11 +331,18 @@ def main() -> None:
               "lost": sum(r["lost"] for r in runs.values()), "duplicates": sum(r["duplicates"] for r in runs.values()),
               "errors_5xx": sum(r["errors_5xx"] for r in runs.values()),
               "failed_requests": sum(r["failed_requests"] for r in runs.values()), "runs": runs}
-    if "sqlite_worker_processes" in runs:
-        peer = runs["sqlite_worker_processes"]
-        result["levers"] = {"threads_over_processes_rps": round(runs["sqlite"]["rps"] / peer["rps"], 2),
-                            "processes_over_threads_p95": round(peer["p95_ms"] / runs["sqlite"]["p95_ms"], 2),
+    if not args.no_peer:
+        ours, processes, each = runs["sqlite"], runs["sqlite_worker_processes"], runs["sqlite_commit_each"]
+        result["levers"] = {"threads_over_processes_rps": round(ours["rps"] / processes["rps"], 2),
+                            "processes_over_threads_p95": round(processes["p95_ms"] / ours["p95_ms"], 2),
+                            "group_over_each_rps": round(ours["rps"] / each["rps"], 2),
+                            "each_over_group_p95": round(each["p95_ms"] / ours["p95_ms"], 2),
+                            "each_over_group_cpu": round(each["server_cpu_ms_per_request"] / ours["server_cpu_ms_per_request"], 2),
                             **levers(args.trips)}
+        if "postgres_commit_each" in runs:
+            ours, each = runs["postgres"], runs["postgres_commit_each"]
+            result["levers"] |= {"postgres_group_over_each_rps": round(ours["rps"] / each["rps"], 2),
+                                 "postgres_each_over_group_p95": round(each["p95_ms"] / ours["p95_ms"], 2)}
     print(json.dumps(result, indent=2))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.booking_writer import BookingWrite
 from api.clock import clock, now_seconds, seconds_after_midnight, today
 from api.db import one_writer
 from api.deps import Caller, booking_operator, get_session, require
@@ -20,13 +21,13 @@ from api.models import Trip
 from api.routes.standing_orders import open_day
 from api.schemas import MAX_INT, JobOut, ReoptimiseRequest, TripCreate, TripEventOut, TripOut
 from api.storage import (
-    add_trip,
     cancel_trip,
     create_job,
     find_idempotent,
     finish_job,
     get_job,
     get_trip,
+    idempotency_row,
     is_duplicate,
     list_trips,
     new_trip_id,
@@ -132,15 +133,13 @@ def create_trip(body: TripCreate, request: Request, caller: Caller = Depends(dis
     trip = placed_trip(trip_id, day, placed, (body.pickup.lon, body.pickup.lat), (body.dropoff.lon, body.dropoff.lat), window,
                        body.wheelchair, body.companions, body.user_ref, caller.key_id)
     answer = jsonable_encoder(trip_out(trip))
-    try:  # outside the day's lock: the versioned route write keeps the newest plan whatever the commit order
-        with one_writer(session):
-            add_trip(session, trip)
-            save_routes(session, trip.service_date, placed.change.routes, placed.change.version)
-            if idempotency_key is not None:
-                remember_idempotent(session, caller.key_id, idempotency_key, "POST", request.url.path, 201, answer, digest)
-            session.commit()
+    idempotency = None if idempotency_key is None else \
+        idempotency_row(caller.key_id, idempotency_key, "POST", request.url.path, 201, answer, digest)
+    session.rollback()  # ends the read transaction: no connection is held while waiting for the writer (it needs one)
+    try:  # outside the day's lock, committed with the bookings queued meanwhile (the versioned route write keeps the newest plan)
+        request.app.state.bookings.write(BookingWrite(trip, placed.change.routes, placed.change.version, idempotency))
     except Exception as error:
-        session.rollback()
+        session.rollback()  # a fresh snapshot: the concurrent retry's record is visible
         _undo(request, session, trip_id, day)
         if idempotency_key is not None and isinstance(error, IntegrityError) and is_duplicate(error):
             return _replay(request, caller, idempotency_key, session, digest)  # a concurrent retry won

@@ -1,0 +1,82 @@
+"""Group commit of bookings on SQLite and PostgreSQL: bookings queued during a commit share the next one; a failing
+booking fails alone; every booking is committed when its writer returns."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from api.booking_writer import BookingWrite, BookingWriter
+from api.db import make_engine, migrate, session_factory
+from api.models import Trip
+from api.settings import BOOKING_GROUP
+from api.storage import create_key, find_idempotent, idempotency_row, is_duplicate, load_routes, new_trip_id
+
+
+def _trip() -> Trip:
+    return Trip(id=new_trip_id(), service_date="2026-03-02", operator="SPO-GROUP", status="assigned", pickup_lon=76.93,
+                pickup_lat=43.24, dropoff_lon=76.95, dropoff_lat=43.25, earliest_pickup_s=30_000, latest_pickup_s=31_800,
+                wheelchair=True, companions=0, vehicle_id="SPO-001")
+
+
+def test_queued_bookings_commit_together_and_a_failing_one_fails_alone(database_url: str) -> None:
+    engine = make_engine(database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    with sessions() as session:
+        key, _ = create_key(session, "admin", None, None, set())
+    writer = BookingWriter(sessions, BOOKING_GROUP)
+    bookings = [BookingWrite(_trip(), {"SPO-001": [[f"T{k}", "pickup"]]}, k, idempotency_row(key.id, f"key-{k}", "POST",
+                                                                                            "/v1/trips", 201, {"id": k}))
+                for k in range(6)]
+    bookings.append(BookingWrite(_trip(), {"SPO-002": [["T9", "pickup"]]}, 9,
+                                 idempotency_row(key.id, "key-3", "POST", "/v1/trips", 201, {"id": 9})))  # key-3 again
+    outcome: dict[int, BaseException | None] = {}
+
+    def book(k: int) -> None:
+        try:
+            writer.write(bookings[k])
+            outcome[k] = None
+        except Exception as error:  # noqa: BLE001 - recorded for the assertions
+            outcome[k] = error
+
+    try:
+        with engine.connect() as blocker, ThreadPoolExecutor(8) as pool:
+            # hold the database's write lock: the first booking's transaction waits, the others queue behind it
+            blocker.execute(text("BEGIN IMMEDIATE") if engine.dialect.name == "sqlite" else
+                            text("LOCK TABLE trips IN SHARE ROW EXCLUSIVE MODE"))
+            pool.submit(book, 0)
+            time.sleep(0.2)  # the writer takes booking 0 and waits for the lock (if not, 0 joins the group below)
+            futures = [pool.submit(book, k) for k in range(1, 7)]
+            while writer._queue.qsize() < 6:
+                time.sleep(0.01)
+            assert not outcome  # nothing is acknowledged before its commit
+            blocker.rollback() if engine.dialect.name == "postgresql" else blocker.execute(text("ROLLBACK"))
+            for future in futures:
+                future.result()
+    finally:
+        writer.close()
+        assert not writer._thread.is_alive()
+    assert all(outcome[k] is None for k in range(6))
+    assert isinstance(outcome[6], IntegrityError) and is_duplicate(outcome[6])  # only the reused key failed
+    with sessions() as session:
+        stored = set(session.scalars(select(Trip.id)))
+        assert stored == {b.trip.id for b in bookings[:6]}
+        assert session.scalar(select(func.count()).select_from(Trip)) == 6
+        assert find_idempotent(session, key.id, "key-3").body == {"id": 3}
+        assert load_routes(session)["2026-03-02"] == (5, {"SPO-001": [["T5", "pickup"]]})  # the newest plan version
+    engine.dispose()
+
+
+def test_a_stopped_writer_refuses_bookings(database_url: str) -> None:
+    engine = make_engine(database_url)
+    migrate(engine)
+    writer = BookingWriter(session_factory(engine), BOOKING_GROUP)
+    writer.close()
+    with pytest.raises(RuntimeError, match="stopped"):
+        writer.write(BookingWrite(_trip(), {}, 1, None))
+    engine.dispose()
