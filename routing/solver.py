@@ -263,12 +263,13 @@ def solve(data: ProblemData, params: SolveParams | None = None, current: Solutio
     if compiled_start:  # the compiled search inserts every request itself: no Python construction, no OR-Tools
         initial = Solution(tuple(idle_route(v) for v in data.vehicles), {r.id: NOT_FITTED_REASON for r in open_requests})
     elif by_insertion:
-        initial = construct(data, open_requests, params.now_s, params.pricing)
+        initial = construct(data, open_requests, params.now_s, params.pricing, None if params.work_limited else deadline)
     ortools_end = deadline if params.work_limited else deadline - lns_share * max(0.0, deadline - time.perf_counter())
     candidates = []
     strategies = params.first_solutions if initial is None else params.first_solutions[:1]
-    if compiled_start or (initial is not None and params.solution_limit == 0):
-        strategies = ()
+    if compiled_start or (initial is not None and params.solution_limit == 0) \
+            or (initial is not None and not params.work_limited and time.perf_counter() >= ortools_end):
+        strategies = ()  # nothing for OR-Tools to do, or no time left for it after the start
     for k, strategy in enumerate(strategies):  # a portfolio: each start improved in an equal share of the time
         until = time.perf_counter() + (ortools_end - time.perf_counter()) / (len(strategies) - k)
         sequences, status = model.solve(until, initial, strategy)
@@ -297,13 +298,21 @@ def solve(data: ProblemData, params: SolveParams | None = None, current: Solutio
     return _result(data, solution, params, time.perf_counter() - started, status)
 
 
-def construct(data: ProblemData, requests: list[TripRequest], now_s: float | None, pricing: Pricing) -> Solution:
-    """Sequential exact cheapest insertion of ``requests`` in order of earliest pickup (unserved: not fitted)."""
+def construct(data: ProblemData, requests: list[TripRequest], now_s: float | None, pricing: Pricing,
+              deadline: float | None = None) -> Solution:
+    """Sequential exact cheapest insertion of ``requests`` in order of earliest pickup (unserved: not fitted).
+
+    ``deadline`` (a ``time.perf_counter()`` value): the requests not yet
+    inserted when it passes stay unserved, so that a short time limit holds.
+    """
     index = data.request_index()
     routes: dict[str, Route] = {}
     unserved: dict[str, str] = {}
     cache = ProfileCache()
     for request in sorted(requests, key=lambda r: (r.earliest_pickup_s, r.id)):
+        if deadline is not None and time.perf_counter() > deadline:
+            unserved[request.id] = NOT_FITTED_REASON
+            continue
         insertion = best_insertion(data, index, routes, request, now_s, pricing, cache)
         if insertion is None:
             unserved[request.id] = NOT_FITTED_REASON

@@ -13,7 +13,7 @@ from darp_instances import assert_locks_kept, FIXTURES, brute_force_distance, li
 from routing.alns import _State, search, warm_up
 from routing.checker import check_solution
 from routing.cost import Pricing
-from routing.darp_kernel import BIG, feasible, route_insertion
+from routing.darp_kernel import BIG, _insertion_bound, feasible, route_insertion
 from routing.improve import Costs
 from routing.literature import read_cordeau, read_cordeau_solution
 from routing.problem import ProblemData, Vehicle
@@ -69,7 +69,8 @@ def test_compiled_feasibility_agrees_with_the_scheduler_on_every_stop_order(seed
 
 @pytest.mark.parametrize("seed", [3, 4, 5, 6])
 def test_compiled_insertion_is_the_exact_cheapest_by_enumeration(seed: int) -> None:
-    """Every request into every route of a solution: the cheapest feasible place, found or proven absent."""
+    """Every request into every route of a solution: the cheapest feasible place, found or proven absent; the
+    insertion-cost lower bound of ``routing.darp_kernel`` stays at or below it."""
     data = tight_problem(7, seed)
     start = construct(data, list(data.requests), None, Pricing("distance"))
     state = _State.of(data, start, Costs(Pricing("distance", vehicle_fixed_cost=0.0), PENALTY), NOT_FITTED_REASON)
@@ -96,6 +97,9 @@ def test_compiled_insertion_is_the_exact_cheapest_by_enumeration(seed: int) -> N
             assert (i >= 0) == (best < BIG)
             if i >= 0:
                 assert cost == pytest.approx(best, abs=1e-9)
+                if m > 0:  # the lower bound that orders and prunes the vehicles never passes the exact cost
+                    assert _insertion_bound(r, state.routes[v], m, v, arrays.point, arrays.depot, arrays.arc, n) \
+                        <= best + 1e-9
     assert checked > 0 and found > 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -11,7 +12,7 @@ from darp_instances import brute_force_distance, line_problem
 from routing.checker import check_solution
 from routing.problem import ProblemData, TripRequest, Vehicle
 from routing.solution import solution_cost
-from routing.solver import NOT_FITTED_REASON, SolveParams, objective, solve
+from routing.solver import NOT_FITTED_REASON, SolveParams, construct, objective, solve
 
 
 @pytest.mark.parametrize(("seed", "vehicles"), [(0, 1), (1, 1), (2, 2)])
@@ -98,6 +99,19 @@ def test_construction_by_insertion_is_improved_and_feasible() -> None:
     result = solve(data, SolveParams(cost="distance", time_limit_s=1, construction="insertion"))
     assert check_solution(data, result.solution) == []
     assert result.served == 8
+
+
+def test_the_start_stops_at_the_deadline() -> None:
+    """A construction that runs past the deadline leaves the rest unserved; solve then skips OR-Tools (issue #14:
+    the Almaty day took 7.5 s at a 5 s limit)."""
+    data = line_problem(8, 8, vehicles=2)
+    late = construct(data, list(data.requests), None, SolveParams().pricing, deadline=time.perf_counter() - 1.0)
+    assert late.unserved == {r.id: NOT_FITTED_REASON for r in data.requests}
+    on_time = construct(data, list(data.requests), None, SolveParams().pricing, deadline=time.perf_counter() + 60.0)
+    assert on_time.unserved == {}
+    result = solve(data, SolveParams(time_limit_s=1e-6, construction="insertion"))
+    assert check_solution(data, result.solution) == []
+    assert result.status == "CONSTRUCTED"  # no OR-Tools search, no improver: the limit had passed
 
 
 def test_resolving_a_running_plan_keeps_locked_stops_and_never_worsens() -> None:
