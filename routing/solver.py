@@ -65,6 +65,7 @@ from routing.schedule import schedule
 from routing.solution import Route, Solution, idle_route, solution_cost
 
 NOT_FITTED_REASON: str = "no vehicle had room for it within the time limit (all vehicles busy in its window)"
+NOT_REACHED_REASON: str = "not considered: the solver's time limit ended during the first insertion pass (raise the time limit)"
 INSERTION_FROM_REQUESTS: int = 200  # "auto" construction: OR-Tools' own below, exact insertion above
 INTEGER_RANGE: float = 1e8  # automatic scale: the largest time (or arc cost) maps to about this many units
 UNREACHABLE: float = 1e9  # stands in for infinite matrix entries (unreachable pairs), in matrix units
@@ -311,7 +312,7 @@ def construct(data: ProblemData, requests: list[TripRequest], now_s: float | Non
     cache = ProfileCache()
     for request in sorted(requests, key=lambda r: (r.earliest_pickup_s, r.id)):
         if deadline is not None and time.perf_counter() > deadline:
-            unserved[request.id] = NOT_FITTED_REASON
+            unserved[request.id] = NOT_REACHED_REASON
             continue
         insertion = best_insertion(data, index, routes, request, now_s, pricing, cache)
         if insertion is None:

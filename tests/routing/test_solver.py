@@ -12,7 +12,7 @@ from darp_instances import brute_force_distance, line_problem
 from routing.checker import check_solution
 from routing.problem import ProblemData, TripRequest, Vehicle
 from routing.solution import solution_cost
-from routing.solver import NOT_FITTED_REASON, SolveParams, construct, objective, solve
+from routing.solver import NOT_FITTED_REASON, NOT_REACHED_REASON, SolveParams, construct, objective, solve
 
 
 @pytest.mark.parametrize(("seed", "vehicles"), [(0, 1), (1, 1), (2, 2)])
@@ -106,7 +106,7 @@ def test_the_start_stops_at_the_deadline() -> None:
     the Almaty day took 7.5 s at a 5 s limit)."""
     data = line_problem(8, 8, vehicles=2)
     late = construct(data, list(data.requests), None, SolveParams().pricing, deadline=time.perf_counter() - 1.0)
-    assert late.unserved == {r.id: NOT_FITTED_REASON for r in data.requests}
+    assert late.unserved == {r.id: NOT_REACHED_REASON for r in data.requests}
     on_time = construct(data, list(data.requests), None, SolveParams().pricing, deadline=time.perf_counter() + 60.0)
     assert on_time.unserved == {}
     result = solve(data, SolveParams(time_limit_s=1e-6, construction="insertion"))
