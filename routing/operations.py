@@ -23,7 +23,9 @@ after midnight, like every time of the plan):
   even they cannot be delivered within their ride time, their ride time and
   drop-off deadline are relaxed: they are driven home late rather than
   dropped; last resort: the shift is extended by ``OVERTIME_S`` and an
-  untaken break is given up; a position report never fails). The waiting
+  untaken break is given up; a position report never fails). Overtime is for
+  that work only: after the repair the shift ends at the later of its end
+  before the overtime and the route's return, so no new trip is booked into it. The waiting
   pickups are kept greedily in route order (the nearest first) while the
   route stays feasible; one that no longer fits in its place is re-sequenced
   on its own vehicle: its pickup and drop-off go to the feasible places (after
@@ -178,6 +180,7 @@ class OperatingPlan(LivePlan):
         self._closed: dict[str, str] = {}  # request -> NO_SHOW / RELEASED (withdrawn like a cancellation)
         self._booked: dict[str, TripRequest] = {}  # request planned with another window (margin, served late) -> as booked
         self._heading: dict[str, tuple[str, StopKind]] = {}  # vehicle -> (request, kind) of the stop it heads to
+        self._overtime: dict[str, float] = {}  # vehicle given overtime -> its shift end before it (s)
         self._replaying = False  # re-applying stored events onto restored routes: facts only, no repair
 
     # ----------------------------------------------------------------- reads
@@ -535,6 +538,7 @@ class OperatingPlan(LivePlan):
                 changed.add(placed.vehicle_id)
                 moved.append(request_id)
         late = self._serve_late(vehicle_id, keep, aboard, at_risk, attempt) if at_risk else []
+        self._end_overtime(vehicle_id)
         kept = {s.request_id for s in self._routes[vehicle_id].stops}  # the late rule may keep one on time, too
         for request_id in at_risk:
             if request_id not in kept:
@@ -607,6 +611,16 @@ class OperatingPlan(LivePlan):
         self._version += 1
         return late
 
+    def _end_overtime(self, vehicle_id: str) -> None:
+        """A shift extended for the riders on board ends at the later of its former end and the route's return."""
+        if vehicle_id not in self._overtime:
+            return
+        vehicle, end = self.vehicle(vehicle_id), max(self._overtime[vehicle_id], self._routes[vehicle_id].end_s)
+        if end <= self._overtime[vehicle_id]:
+            del self._overtime[vehicle_id]
+        if end < vehicle.shift_end_s:
+            self._set_vehicle(replace(vehicle, shift_end_s=end))
+
     def _relax_on_board(self, vehicle_id: str, aboard: set[str], attempt: Callable[[set[str]], Route | None]) -> None:
         """Passengers on board are delivered late rather than dropped: no ride or drop-off limit; then, while even
         that cannot be scheduled from where the vehicle is, overtime (``OVERTIME_S`` at a time) and no untaken break."""
@@ -616,6 +630,7 @@ class OperatingPlan(LivePlan):
             if attempt(set(aboard)) is not None:
                 return
             vehicle = self.vehicle(vehicle_id)
+            self._overtime.setdefault(vehicle_id, vehicle.shift_end_s)
             self._set_vehicle(replace(vehicle, shift_end_s=vehicle.shift_end_s + OVERTIME_S,
                                       break_s=vehicle.break_s if vehicle_id in self._break_start else 0.0))
 

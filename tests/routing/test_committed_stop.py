@@ -159,3 +159,14 @@ def test_bookings_are_planned_with_a_margin_before_the_promised_window_closes() 
     assert plan.route("v0").stops[0].time_s == pytest.approx(1600.0)
     assert plan.problem().request_index()["N"].latest_pickup_s == 1800.0  # the margin is spent: the promise
     feasible(plan)
+
+
+def test_overtime_to_bring_a_rider_home_takes_no_new_trip() -> None:
+    plan, _ = heading_instance(second_vehicle=False)
+    plan.perform("v0", "S", "pickup", 3000.0)
+    plan.position("v0", 14000.0, from_x(-100000.0))  # lost far away: S home at 24 660 s, past the 14 400 s shift
+    vehicle = plan.vehicle("v0")
+    assert vehicle.shift_end_s == pytest.approx(plan.route("v0").end_s) and vehicle.shift_end_s > 14400.0
+    late_trip = TripRequest("L", 3, 4, 24800.0, 26000.0, **WALK)  # fits the overtime, not the shift
+    assert isinstance(plan.insert(late_trip, 14100.0), str)
+    feasible(plan)
