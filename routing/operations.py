@@ -52,8 +52,10 @@ after midnight, like every time of the plan):
   the rider, but planned to be reached ``PROMISE_MARGIN_S`` before that
   window closes (offers are priced and bookings inserted with the narrower
   window; the promise is kept as booked): a plan that needs the last minute
-  of a window is late whenever traffic is slower than the matrix. Once a
-  delay consumes the margin, the late rule below works on the promise.
+  of a window is late whenever traffic is slower than the matrix. A pickup
+  that a delay pushes past its planned window spends the margin first (its
+  plan window becomes the promise, it stays in its place); only a pickup
+  that misses the promise goes through the repair and the late rule below.
 * **Committed next stop** (``routing.locks``): the plan assumes vehicles
   leave just in time, but a driver may leave early and wait at the stop. So
   the stop a vehicle heads to is committed as soon as the plan learns it: the
@@ -514,7 +516,8 @@ class OperatingPlan(LivePlan):
         waiting = [s.request_id for s in pending if s.kind == "pickup"]
         dropped = []
         for request_id in waiting:  # the nearest pickups first
-            if attempt(keep | {request_id}) is not None:
+            if attempt(keep | {request_id}) is not None or (
+                    self._spend_margin(request_id) and attempt(keep | {request_id}) is not None):
                 keep.add(request_id)
             elif (moved_to := self._resequenced(vehicle_id, order[:fixed], order[fixed:], keep, request_id,
                                                 attempt)) is not None:
@@ -545,6 +548,15 @@ class OperatingPlan(LivePlan):
                 self._unserved[request_id] = LATE_REASON.format(vehicle=vehicle_id)
                 gone.append((request_id, self._unserved[request_id]))
         return Outcome(tuple(sorted(changed)), tuple(moved), tuple(gone), tuple(late))
+
+    def _spend_margin(self, request_id: str) -> bool:
+        """Plan a request planned with the promise margin on its promised window; whether that widened it."""
+        booked = self._booked.get(request_id)
+        if booked is None or self._requests[request_id].latest_pickup_s >= booked.latest_pickup_s:
+            return False
+        self._requests[request_id] = booked
+        del self._booked[request_id]
+        return True
 
     def _resequenced(self, vehicle_id: str, head: list[Stop], rest: list[Stop], keep: set[str], request_id: str,
                      attempt: Callable[[set[str], Sequence[Stop]], Route | None]) -> list[Stop] | None:

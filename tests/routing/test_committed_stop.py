@@ -170,3 +170,14 @@ def test_overtime_to_bring_a_rider_home_takes_no_new_trip() -> None:
     late_trip = TripRequest("L", 3, 4, 24800.0, 26000.0, **WALK)  # fits the overtime, not the shift
     assert isinstance(plan.insert(late_trip, 14100.0), str)
     feasible(plan)
+
+
+def test_a_delay_spends_the_margin_before_the_trip_goes_to_another_vehicle() -> None:
+    plan, _ = heading_instance(second_vehicle=True)
+    n = TripRequest("N", 3, 4, 700.0, 1800.0, **WALK)
+    placed = plan.insert(n, 650.0)
+    assert not isinstance(placed, str) and placed.vehicle_id == "v0"
+    outcome = plan.position("v0", 1500.0, from_x(-500.0))  # N at 1 600 s: past the margin, inside the promise
+    assert outcome.moved == () and stops(plan, "v0")[0] == ("N", "pickup")  # v1 could take it: it stays
+    assert plan.problem().request_index()["N"].latest_pickup_s == 1800.0
+    feasible(plan)
