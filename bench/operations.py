@@ -12,9 +12,10 @@ real app on loopback and the server clock accelerated
    the same day, each ``same_day_lead_min`` before its window opens; a
    ``cancel_share`` of all bookings is cancelled before its window. Every
    simulated vehicle (one thread, its own ``device`` key) reads its manifest,
-   drives to its next stop on the drive network's fastest-path time times a
-   random ``travel_factor``, reports its position every ``position_every_s``
-   and its stop events (``arrived``, ``picked_up`` or ``no_show`` for a
+   leaves for its next stop when the manifest's time says (``departure``),
+   drives there along the drive network's fastest path, each leg's time times a
+   random ``travel_factor``, reports its position on that path every
+   ``position_every_s`` and its stop events (``arrived``, ``picked_up`` or ``no_show`` for a
    ``no_show_share`` of riders, ``dropped_off``). A device that cannot reach the
    server keeps its events and sends them again with the same event id; a
    ``resend_share`` of acknowledged events is sent again on purpose (the server
@@ -89,8 +90,15 @@ ASSUMPTIONS: dict[str, tuple[object, str]] = {
     "cancel_share": (0.05, "issue 13: share of bookings cancelled by the rider"),
     "cancel_lead_min": ((30, 120), "a cancellation arrives uniformly 30 min-2 h before the window opens "
                                    "(at least a minute after its booking): an ordinary, not a late, cancellation"),
-    "position_every_s": (120, "simulated seconds between position reports while driving (straight line between "
-                              "stops: the console draws stops, not streets)"),
+    "departure": ("eta - 1.2 x drive time", "the driver leaves for its next stop at the manifest's time for it less the "
+                                           "network's drive time times the slowest travel_factor (on time in any "
+                                           "traffic of the replay), at once if that is past; until then it waits "
+                                           "where it is and reads its manifest every 5 min (a stop may be added "
+                                           "before). Paratransit drivers work to the manifest's scheduled times; "
+                                           "arriving hours early idles the vehicle, and the rider is ready only "
+                                           "from the window"),
+    "position_every_s": (120, "simulated seconds between position reports while driving: the node of the fastest "
+                              "path the vehicle has reached (a vehicle's GPS on its road)"),
     "resend_share": (0.02, "share of acknowledged events sent again with the same event id (a device retry)"),
     "event_margin_s": (5, "events are stamped 5 simulated seconds in the past: the server refuses future ones "
                           "and the two clocks agree only to a request's latency times the speed"),
@@ -177,12 +185,13 @@ class Ledger:
 
 
 class Network:
-    """Fastest-path driving times on the drive network between lon/lat points (rows cached per source node)."""
+    """Fastest paths on the drive network between lon/lat points (shortest-path trees cached per source node)."""
 
     def __init__(self) -> None:
         self.graph = profile_graph("drive")
         self._to_utm = Transformer.from_crs(WGS84, UTM43N, always_xy=True)
-        self._rows: dict[int, np.ndarray] = {}
+        self._to_wgs84 = Transformer.from_crs(UTM43N, WGS84, always_xy=True)
+        self._rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # source node -> (seconds, predecessors)
         self._lock = threading.Lock()
 
     def node(self, lon: float, lat: float) -> int:
@@ -190,13 +199,26 @@ class Network:
         x, y = self._to_utm.transform(np.array([lon]), np.array([lat]))
         return int(snap(self.graph, np.asarray(x), np.asarray(y))[0][0])
 
-    def seconds(self, start: tuple[float, float], end: tuple[float, float]) -> float:
-        """Driving time from ``start`` to ``end`` (lon, lat), seconds."""
-        a, b = self.node(*start), self.node(*end)
+    def _tree(self, a: int) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
             if a not in self._rows:
-                self._rows[a] = dijkstra(self.graph.forward, directed=True, indices=a)
-            return float(self._rows[a][b])
+                self._rows[a] = dijkstra(self.graph.forward, directed=True, indices=a, return_predecessors=True)
+            return self._rows[a]
+
+    def seconds(self, start: tuple[float, float], end: tuple[float, float]) -> float:
+        """Driving time from ``start`` to ``end`` (lon, lat), seconds."""
+        return float(self._tree(self.node(*start))[0][self.node(*end)])
+
+    def path(self, start: tuple[float, float], end: tuple[float, float]) -> tuple[list[tuple[float, float]], np.ndarray]:
+        """The fastest path's nodes (lon, lat) from ``start`` to ``end`` and the driving seconds to each."""
+        a, b = self.node(*start), self.node(*end)
+        seconds, before = self._tree(a)
+        nodes = [b]
+        while nodes[-1] != a and before[nodes[-1]] >= 0:
+            nodes.append(int(before[nodes[-1]]))
+        nodes.reverse()
+        lon, lat = self._to_wgs84.transform(self.graph.xy[nodes, 0], self.graph.xy[nodes, 1])
+        return list(zip(lon.tolist(), lat.tolist())), seconds[nodes]
 
 
 class Replay:
@@ -550,8 +572,11 @@ class Replay:
 class Driver:
     """A simulated vehicle: reads its manifest, drives to the next stop, reports what happens there.
 
-    The next stop is taken when the vehicle leaves (as a driver is given it); the
-    manifest is read again at every stop. Pickups wait for the window to open;
+    The next stop is the manifest's first one not done; the vehicle leaves for it
+    when its manifest time says (``departure``: until then it waits where it is
+    and reads the manifest again every ``IDLE_POLL_S``), and keeps it while it
+    drives (a stop the plan gave another vehicle meanwhile is found gone on
+    arrival). The manifest is read again at every stop. Pickups wait for the window to open;
     a rider drawn as a no-show is reported ``no_show_wait_min`` after that.
     Nothing counts as done unless the server acknowledged it.
     """
@@ -591,19 +616,30 @@ class Driver:
                     return
                 self.clock.wait_until(self.clock.now() + dt.timedelta(seconds=IDLE_POLL_S), self.stop)
                 continue
+            leave, now = self.departure(todo[0]), self.clock.now()
+            if leave > now:  # early: wait where it is, and look at the manifest again meanwhile
+                self.clock.wait_until(min(leave, now + dt.timedelta(seconds=IDLE_POLL_S)), self.stop)
+                continue
             if not self.serve(todo[0]):
                 return
 
+    def departure(self, stop: dict) -> dt.datetime:
+        """When the driver leaves for ``stop`` (the ``departure`` assumption)."""
+        drive = self.replay.network.seconds(self.here, (stop["lon"], stop["lat"])) * assumption("travel_factor")[1]
+        return dt.datetime.fromisoformat(stop["eta"]) - dt.timedelta(seconds=drive)
+
     def drive_to(self, target: tuple[float, float]) -> bool:
-        """Drive to ``target`` (perturbed network time), reporting positions on the way; False if stopped."""
+        """Drive to ``target`` along the fastest path (its time perturbed), reporting positions on it; False if stopped."""
         low, high = assumption("travel_factor")
-        leg = dt.timedelta(seconds=self.replay.network.seconds(self.here, target) * self.rng.uniform(low, high))
-        departed, start = self.clock.now(), self.here
+        nodes, seconds = self.replay.network.path(self.here, target)
+        factor = self.rng.uniform(low, high)
+        leg = dt.timedelta(seconds=float(seconds[-1]) * factor)
+        departed = self.clock.now()
         for k in range(1, int(leg / self.every) + 1):
             if not self.clock.wait_until(departed + k * self.every, self.stop):
                 return False
-            share = k * self.every / leg
-            self.here = (start[0] + share * (target[0] - start[0]), start[1] + share * (target[1] - start[1]))
+            reached = int(np.searchsorted(seconds, k * self.every.total_seconds() / factor, side="right")) - 1
+            self.here = nodes[max(reached, 0)]
             self.event("position", self.clock.now())
         if not self.clock.wait_until(departed + leg, self.stop):
             return False

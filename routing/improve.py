@@ -28,7 +28,7 @@ import numpy as np
 
 from routing.cost import Pricing
 from routing.insertion import ProfileCache, best_insertion, reschedule, route_sequence
-from routing.locks import locked_count
+from routing.locks import Commitments, locked_count
 from routing.problem import ProblemData, TripRequest, Vehicle
 from routing.solution import Route, Solution, idle_route, route_points
 
@@ -48,7 +48,8 @@ class Costs:
 
 
 def improve(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: float, unserved_reason: str,
-            now_s: float | None = None, seed: int = 0, iterations: int | None = None) -> Solution:
+            now_s: float | None = None, seed: int = 0, iterations: int | None = None,
+            committed: Commitments | None = None) -> Solution:
     """Ruin and recreate ``solution`` for ``time_limit_s`` seconds; see the module docstring.
 
     Parameters
@@ -70,7 +71,10 @@ def improve(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: f
         Random seed.
     iterations
         Work limit: stop after this many ruin-and-recreate iterations (None: only the time limit).
+    committed
+        Per vehicle id, leading stops that stay first whatever the clock says (``routing.locks``).
     """
+    committed = committed or {}
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
     requests = data.request_index()
@@ -94,7 +98,7 @@ def improve(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: f
         progress = elapsed / time_limit_s if iterations is None else done / iterations
         done += 1
         temperature = scale * START_TEMPERATURE * (END_TEMPERATURE / START_TEMPERATURE) ** progress
-        movable = _movable(data, requests, routes, now_s)
+        movable = _movable(data, requests, routes, now_s, committed)
         if not movable:
             break
         seed_request = movable[rng.integers(len(movable))]
@@ -102,7 +106,7 @@ def improve(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: f
         order = np.argsort(related[index_of[seed_request]])
         movable_set = set(movable)
         ruined = [data.requests[k].id for k in order if data.requests[k].id in movable_set][:count]
-        trial = _remove(data, requests, vehicles, routes, set(ruined), now_s)
+        trial = _remove(data, requests, vehicles, routes, set(ruined), now_s, committed)
         if trial is None:
             step_s = time.perf_counter() - started - elapsed
             continue
@@ -110,7 +114,7 @@ def improve(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: f
         rng.shuffle(pending)
         left: list[TripRequest] = []
         for request in pending:
-            insertion = best_insertion(data, requests, trial, request, now_s, pricing, cache)
+            insertion = best_insertion(data, requests, trial, request, now_s, pricing, cache, committed=committed)
             if insertion is None:
                 left.append(request)
             else:
@@ -140,25 +144,28 @@ def _relatedness(data: ProblemData, arc: np.ndarray) -> np.ndarray:
 
 
 def _movable(data: ProblemData, requests: Mapping[str, TripRequest], routes: Mapping[str, Route],
-             now_s: float | None) -> list[str]:
-    """Served requests whose pickup is not locked at ``now_s``."""
+             now_s: float | None, committed: Commitments) -> list[str]:
+    """Served requests whose pickup is neither locked at ``now_s`` nor committed."""
     movable = []
     for vehicle in data.vehicles:
         route = routes[vehicle.id]
-        first = locked_count(route, route_points(requests, vehicle, route.stops), data.duration_s, now_s)
+        first = locked_count(route, route_points(requests, vehicle, route.stops), data.duration_s, now_s,
+                             committed.get(vehicle.id, 0))
         movable += [s.request_id for s in route.stops[first:] if s.kind == "pickup"]
     return movable
 
 
 def _remove(data: ProblemData, requests: Mapping[str, TripRequest], vehicles: Mapping[str, Vehicle],
-            routes: Mapping[str, Route], ruined: set[str], now_s: float | None) -> dict[str, Route] | None:
+            routes: Mapping[str, Route], ruined: set[str], now_s: float | None,
+            committed: Commitments) -> dict[str, Route] | None:
     """Routes without the ``ruined`` requests, re-timed (None if a route cannot be re-timed)."""
     trial = dict(routes)
     for vehicle_id, route in routes.items():
         if any(s.request_id in ruined for s in route.stops):
             vehicle = vehicles[vehicle_id]
             kept = [(r, k) for r, k in route_sequence(requests, route) if r.id not in ruined]
-            new = reschedule(data, requests, vehicle, route, kept, now_s) if kept else idle_route(vehicle)
+            new = reschedule(data, requests, vehicle, route, kept, now_s, committed.get(vehicle_id, 0)) \
+                if kept else idle_route(vehicle)
             if new is None:
                 return None
             trial[vehicle_id] = new

@@ -1,7 +1,8 @@
 """Cheapest feasible insertion of one request into timed routes.
 
 For every vehicle that can carry the request, every (pickup position,
-drop-off position) pair after the vehicle's locked stops is priced by the
+drop-off position) pair after the vehicle's locked stops (those under way at
+``now_s`` or committed: ``routing.locks``) is priced by the
 added arc cost (``routing.cost.Pricing.arc``: tenge of km and driving time,
 or distance, or travel time; the bounds compiled with numba), plus the vehicle's fixed
 cost when it was idle, and screened
@@ -30,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from routing.cost import Pricing
-from routing.locks import leading_locked, locked_count
+from routing.locks import Commitments, leading_locked, locked_count
 from routing.problem import ProblemData, StopKind, TripRequest, Vehicle, fits
 from routing.schedule import schedule
 from routing.solution import Route, idle_route, route_points
@@ -53,13 +54,14 @@ def route_sequence(requests: Mapping[str, TripRequest], route: Route) -> list[tu
 
 
 def reschedule(data: ProblemData, requests: Mapping[str, TripRequest], vehicle: Vehicle, route: Route,
-               sequence: list[tuple[TripRequest, StopKind]], now_s: float | None) -> Route | None:
+               sequence: list[tuple[TripRequest, StopKind]], now_s: float | None, committed: int = 0) -> Route | None:
     """Exact times for a new ``sequence`` replacing ``route``, keeping the stops locked at ``now_s`` (None: no locks).
 
-    The stops of ``route`` locked at ``now_s`` (``routing.locks``) must be
-    the first stops of ``sequence``, in the same order.
+    The stops of ``route`` locked at ``now_s`` or among its first
+    ``committed`` (``routing.locks``) must be the first stops of
+    ``sequence``, in the same order.
     """
-    count = locked_count(route, route_points(requests, vehicle, route.stops), data.duration_s, now_s)
+    count = locked_count(route, route_points(requests, vehicle, route.stops), data.duration_s, now_s, committed)
     locked = [s.time_s for s in route.stops[:count]]
     return schedule(data, vehicle, sequence, locked, route.start_s if count else None, now_s)
 
@@ -104,9 +106,10 @@ class RouteProfile:
     wheelchairs: np.ndarray
     seats: np.ndarray
 
-    def locked(self, now_s: float | None) -> int:
-        """Number of leading stops performed or under way at ``now_s`` (the rule of ``routing.locks``)."""
-        return leading_locked(self.times, self.arrive_travel, now_s)
+    def locked(self, now_s: float | None, committed: int = 0) -> int:
+        """Number of leading stops performed or under way at ``now_s``, at least the ``committed`` ones
+        (the rule of ``routing.locks``)."""
+        return leading_locked(self.times, self.arrive_travel, now_s, committed)
 
 
 class ProfileCache:
@@ -142,7 +145,8 @@ def _profile(data: ProblemData, requests: Mapping[str, TripRequest], vehicle: Ve
 
 def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], routes: Mapping[str, Route],
                    request: TripRequest, now_s: float | None = None, pricing: Pricing | None = None,
-                   cache: ProfileCache | None = None, arc: np.ndarray | None = None) -> Insertion | None:
+                   cache: ProfileCache | None = None, arc: np.ndarray | None = None,
+                   committed: Commitments | None = None) -> Insertion | None:
     """The cheapest feasible insertion of ``request`` (not applied), or None.
 
     Parameters
@@ -166,11 +170,16 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
     arc
         ``pricing``'s arc costs of ``data`` when the caller keeps them
         (a live plan grows them with its matrices); default: ``pricing.arc(data)``.
+    committed
+        Per vehicle id, the leading stops of its route that nothing may
+        precede (performed, and the stop it heads to: ``routing.locks``);
+        None: only the clock locks stops.
     """
     pricing = pricing or Pricing()
     arc = pricing.arc(data) if arc is None else arc
     cache = cache or ProfileCache()
-    candidates: list[tuple[np.ndarray, np.ndarray, np.ndarray, Vehicle, RouteProfile]] = []
+    committed = committed or {}
+    candidates: list[tuple[np.ndarray, np.ndarray, np.ndarray, Vehicle, RouteProfile, int]] = []
     idle_seen: set[tuple] = set()
     for vehicle in data.vehicles:
         if not fits(vehicle, request) or (now_s is not None and vehicle.shift_end_s <= now_s) \
@@ -184,9 +193,10 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
                 continue
             idle_seen.add(twin)
         profile = cache.get(data, requests, vehicle, route)
-        added, picks, drops = _screened_positions(data, arc, vehicle, profile, request, now_s)
+        locked = profile.locked(now_s, committed.get(vehicle.id, 0))
+        added, picks, drops = _screened_positions(data, arc, vehicle, profile, request, now_s, locked)
         if len(added):
-            candidates.append((added if route.stops else added + pricing.fixed, picks, drops, vehicle, profile))
+            candidates.append((added if route.stops else added + pricing.fixed, picks, drops, vehicle, profile, locked))
     if not candidates:
         return None
     added = np.concatenate([c[0] for c in candidates])
@@ -194,10 +204,9 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
     drops = np.concatenate([c[2] for c in candidates])
     owner = np.concatenate([np.full(len(c[0]), k) for k, c in enumerate(candidates)])
     for k in np.lexsort((drops, picks, owner, added))[:MAX_EXACT_CHECKS]:
-        _, _, _, vehicle, profile = candidates[owner[k]]
+        _, _, _, vehicle, profile, locked = candidates[owner[k]]
         seq, i, j = profile.sequence, int(picks[k]), int(drops[k])
         new = [*seq[:i], (request, "pickup"), *seq[i:j], (request, "dropoff"), *seq[j:]]
-        locked = profile.locked(now_s)
         timed = schedule(data, vehicle, new, profile.times[:locked], profile.route.start_s if locked else None, now_s)
         if timed is not None:
             return Insertion(vehicle.id, timed, float(added[k]))
@@ -214,15 +223,16 @@ def _shift_reaches(data: ProblemData, vehicle: Vehicle, request: TripRequest) ->
 
 
 def _screened_positions(data: ProblemData, arc: np.ndarray, vehicle: Vehicle, profile: RouteProfile,
-                        request: TripRequest, now_s: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                        request: TripRequest, now_s: float | None,
+                        first: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Added cost, pickup position and drop-off position of the insertions that pass the bounds.
 
     Position i means "before stop i" (i == number of stops: before the
-    return to the depot). Every bound uses a lower bound on the new times
+    return to the depot); positions before ``first`` (the locked stops) are
+    not considered. Every bound uses a lower bound on the new times
     (the current times are the earliest ones and insertions only delay
     them), so no feasible insertion is discarded.
     """
-    first = profile.locked(now_s)
     start = vehicle.shift_start_s if now_s is None else max(now_s, vehicle.shift_start_s)
     drop_low, drop_high = request.window("dropoff")
     free = np.minimum(vehicle.wheelchair_places - request.wheelchair_load - profile.wheelchairs,

@@ -7,7 +7,8 @@ a request not yet picked up, and :meth:`LivePlan.reoptimise` re-solves the
 part not yet under way with OR-Tools (``routing.solver``, locked stops fixed)
 and keeps the result only if it is better. Re-optimisation can run in a
 background thread while requests keep arriving: its result is discarded if
-the plan changed meanwhile. Locks follow ``routing.locks``.
+the plan changed meanwhile. Locks follow ``routing.locks``; every change
+keeps the vehicles' committed stops (:meth:`LivePlan.commitments`) first.
 
 Units: seconds; costs in the objective's unit (``SolveParams.cost``: tenge by
 default, the same objective as the batch solver's).
@@ -23,7 +24,7 @@ import numpy as np
 
 from routing.cost import Pricing
 from routing.insertion import Insertion, ProfileCache, best_insertion, reschedule, route_sequence
-from routing.locks import locked_count
+from routing.locks import Commitments, locked_count
 from routing.problem import ProblemData, TripRequest, unservable_reason, validate_request
 from routing.solution import Route, Solution, idle_route, route_points
 from routing.solver import SolveParams, objective, solve
@@ -105,6 +106,14 @@ class LivePlan:
         with self._lock:
             return replace(self._data, requests=tuple(self._requests.values()))
 
+    def commitments(self) -> Commitments:
+        """Per vehicle id, the leading stops of its route committed whatever the clock says (``routing.locks``).
+
+        None here: this plan learns nothing from the street (a plan that does
+        overrides it: ``routing.operations.OperatingPlan``).
+        """
+        return {}
+
     def route(self, vehicle_id: str) -> Route:
         """The current route of a vehicle."""
         with self._lock:
@@ -173,7 +182,8 @@ class LivePlan:
             self._version += 1
             reason = unservable_reason(self._data, request, now_s)
             insertion = None if reason else best_insertion(self._data, self._requests, self._routes, request,
-                                                           now_s, self.pricing, self._profiles, self._arc)
+                                                           now_s, self.pricing, self._profiles, self._arc,
+                                                           self.commitments())
             if insertion is None:
                 self._unserved[request.id] = reason or NO_POSITION_REASON
                 return self._unserved[request.id]
@@ -202,7 +212,8 @@ class LivePlan:
                     raise ValueError(f"request {request_id!r}: its pickup at {route.stops[pickup].time_s:.0f} s "
                                      "is already under way or done")
                 remaining = [(r, k) for r, k in route_sequence(self._requests, route) if r.id != request_id]
-                new = reschedule(self._data, self._requests, vehicle, route, remaining, now_s)
+                committed = min(self.commitments().get(vehicle.id, 0), pickup)  # the stop it heads to may be this one
+                new = reschedule(self._data, self._requests, vehicle, route, remaining, now_s, committed)
                 if new is None:
                     raise RuntimeError(f"request {request_id!r}: removing it made route {vehicle.id} infeasible "
                                        "(the travel-time matrix breaks the triangle inequality)")
@@ -215,17 +226,18 @@ class LivePlan:
         """Re-solve the part of the plan not yet under way at ``now_s`` and keep it if better.
 
         The current plan is OR-Tools' starting point; stops locked at
-        ``now_s`` stay; cancelled requests stay out. The new plan replaces
+        ``now_s`` and committed ones stay; cancelled requests stay out. The new plan replaces
         the current one only if its objective is lower and no change
         happened while solving. Safe to call from another thread.
         """
         with self._lock:
             version = self._version
+            committed = tuple(sorted(self.commitments().items()))
             cancelled = {k for k, why in self._unserved.items() if why == CANCELLED_REASON}
             data = replace(self._data, requests=tuple(r for k, r in self._requests.items() if k not in cancelled))
             current = self.solution()
         active = Solution(current.routes, {k: v for k, v in current.unserved.items() if k not in cancelled})
-        params = replace(self.params, time_limit_s=time_limit_s, now_s=now_s)
+        params = replace(self.params, time_limit_s=time_limit_s, now_s=now_s, committed=committed)
         before = objective(data, active, params)
         result = solve(data, params, current=active)
         better = result.objective < before - 1e-9

@@ -23,11 +23,18 @@ after midnight, like every time of the plan):
   even they cannot be delivered within their ride time, their ride time and
   drop-off deadline are relaxed: they are driven home late rather than
   dropped; last resort: the shift is extended by ``OVERTIME_S`` and an
-  untaken break is given up; a position report never fails). The waiting
+  untaken break is given up; a position report never fails). Overtime is for
+  that work only: after the repair the shift ends at the later of its end
+  before the overtime and the route's return, so no new trip is booked into it. The waiting
   pickups are kept greedily in route order (the nearest first) while the
-  route stays feasible. A booked rider is not dropped because the vehicle is
-  a few minutes late (the paratransit practice; the **late rule**, in this
-  one place): a pickup that no longer fits is first re-inserted at the exact
+  route stays feasible; one that no longer fits in its place is re-sequenced
+  on its own vehicle: its pickup and drop-off go to the feasible places (after
+  the committed stop) of least added arc cost, e.g. after the drop-off of a
+  rider on board whose ride time it would break (pairs of places cheapest
+  first, each scheduled exactly, at most ``MAX_RESEQUENCE_CHECKS``; this runs
+  only for a pickup that no longer fits). A booked rider is not dropped
+  because the vehicle is a few minutes late (the paratransit practice; the **late rule**, in this
+  one place): a pickup that still does not fit is first re-inserted at the exact
   cheapest feasible place on another vehicle *within its requested window*
   (``routing.insertion.best_insertion``); if none can take it, it stays on
   its vehicle served late: its pickup window (and drop-off deadline) is
@@ -41,6 +48,25 @@ after midnight, like every time of the plan):
   Rationale: a rider who booked is waiting at the door; 30 minutes is the
   lateness past which paratransit operators count a "missed trip", so up to
   there the vehicle comes, late, and the dispatcher is warned.
+* **Promise margin**: a trip is booked with the pickup window promised to
+  the rider, but planned to be reached ``PROMISE_MARGIN_S`` before that
+  window closes (offers are priced and bookings inserted with the narrower
+  window; the promise is kept as booked): a plan that needs the last minute
+  of a window is late whenever traffic is slower than the matrix. A pickup
+  that a delay pushes past its planned window spends the margin first (its
+  plan window becomes the promise, it stays in its place); only a pickup
+  that misses the promise goes through the repair and the late rule below.
+* **Committed next stop** (``routing.locks``): the plan assumes vehicles
+  leave just in time, but a driver may leave early and wait at the stop. So
+  the stop a vehicle heads to is committed as soon as the plan learns it: the
+  stop it reported ``arrived`` at, or its next stop once a position report
+  puts it more than ``MOVED_S`` of driving away from its last stop (its
+  depot before the first; a parked vehicle's reports do not commit it). No
+  insertion, repair or re-optimisation puts anything in front of a committed
+  stop (:meth:`OperatingPlan.commitments`); performing it (or its no-show)
+  ends the commitment, and the next position report away from it commits the
+  next stop. A committed pickup that can no longer be served in time is still
+  moved, served late or flagged like any other (the driver is redirected).
 * **Arrival rule**: a vehicle that reports ``arrived`` at a stop serves that
   stop next (a driver at a pickup waits there for the rider, even when the
   plan had put other stops before it meanwhile: the plan assumes vehicles
@@ -103,6 +129,9 @@ from routing.solution import Route, Solution, Stop
 TRANSFER_SUFFIX: str = "~transfer"
 TRANSFER_WINDOW_S: float = 1800.0  # a rescue vehicle reaches stranded passengers within 30 min (a dispatch standard of the operators)
 ASSUMED_BREAK_S: float = 1800.0  # length assumed for a break taken by a driver without a planned one, until break_ended
+PROMISE_MARGIN_S: float = 300.0  # plan a pickup 5 min before its promised window closes: the +20 % traffic of a 25-min leg (travel perturbation of issue 13)
+MOVED_S: float = 60.0  # a position this far (seconds of driving) from the last stop: the vehicle left for its next one (GPS drift of a parked vehicle stays far below)
+MAX_RESEQUENCE_CHECKS: int = 40  # exact schedules tried per pickup re-sequenced on its vehicle (bounds an event's time)
 OVERTIME_S: float = 4 * 3600.0  # last resort to deliver passengers on board: the shift may run this much longer
 LATE_TOLERANCE_S: float = 1800.0  # a pickup up to 30 min after its window is served late rather than dropped (the usual paratransit "missed trip" threshold)
 LATE_REASON: str = ("vehicle {vehicle} delayed: the pickup can no longer be reached within 30 min of its window "
@@ -153,7 +182,9 @@ class OperatingPlan(LivePlan):
         self._break_over: dict[str, float] = {}  # vehicle -> end of its break (s)
         self._out: dict[str, float] = {}  # vehicle -> when it went out of service (s)
         self._closed: dict[str, str] = {}  # request -> NO_SHOW / RELEASED (withdrawn like a cancellation)
-        self._booked: dict[str, TripRequest] = {}  # request served late (window widened) -> as booked
+        self._booked: dict[str, TripRequest] = {}  # request planned with another window (margin, served late) -> as booked
+        self._heading: dict[str, tuple[str, StopKind]] = {}  # vehicle -> (request, kind) of the stop it heads to
+        self._overtime: dict[str, float] = {}  # vehicle given overtime -> its shift end before it (s)
         self._replaying = False  # re-applying stored events onto restored routes: facts only, no repair
         self._stored: dict[str, list[tuple[str, str]]] = {}  # while replaying: the routes as stored (transfer legs' places)
 
@@ -168,6 +199,17 @@ class OperatingPlan(LivePlan):
         performed = self.performed(vehicle_id)
         dropped = {s.request_id for s in performed if s.kind == "dropoff"}
         return [s.request_id for s in performed if s.kind == "pickup" and s.request_id not in dropped]
+
+    def commitments(self) -> dict[str, int]:
+        """Per vehicle id, its leading stops committed: performed, and the one it heads to (module docstring)."""
+        with self._lock:
+            out = {}
+            for vehicle_id, route in self._routes.items():
+                done = self._done.get(vehicle_id, 0)
+                heading = done < len(route.stops) and self._heading.get(vehicle_id) == _key(route.stops[done])
+                if done + heading:
+                    out[vehicle_id] = done + heading
+            return out
 
     def vehicle_status(self, vehicle_id: str) -> str:
         """``in_service``, ``on_break`` or ``out_of_service``."""
@@ -202,8 +244,17 @@ class OperatingPlan(LivePlan):
                 return None
             active = with_vehicles(self._data, tuple(v for v in self._data.vehicles if v.id not in self._out)) \
                 if self._out else self._data
-            return best_insertion(active, self._requests, self._routes, request, now_s, self.pricing, self._profiles,
-                                  self._arc)
+            return best_insertion(active, self._requests, self._routes, _with_margin(request), now_s, self.pricing,
+                                  self._profiles, self._arc, self.commitments())
+
+    def insert(self, request: TripRequest, now_s: float) -> Insertion | str:
+        """:meth:`routing.live.LivePlan.insert`, planned with the promise margin (module docstring)."""
+        with self._lock:
+            planned = _with_margin(request)
+            placed = super().insert(planned, now_s)
+            if planned != request:
+                self._booked[request.id] = request
+            return placed
 
     # ---------------------------------------------------------------- events
     def position(self, vehicle_id: str, at_s: float, travel_from: TravelFrom) -> Outcome:
@@ -212,6 +263,9 @@ class OperatingPlan(LivePlan):
             if vehicle_id in self._out:  # a broken vehicle being towed: nothing to plan
                 return Outcome(())
             self._check_running(vehicle_id)
+            route, done = self._routes[vehicle_id], self._done.get(vehicle_id, 0)
+            if done < len(route.stops) and travel_from(self._last_point(vehicle_id)) > MOVED_S:
+                self._heading[vehicle_id] = _key(route.stops[done])  # it left for its next stop: committed
             return self._repair(vehicle_id, at_s, travel_from)
 
     def arrived(self, vehicle_id: str, request_id: str, kind: StopKind, at_s: float) -> Outcome:
@@ -226,6 +280,7 @@ class OperatingPlan(LivePlan):
                 self._routes[vehicle_id] = replace(self._routes[vehicle_id], stops=(
                     *stops[:done], stops[index], *stops[done:index], *stops[index + 1:]))
                 self._version += 1
+            self._heading[vehicle_id] = (request_id, kind)
             point = self._requests[request_id].point(kind)
             return self._repair(vehicle_id, at_s, lambda p: float(self._data.duration_s[point, p]))
 
@@ -251,6 +306,7 @@ class OperatingPlan(LivePlan):
             rest = route.stops[done:index] + route.stops[index + 1:]
             self._routes[vehicle_id] = replace(route, stops=(*performed, Stop(request_id, kind, time_s), *rest))
             self._done[vehicle_id] = done + 1
+            self._heading.pop(vehicle_id, None)
             self._version += 1
             point = request.point(kind)
             return self._repair(vehicle_id, at_s, lambda p: float(self._data.duration_s[point, p]))
@@ -265,6 +321,7 @@ class OperatingPlan(LivePlan):
             self._routes[vehicle_id] = replace(route, stops=route.stops[:done] + tuple(
                 s for s in route.stops[done:] if s.request_id != request_id))
             self._unserved[request_id], self._closed[request_id] = CANCELLED_REASON, NO_SHOW
+            self._heading.pop(vehicle_id, None)
             self._version += 1
             point = self._requests[request_id].pickup
             outcome = self._repair(vehicle_id, at_s, lambda p: float(self._data.duration_s[point, p]))
@@ -342,6 +399,7 @@ class OperatingPlan(LivePlan):
             self._routes[vehicle_id] = home or Route(vehicle_id, vehicle.shift_start_s, vehicle.shift_start_s, ())
             self._done[vehicle_id] = len(performed)
             self._out[vehicle_id] = at_s
+            self._heading.pop(vehicle_id, None)
             self._version += 1
             changed, moved, gone = {vehicle_id}, [], []
             for request in [self._requests[k] for k in waiting] + transfers:
@@ -411,10 +469,14 @@ class OperatingPlan(LivePlan):
         self._data = with_vehicles(self._data, tuple(vehicle if v.id == vehicle.id else v for v in self._data.vehicles))
         self._version += 1
 
+    def _last_point(self, vehicle_id: str) -> int:
+        """Matrix index of the vehicle's last performed stop (its depot if none)."""
+        performed = self.performed(vehicle_id)
+        return self._requests[performed[-1].request_id].point(performed[-1].kind) if performed else self.vehicle(vehicle_id).depot
+
     def _from_last_stop(self, vehicle_id: str) -> TravelFrom:
         """Travel from the vehicle's last performed stop (its depot if none)."""
-        performed = self.performed(vehicle_id)
-        here = self._requests[performed[-1].request_id].point(performed[-1].kind) if performed else self.vehicle(vehicle_id).depot
+        here = self._last_point(vehicle_id)
         return lambda p: float(self._data.duration_s[here, p])
 
     def _earliest_next(self, vehicle: Vehicle, performed: Sequence[Stop], point: int) -> float:
@@ -452,18 +514,25 @@ class OperatingPlan(LivePlan):
         done = self._done.get(vehicle_id, 0)
         performed, pending = route.stops[:done], route.stops[done:]
         aboard = set(self.on_board(vehicle_id))
+        order = list(pending)  # the pending stops in driving order (a re-sequenced pickup moves in it)
 
-        def attempt(keep: set[str]) -> Route | None:
+        def attempt(keep: set[str], stops: Sequence[Stop] | None = None) -> Route | None:
             return self._schedule(self.vehicle(vehicle_id), performed, route.start_s, at_s, travel_from,
-                                  [s for s in pending if s.request_id in keep])
+                                  [s for s in (order if stops is None else stops) if s.request_id in keep])
 
         keep = set(aboard)
         if attempt(keep) is None:
             self._relax_on_board(vehicle_id, aboard, attempt)
+        fixed = int(bool(pending) and self._heading.get(vehicle_id) == _key(pending[0]))  # the committed stop stays first
         waiting = [s.request_id for s in pending if s.kind == "pickup"]
         dropped = []
         for request_id in waiting:  # the nearest pickups first
-            if attempt(keep | {request_id}) is not None:
+            if attempt(keep | {request_id}) is not None or (
+                    self._spend_margin(request_id) and attempt(keep | {request_id}) is not None):
+                keep.add(request_id)
+            elif (moved_to := self._resequenced(vehicle_id, order[:fixed], order[fixed:], keep, request_id,
+                                                attempt)) is not None:
+                order = moved_to
                 keep.add(request_id)
             else:
                 dropped.append(request_id)
@@ -483,11 +552,45 @@ class OperatingPlan(LivePlan):
                 changed.add(placed.vehicle_id)
                 moved.append(request_id)
         late = self._serve_late(vehicle_id, keep, aboard, at_risk, attempt) if at_risk else []
+        self._end_overtime(vehicle_id)
+        kept = {s.request_id for s in self._routes[vehicle_id].stops}  # the late rule may keep one on time, too
         for request_id in at_risk:
-            if request_id not in dict(late):
+            if request_id not in kept:
                 self._unserved[request_id] = LATE_REASON.format(vehicle=vehicle_id)
                 gone.append((request_id, self._unserved[request_id]))
         return Outcome(tuple(sorted(changed)), tuple(moved), tuple(gone), tuple(late))
+
+    def _spend_margin(self, request_id: str) -> bool:
+        """Plan a request planned with the promise margin on its promised window; whether that widened it."""
+        booked = self._booked.get(request_id)
+        if booked is None or self._requests[request_id].latest_pickup_s >= booked.latest_pickup_s:
+            return False
+        self._requests[request_id] = booked
+        del self._booked[request_id]
+        return True
+
+    def _resequenced(self, vehicle_id: str, head: list[Stop], rest: list[Stop], keep: set[str], request_id: str,
+                     attempt: Callable[[set[str], Sequence[Stop]], Route | None]) -> list[Stop] | None:
+        """``head`` + ``rest`` with the stops of ``request_id`` (in ``rest``) moved to the feasible places of least
+        added arc cost after ``head``: the pairs of places, cheapest first, scheduled exactly with the ``keep`` stops
+        (at most ``MAX_RESEQUENCE_CHECKS``); None if none fits."""
+        if not any(s.request_id == request_id and s.kind == "pickup" for s in rest):
+            return None  # the committed stop itself: it stays first or leaves the route
+        pickup, dropoff = (next(s for s in rest if s.request_id == request_id and s.kind == k) for k in ("pickup", "dropoff"))
+        others = [s for s in rest if s.request_id != request_id]
+        here, depot, priced, seen = self._last_point(vehicle_id), self.vehicle(vehicle_id).depot, [], set()
+        for i in range(len(others) + 1):
+            for j in range(i, len(others) + 1):
+                candidate = [*head, *others[:i], pickup, *others[i:j], dropoff, *others[j:]]
+                kept = tuple(s for s in candidate if s.request_id in keep or s.request_id == request_id)
+                if kept not in seen:
+                    seen.add(kept)
+                    points = [here, *(self._requests[s.request_id].point(s.kind) for s in kept), depot]
+                    priced.append((float(self._arc[points[:-1], points[1:]].sum()), len(priced), candidate))
+        for _, _, candidate in sorted(priced)[:MAX_RESEQUENCE_CHECKS]:
+            if attempt(keep | {request_id}, candidate) is not None:
+                return candidate
+        return None
 
     def _serve_late(self, vehicle_id: str, kept: set[str], aboard: set[str], at_risk: list[str],
                     attempt: Callable[[set[str]], Route | None]) -> list[tuple[str, float]]:
@@ -524,12 +627,22 @@ class OperatingPlan(LivePlan):
                 continue
             self._requests[request_id] = replace(booked, latest_pickup_s=max(booked.latest_pickup_s, pickup), latest_dropoff_s=(
                 None if booked.latest_dropoff_s is None else max(booked.latest_dropoff_s, dropoff)))
-            if request_id in at_risk or request_id not in self._booked:
+            if request_id in at_risk or saved[request_id].latest_pickup_s <= booked.latest_pickup_s:  # newly late
                 late.append((request_id, round(max(0.0, pickup - booked.latest_pickup_s) / 60.0, 1)))
             self._booked[request_id] = booked
         self._routes[vehicle_id] = timed
         self._version += 1
         return late
+
+    def _end_overtime(self, vehicle_id: str) -> None:
+        """A shift extended for the riders on board ends at the later of its former end and the route's return."""
+        if vehicle_id not in self._overtime:
+            return
+        vehicle, end = self.vehicle(vehicle_id), max(self._overtime[vehicle_id], self._routes[vehicle_id].end_s)
+        if end <= self._overtime[vehicle_id]:
+            del self._overtime[vehicle_id]
+        if end < vehicle.shift_end_s:
+            self._set_vehicle(replace(vehicle, shift_end_s=end))
 
     def _relax_on_board(self, vehicle_id: str, aboard: set[str], attempt: Callable[[set[str]], Route | None]) -> None:
         """Passengers on board are delivered late rather than dropped: no ride or drop-off limit; then, while even
@@ -540,6 +653,7 @@ class OperatingPlan(LivePlan):
             if attempt(set(aboard)) is not None:
                 return
             vehicle = self.vehicle(vehicle_id)
+            self._overtime.setdefault(vehicle_id, vehicle.shift_end_s)
             self._set_vehicle(replace(vehicle, shift_end_s=vehicle.shift_end_s + OVERTIME_S,
                                       break_s=vehicle.break_s if vehicle_id in self._break_start else 0.0))
 
@@ -572,12 +686,22 @@ class OperatingPlan(LivePlan):
         others = with_vehicles(self._data, tuple(v for v in self._data.vehicles
                                                  if v.id not in exclude and v.id not in self._out))
         placed = best_insertion(others, self._requests, self._routes, request, at_s, self.pricing, self._profiles,
-                                self._arc)
+                                self._arc, self.commitments())
         if placed is not None:
             self._routes[placed.vehicle_id] = placed.route
             self._unserved.pop(request.id, None)
             self._version += 1
         return placed
+
+
+def _with_margin(request: TripRequest) -> TripRequest:
+    """``request`` with its pickup window ending ``PROMISE_MARGIN_S`` earlier (never before it opens)."""
+    latest = max(request.earliest_pickup_s, request.latest_pickup_s - PROMISE_MARGIN_S)
+    return request if latest == request.latest_pickup_s else replace(request, latest_pickup_s=latest)
+
+
+def _key(stop: Stop) -> tuple[str, StopKind]:
+    return stop.request_id, stop.kind
 
 
 def with_vehicles(data: ProblemData, vehicles: tuple[Vehicle, ...]) -> ProblemData:

@@ -23,7 +23,7 @@ plan goes to ruin and recreate (``routing.improve``). Both empty routes that
 OR-Tools' local search keeps (fewer vehicles when they carry a fixed cost).
 
 Re-solving a running plan (``current`` and ``SolveParams.now_s``): the stops
-locked at ``now_s`` (``routing.locks``) stay; each vehicle starts where it
+locked at ``now_s`` or committed (``SolveParams.committed``, ``routing.locks``) stay; each vehicle starts where it
 stands, with its passengers on board, whose drop-offs it must still make.
 
 OR-Tools needs integers: travel and service times are scaled and rounded up,
@@ -123,6 +123,9 @@ class SolveParams:
     now_s
         The present (seconds): requests whose pickup window closed are
         unserved; with a current plan, its stops under way are locked.
+    committed
+        With a current plan: (vehicle id, leading stops) committed whatever
+        the clock says (the stop a vehicle heads to: ``routing.locks``).
     seed
         Random seed of ruin and recreate.
     solution_limit
@@ -153,6 +156,7 @@ class SolveParams:
     lns_share: float | None = None
     balance_weight: float = 0.0
     now_s: float | None = None
+    committed: tuple[tuple[str, int], ...] = ()
     seed: int = 0
     solution_limit: int | None = None
     iterations: int | None = None
@@ -246,7 +250,9 @@ def solve(data: ProblemData, params: SolveParams | None = None, current: Solutio
     started = time.perf_counter()
     deadline = started + params.time_limit_s
     requests = data.request_index()
-    states = [vehicle_state(data, requests, v, _route_of(current, v.id), params.now_s) for v in data.vehicles]
+    committed = dict(params.committed)
+    states = [vehicle_state(data, requests, v, _route_of(current, v.id), params.now_s, committed.get(v.id, 0))
+              for v in data.vehicles]
     fixed = {s.request_id for state in states for s in state.locked}
     unserved = {r.id: reason for r in data.requests if r.id not in fixed
                 and (reason := unservable_reason(data, r, params.now_s)) is not None}
@@ -292,7 +298,7 @@ def solve(data: ProblemData, params: SolveParams | None = None, current: Solutio
             improved, search = alns_search(data, solution, costs, left_s, NOT_FITTED_REASON, None, params.seed), "ALNS"
         else:
             improved = improve(data, solution, costs, left_s, NOT_FITTED_REASON, params.now_s, params.seed,
-                               params.iterations)
+                               params.iterations, committed)
             search = "RUIN_AND_RECREATE"
         if objective(data, improved, params) < objective(data, solution, params) - 1e-9:
             solution, status = improved, f"{status}+{search}"
@@ -343,7 +349,8 @@ def _repair(data: ProblemData, solution: Solution, params: SolveParams) -> Solut
     unserved = dict(solution.unserved)
     cache = ProfileCache()
     for request in left_out:
-        insertion = best_insertion(data, index, routes, request, params.now_s, params.pricing, cache)
+        insertion = best_insertion(data, index, routes, request, params.now_s, params.pricing, cache,
+                                   committed=dict(params.committed))
         if insertion is not None:
             routes[insertion.vehicle_id] = insertion.route
             del unserved[request.id]
