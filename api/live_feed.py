@@ -91,10 +91,10 @@ class PlanFeed:
 
     def _committed(self, session: Session) -> None:
         notes: dict[str, _Note] = session.info.pop(NOTES_KEY, {})
-        if not notes:
-            return
         with self._lock:
             streams = list(self._streams)
+        if not notes or not streams:  # nobody listens
+            return
         for service_date, note in notes.items():
             version = self._version_of(service_date) if note.version is None else note.version
             for stream in streams:

@@ -123,9 +123,10 @@ def open_day(request: Request, session: Session, day: dt.date, again: bool = Fal
     (any worker, after a restart too). ``again``: look at every order anyway.
     """
     iso = day.isoformat()
-    orders = session.scalar(select(func.count()).select_from(StandingOrder))
-    opened = session.get(OpenedDay, iso)
-    if opened is not None and opened.standing_orders >= orders and not again:
+    orders, opened = session.execute(select(  # one round trip, no ORM objects: every booking asks
+        select(func.count()).select_from(StandingOrder).scalar_subquery(),
+        select(OpenedDay.standing_orders).where(OpenedDay.service_date == iso).scalar_subquery())).one()
+    if opened is not None and opened >= orders and not again:
         return []
     desk, created = _desk(request), []
     done = set(session.scalars(select(Trip.standing_order_id).where(Trip.service_date == iso,
