@@ -26,10 +26,18 @@ SQLITE_BUSY_TIMEOUT_MS: int = 30_000
 _SQLITE_WRITERS: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
 
 
+# Connections kept open: every request thread that reads holds one for a moment, and a connection opened beyond
+# the pool is closed again on return (SQLite: a file open and four pragmas; PostgreSQL: a new server process),
+# which under 16 concurrent clients was a steady churn. 20 covers them and the writer; PostgreSQL allows 100.
+POOL_SIZE: int = 20
+POOL_OVERFLOW: int = 20  # beyond the pool, for bursts (closed again on return)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite connections get WAL, FULL sync, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                               pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record) -> None:  # noqa: ANN001 - DBAPI types
@@ -42,7 +50,7 @@ def make_engine(url: str) -> Engine:
 
         _SQLITE_WRITERS[engine] = threading.Lock()
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
 def migrate(engine: Engine) -> None:
