@@ -8,7 +8,9 @@ commit; PostgreSQL flushes its WAL). While one transaction commits, the next
 bookings queue; the writer then stores all of them (up to ``group``)
 with one statement per table and one commit. Under 16 concurrent clients this
 replaces up to 16 commits (each an fsync, each writer's turn on SQLite's one
-write lock and several GIL hand-overs) by one (``bench/api.py``, ``levers``).
+write lock and several GIL hand-overs) by one. It pays on PostgreSQL; on
+SQLite it gave no gain, so there each booking is committed alone by default
+(``api.settings.BOOKING_GROUP_BY_DATABASE``; ``bench/api.py``, ``levers``).
 
 If a batch fails (e.g. a concurrent retry stored the same Idempotency-Key
 first), it is rolled back and each booking is written alone, so only the

@@ -129,12 +129,11 @@ def add_trips(session: Session, trips: list[tuple[Trip, dict | None]]) -> None:
     now = utcnow()
     for trip, _ in trips:
         trip.created_at = trip.updated_at = now
+        note_change(session, trip.service_date, trips=[(trip.id, trip.operator)])
     session.execute(insert(Trip), [{c.key: getattr(trip, c.key) for c in Trip.__table__.columns} for trip, _ in trips])
     session.execute(insert(TripEvent), [event for trip, detail in trips for event in (
         {"trip_id": trip.id, "at": now, "kind": "created", "vehicle_id": None, "detail": detail},
         {"trip_id": trip.id, "at": now, "kind": trip.status, "vehicle_id": trip.vehicle_id, "detail": {"reason": trip.reason}})])
-    for trip, _ in trips:
-        note_change(session, trip.service_date, trips=[(trip.id, trip.operator)])
 
 
 def get_trip(session: Session, trip_id: str) -> Trip | None:

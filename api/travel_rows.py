@@ -4,13 +4,13 @@ A new trip adds two points (pickup, drop-off) to its day's plan, which needs
 the travel time and distance from each of them to every point of the plan
 and back. One PHAST query per point and direction over a contraction
 hierarchy of the drive graph (``geo.contraction``, built once per process,
-about 0.3 s) gives these to and from *every* node of the drive graph
+about 0.2 s) gives these to and from *every* node of the drive graph
 (``NodeRows``), so they can be computed before the day's lock is taken:
 under the lock the plan's current points are only looked up. The distance is
 the length of the fastest path, the road a vehicle drives, carried along the
-same query. A query takes about a tenth of a full Dijkstra
+same query. A booking's queries take about a fifth of the CPU of full Dijkstra runs
 (:func:`fastest_paths`, the reference it is tested against and
-``bench/api.py``'s peer) and gives the same times. Both are compiled (numba)
+``bench/api.py``'s peer) and give the same times. Both are compiled (numba)
 and release the GIL, so request threads run them in parallel with each other
 and with the server's Python work (``workers=0``, the default);
 ``workers > 0`` runs them in worker processes instead (each with its own

@@ -73,7 +73,6 @@ def policy(budget: float = 5e6, capacity: int = 1, rate: float = 1.0, targets: t
 
 def raw_objective(cands: pd.DataFrame, pairs: pd.DataFrame, year_of: dict[str, int], pol: Policy) -> float:
     """The objective straight from the definitions, on the unreduced tables."""
-    horizon = len(YEARS)
     rate = {o: pol.compliance_rate if i == COMPLIANCE_ORDER else 1.0 for o, i in zip(cands["object_id"], cands["instrument"])}
     value = sum(v * rate[o] * (YEARS[-1] - year_of[o] + 1) for o, v in zip(cands["object_id"], cands["extra_value"]) if o in year_of)
     pairs = pairs if "requires" in pairs else pairs.assign(requires=None)
