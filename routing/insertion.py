@@ -32,7 +32,7 @@ from numba import njit
 
 from routing.cost import Pricing
 from routing.locks import Commitments, leading_locked, locked_count
-from routing.problem import ProblemData, StopKind, TripRequest, Vehicle, fits
+from routing.problem import ProblemData, StopKind, TripRequest, Vehicle
 from routing.schedule import schedule
 from routing.solution import Route, idle_route, route_points
 
@@ -113,10 +113,12 @@ class RouteProfile:
 
 
 class ProfileCache:
-    """Route profiles by vehicle id, recomputed only when a vehicle's route object changes."""
+    """Route profiles by vehicle id, recomputed only when a vehicle's route object changes, and the fleet's arrays
+    (:class:`FleetArrays`), recomputed only when the problem's vehicle tuple changes."""
 
     def __init__(self) -> None:
         self._profiles: dict[str, RouteProfile] = {}
+        self._fleet: FleetArrays | None = None
 
     def get(self, data: ProblemData, requests: Mapping[str, TripRequest], vehicle: Vehicle, route: Route) -> RouteProfile:
         """The profile of ``route`` driven by ``vehicle``."""
@@ -124,6 +126,50 @@ class ProfileCache:
         if profile is None or profile.route is not route:
             profile = self._profiles[vehicle.id] = _profile(data, requests, vehicle, route)
         return profile
+
+    def fleet(self, vehicles: tuple[Vehicle, ...]) -> FleetArrays:
+        """The arrays of ``vehicles``."""
+        if self._fleet is None or self._fleet.vehicles is not vehicles:
+            self._fleet = FleetArrays.of(vehicles)
+        return self._fleet
+
+
+@dataclass(frozen=True)
+class FleetArrays:
+    """Per-vehicle arrays for the first, vectorised screening of a request (depot index, shift in seconds, places)."""
+
+    vehicles: tuple[Vehicle, ...]
+    depot: np.ndarray
+    shift_start_s: np.ndarray
+    shift_end_s: np.ndarray
+    wheelchair_places: np.ndarray
+    seats: np.ndarray
+    operator: np.ndarray
+
+    @classmethod
+    def of(cls, vehicles: tuple[Vehicle, ...]) -> FleetArrays:
+        """The arrays of ``vehicles``, in their order."""
+        return cls(vehicles, np.array([v.depot for v in vehicles], dtype=np.int64),
+                   np.array([v.shift_start_s for v in vehicles], dtype=float),
+                   np.array([v.shift_end_s for v in vehicles], dtype=float),
+                   np.array([v.wheelchair_places for v in vehicles], dtype=np.int64),
+                   np.array([v.seats for v in vehicles], dtype=np.int64),
+                   np.array([v.operator for v in vehicles], dtype=object))
+
+    def able(self, duration: np.ndarray, request: TripRequest, now_s: float | None) -> np.ndarray:
+        """Indices of the vehicles that could take ``request``: room (``routing.problem.fits``), operator, shift not
+        over at ``now_s``, and a shift that reaches the pickup in its window and gets home after the drop-off (a
+        bound: from the depot at the shift start)."""
+        pick = np.maximum(self.shift_start_s + duration[self.depot, request.pickup], request.earliest_pickup_s)
+        home = (pick + request.service_pickup_s + duration[request.pickup, request.dropoff] + request.service_dropoff_s
+                + duration[request.dropoff, self.depot])
+        able = ((self.wheelchair_places >= request.wheelchair_load) & (self.seats >= request.seat_load)
+                & (pick <= request.latest_pickup_s) & (home <= self.shift_end_s))
+        if request.operator is not None:
+            able &= self.operator == request.operator
+        if now_s is not None:
+            able &= self.shift_end_s > now_s
+        return np.flatnonzero(able)
 
 
 def _profile(data: ProblemData, requests: Mapping[str, TripRequest], vehicle: Vehicle, route: Route) -> RouteProfile:
@@ -181,10 +227,12 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
     committed = committed or {}
     candidates: list[tuple[np.ndarray, np.ndarray, np.ndarray, Vehicle, RouteProfile, int]] = []
     idle_seen: set[tuple] = set()
-    for vehicle in data.vehicles:
-        if not fits(vehicle, request) or (now_s is not None and vehicle.shift_end_s <= now_s) \
-                or not _shift_reaches(data, vehicle, request):
-            continue
+    vehicles = data.vehicles
+    ask = np.array([request.pickup, request.dropoff, request.earliest_pickup_s, request.latest_pickup_s,
+                    request.service_pickup_s, request.service_dropoff_s, *request.window("dropoff"), data.max_ride(request),
+                    request.wheelchair_load, request.seat_load], dtype=float)
+    for k in cache.fleet(vehicles).able(data.duration_s, request, now_s):
+        vehicle = vehicles[k]
         route = routes.get(vehicle.id) or idle_route(vehicle)
         if not route.stops:  # idle twins (same depot, shift, layout, operator) give the same insertions
             twin = (vehicle.depot, vehicle.shift_start_s, vehicle.shift_end_s, vehicle.wheelchair_places,
@@ -194,7 +242,7 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
             idle_seen.add(twin)
         profile = cache.get(data, requests, vehicle, route)
         locked = profile.locked(now_s, committed.get(vehicle.id, 0))
-        added, picks, drops = _screened_positions(data, arc, vehicle, profile, request, now_s, locked)
+        added, picks, drops = _screened_positions(data.duration_s, arc, vehicle, profile, ask, now_s, locked)
         if len(added):
             candidates.append((added if route.stops else added + pricing.fixed, picks, drops, vehicle, profile, locked))
     if not candidates:
@@ -213,20 +261,13 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
     return None
 
 
-def _shift_reaches(data: ProblemData, vehicle: Vehicle, request: TripRequest) -> bool:
-    """Whether the vehicle's shift can reach the pickup in its window and get home after the drop-off (a bound)."""
-    duration = data.duration_s
-    pick = max(vehicle.shift_start_s + duration[vehicle.depot, request.pickup], request.earliest_pickup_s)
-    home = (pick + request.service_pickup_s + duration[request.pickup, request.dropoff] + request.service_dropoff_s
-            + duration[request.dropoff, vehicle.depot])
-    return pick <= request.latest_pickup_s and home <= vehicle.shift_end_s
-
-
-def _screened_positions(data: ProblemData, arc: np.ndarray, vehicle: Vehicle, profile: RouteProfile,
-                        request: TripRequest, now_s: float | None,
-                        first: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _screened_positions(duration: np.ndarray, arc: np.ndarray, vehicle: Vehicle, profile: RouteProfile,
+                        ask: np.ndarray, now_s: float | None, first: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Added cost, pickup position and drop-off position of the insertions that pass the bounds.
 
+    ``ask``: the request's pickup and drop-off points, earliest and latest
+    pickup, pickup and drop-off service, drop-off window, maximum ride
+    (seconds), wheelchair and seat load (``best_insertion`` builds it once per request).
     Position i means "before stop i" (i == number of stops: before the
     return to the depot); positions before ``first`` (the locked stops) are
     not considered. Every bound uses a lower bound on the new times
@@ -234,24 +275,22 @@ def _screened_positions(data: ProblemData, arc: np.ndarray, vehicle: Vehicle, pr
     them), so no feasible insertion is discarded.
     """
     start = vehicle.shift_start_s if now_s is None else max(now_s, vehicle.shift_start_s)
-    drop_low, drop_high = request.window("dropoff")
-    free = np.minimum(vehicle.wheelchair_places - request.wheelchair_load - profile.wheelchairs,
-                      vehicle.seats - request.seat_load - profile.seats)
-    return _screen(data.duration_s, arc, profile.points, profile.services, profile.through, profile.latest,
-                   profile.ends, free.astype(np.int64), first, start, request.pickup, request.dropoff,
-                   request.earliest_pickup_s, request.latest_pickup_s, request.service_pickup_s,
-                   request.service_dropoff_s, drop_low, drop_high, data.max_ride(request))
+    return _screen(duration, arc, profile.points, profile.services, profile.through, profile.latest, profile.ends,
+                   profile.wheelchairs, profile.seats, vehicle.wheelchair_places, vehicle.seats, first, start, ask)
 
 
 @njit(cache=True)
 def _screen(duration: np.ndarray, arc: np.ndarray, points: np.ndarray, services: np.ndarray, through: np.ndarray,
-            latest: np.ndarray, ends: np.ndarray, free: np.ndarray, first: int, start: float, p: int, d: int,
-            earliest_p: float, latest_pickup: float, s_p: float, s_d: float, drop_low: float, drop_high: float,
-            max_ride: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+            latest: np.ndarray, ends: np.ndarray, wheelchairs: np.ndarray, seats: np.ndarray, wheelchair_places: int,
+            seat_places: int, first: int, start: float,
+            ask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     """The bounds of :func:`_screened_positions` (compiled): adjacent insertions first, then (a, b) pairs in order.
 
-    ``free``: room left on board after stop k for the request (negative: too full), per position.
+    ``free[k]``: room left on board after stop k for the request (negative: too full).
     """
+    p, d = int(ask[0]), int(ask[1])
+    earliest_p, latest_pickup, s_p, s_d, drop_low, drop_high, max_ride = ask[2], ask[3], ask[4], ask[5], ask[6], ask[7], ask[8]
+    free = np.minimum(wheelchair_places - int(ask[9]) - wheelchairs, seat_places - int(ask[10]) - seats)
     count = len(ends) - first  # positions first .. len(times)
     start_p, latest_p, ready = np.empty(count), np.empty(count), np.empty(count)
     pick_detour, drop_detour = np.empty(count), np.empty(count)

@@ -61,8 +61,8 @@ def leading_locked(times_s: np.ndarray, arrive_travel_s: np.ndarray, now_s: floa
     """Number of leading stops locked at ``now_s``, from their service starts and the travel time to each (seconds),
     at least the ``committed`` ones."""
     committed = min(committed, len(times_s))
-    if now_s is None:
-        return committed
+    if now_s is None or not len(times_s) or (times_s[0] > now_s and times_s[0] - arrive_travel_s[0] >= now_s):
+        return committed  # nothing under way (the common case when booking ahead: no array work)
     free = (times_s > now_s) & (times_s - arrive_travel_s >= now_s)
     return max(committed, int(np.argmax(free)) if free.any() else len(times_s))
 

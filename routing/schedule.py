@@ -5,7 +5,8 @@ satisfy difference constraints: windows, travel plus service between
 consecutive stops, maximum ride time per passenger, shift and route duration,
 and fixed times for locked stops. Feasibility is the absence of a negative
 cycle in the constraint graph; the earliest times are the shortest distances
-to a time origin (Floyd-Warshall, vectorised). The depot departure is then
+to a time origin (Floyd-Warshall, compiled with numba: a fifth of a live
+booking's CPU went to the vectorised version's n numpy passes). The depot departure is then
 delayed to just in time for the first stop, unless it is fixed.
 
 Earliest times satisfy every maximum ride time by construction (the ride
@@ -25,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numba import njit
 
 from routing.problem import ProblemData, StopKind, TripRequest, Vehicle
 from routing.solution import Route, Stop
@@ -174,9 +176,7 @@ class _Network:
             else:
                 weight[b, p] = -self.services[p]  # after the service of stop p
                 weight[p + 1, b] = -(length + self.drive[p])  # then drive on to stop p + 1
-        for k in range(len(weight)):
-            np.minimum(weight, weight[:, k : k + 1] + weight[k : k + 1, :], out=weight)
-        if (np.diag(weight) < -TOLERANCE_S).any():
+        if not _shortest_paths(weight, TOLERANCE_S):
             return None
         times = -weight[:, origin]
         if m and self.departed_s is None:
@@ -209,3 +209,27 @@ class _Network:
         if break_after is None:
             return Route(self.vehicle.id, float(times[0]), float(times[m + 1]), stops)
         return Route(self.vehicle.id, float(times[0]), float(times[m + 1]), stops, float(times[m + 3]), break_after)
+
+
+@njit(cache=True)
+def _shortest_paths(weight: np.ndarray, tolerance: float) -> bool:  # pragma: no cover - compiled
+    """Floyd-Warshall in place on ``weight`` (``weight[a, b]``: shortest a -> b); False on a negative cycle (a
+    diagonal entry below ``-tolerance``). Each pass reads row and column k as they were before it, as a vectorised
+    pass does, so the distances are the same to the last bit."""
+    n = weight.shape[0]
+    row, column = np.empty(n), np.empty(n)
+    for k in range(n):
+        row[:] = weight[k, :]
+        column[:] = weight[:, k]
+        for i in range(n):
+            via = column[i]
+            if via == np.inf:
+                continue
+            for j in range(n):
+                candidate = via + row[j]
+                if candidate < weight[i, j]:
+                    weight[i, j] = candidate
+    for i in range(n):
+        if weight[i, i] < -tolerance:
+            return False
+    return True
