@@ -37,6 +37,7 @@ from routing.schedule import schedule
 from routing.solution import Route, idle_route, route_points
 
 MAX_EXACT_CHECKS: int = 400  # exact schedule checks per insertion before giving up
+_UNSET = object()  # a fleet row not yet filled
 
 
 @dataclass(frozen=True)
@@ -114,11 +115,12 @@ class RouteProfile:
 
 class ProfileCache:
     """Route profiles by vehicle id, recomputed only when a vehicle's route object changes, and the fleet's arrays
-    (:class:`FleetArrays`), recomputed only when the problem's vehicle tuple changes."""
+    (:class:`FleetArrays`, :class:`FleetRows`), rebuilt only when the problem's vehicle tuple changes."""
 
     def __init__(self) -> None:
         self._profiles: dict[str, RouteProfile] = {}
         self._fleet: FleetArrays | None = None
+        self._rows: FleetRows | None = None
 
     def get(self, data: ProblemData, requests: Mapping[str, TripRequest], vehicle: Vehicle, route: Route) -> RouteProfile:
         """The profile of ``route`` driven by ``vehicle``."""
@@ -132,6 +134,62 @@ class ProfileCache:
         if self._fleet is None or self._fleet.vehicles is not vehicles:
             self._fleet = FleetArrays.of(vehicles)
         return self._fleet
+
+    def rows(self, vehicles: tuple[Vehicle, ...]) -> FleetRows:
+        """The route profiles of ``vehicles`` as rows of 2-D arrays (filled by :meth:`FleetRows.update`)."""
+        if self._rows is None or self._rows.vehicles is not vehicles:
+            self._rows = FleetRows(vehicles)
+        return self._rows
+
+
+class FleetRows:
+    """Every vehicle's route profile as one row of 2-D arrays, so one compiled call screens the whole fleet.
+
+    Row k holds vehicle k's profile (:class:`RouteProfile`; an idle vehicle
+    has no stops); ``stops[k]`` is its number of stops. Rows grow in
+    capacity as routes lengthen.
+    """
+
+    def __init__(self, vehicles: tuple[Vehicle, ...], capacity: int = 16) -> None:
+        self.vehicles = vehicles
+        self._routes: list[object] = [_UNSET] * len(vehicles)  # the route each row describes (None: idle)
+        self.stops = np.zeros(len(vehicles), dtype=np.int64)
+        self._allocate(capacity)
+
+    def _allocate(self, capacity: int) -> None:
+        n, old = len(self.vehicles), getattr(self, "points", None)
+        shapes = {"points": (capacity + 2, np.int64), "services": (capacity, float), "through": (capacity + 1, float),
+                  "latest": (capacity + 1, float), "ends": (capacity + 1, float), "times": (capacity, float),
+                  "arrive_travel": (capacity, float), "wheelchairs": (capacity + 1, np.int64),
+                  "seats": (capacity + 1, np.int64)}
+        for name, (width, dtype) in shapes.items():
+            array = np.zeros((n, width), dtype=dtype)
+            if old is not None:
+                previous = getattr(self, name)
+                array[:, : previous.shape[1]] = previous
+            setattr(self, name, array)
+        self.capacity = capacity
+
+    def update(self, k: int, route: Route | None, profile: RouteProfile | None) -> None:
+        """Make row ``k`` describe ``route`` (None: the vehicle is idle) with its ``profile`` (None when idle)."""
+        if self._routes[k] is route:
+            return
+        self._routes[k] = route
+        m = 0 if route is None else len(route.stops)
+        self.stops[k] = m
+        if m > self.capacity:
+            self._allocate(max(m, 2 * self.capacity))
+        if profile is None:
+            vehicle = self.vehicles[k]
+            self.points[k, :2] = vehicle.depot
+            self.through[k, 0], self.latest[k, 0], self.ends[k, 0] = 0.0, vehicle.shift_end_s, vehicle.shift_start_s
+            self.wheelchairs[k, 0] = self.seats[k, 0] = 0
+            return
+        self.points[k, : m + 2] = profile.points
+        for name in ("services", "times", "arrive_travel"):
+            getattr(self, name)[k, :m] = getattr(profile, name)
+        for name in ("through", "latest", "ends", "wheelchairs", "seats"):
+            getattr(self, name)[k, : m + 1] = getattr(profile, name)
 
 
 @dataclass(frozen=True)
@@ -225,68 +283,108 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
     arc = pricing.arc(data) if arc is None else arc
     cache = cache or ProfileCache()
     committed = committed or {}
-    candidates: list[tuple[np.ndarray, np.ndarray, np.ndarray, Vehicle, RouteProfile, int]] = []
-    idle_seen: set[tuple] = set()
     vehicles = data.vehicles
     ask = np.array([request.pickup, request.dropoff, request.earliest_pickup_s, request.latest_pickup_s,
                     request.service_pickup_s, request.service_dropoff_s, *request.window("dropoff"), data.max_ride(request),
                     request.wheelchair_load, request.seat_load], dtype=float)
+    rows, chosen, idle_seen = cache.rows(vehicles), [], set()
     for k in cache.fleet(vehicles).able(data.duration_s, request, now_s):
         vehicle = vehicles[k]
-        route = routes.get(vehicle.id) or idle_route(vehicle)
-        if not route.stops:  # idle twins (same depot, shift, layout, operator) give the same insertions
+        route = routes.get(vehicle.id)
+        if route is None or not route.stops:  # idle twins (same depot, shift, layout, operator) give the same insertions
             twin = (vehicle.depot, vehicle.shift_start_s, vehicle.shift_end_s, vehicle.wheelchair_places,
                     vehicle.seats, vehicle.operator)
             if twin in idle_seen:
                 continue
             idle_seen.add(twin)
-        profile = cache.get(data, requests, vehicle, route)
-        locked = profile.locked(now_s, committed.get(vehicle.id, 0))
-        added, picks, drops = _screened_positions(data.duration_s, arc, vehicle, profile, ask, now_s, locked)
-        if len(added):
-            candidates.append((added if route.stops else added + pricing.fixed, picks, drops, vehicle, profile, locked))
-    if not candidates:
+            rows.update(k, None, None)
+        else:
+            rows.update(k, route, cache.get(data, requests, vehicle, route))
+        chosen.append(k)
+    if not chosen:
         return None
-    added = np.concatenate([c[0] for c in candidates])
-    picks = np.concatenate([c[1] for c in candidates])
-    drops = np.concatenate([c[2] for c in candidates])
-    owner = np.concatenate([np.full(len(c[0]), k) for k, c in enumerate(candidates)])
+    fleet = cache.fleet(vehicles)
+    chosen_rows = np.array(chosen, dtype=np.int64)
+    committed_stops = np.array([committed.get(vehicles[k].id, 0) for k in chosen], dtype=np.int64)
+    added, picks, drops, owner, locked = _screen_fleet(
+        data.duration_s, arc, rows.points, rows.services, rows.through, rows.latest, rows.ends, rows.times,
+        rows.arrive_travel, rows.wheelchairs, rows.seats, rows.stops, fleet.wheelchair_places, fleet.seats,
+        fleet.shift_start_s, chosen_rows, committed_stops, np.nan if now_s is None else now_s, pricing.fixed, ask)
     for k in np.lexsort((drops, picks, owner, added))[:MAX_EXACT_CHECKS]:
-        _, _, _, vehicle, profile, locked = candidates[owner[k]]
-        seq, i, j = profile.sequence, int(picks[k]), int(drops[k])
+        vehicle = vehicles[chosen[owner[k]]]
+        profile = cache.get(data, requests, vehicle, routes.get(vehicle.id) or idle_route(vehicle))
+        seq, i, j, first = profile.sequence, int(picks[k]), int(drops[k]), int(locked[owner[k]])
         new = [*seq[:i], (request, "pickup"), *seq[i:j], (request, "dropoff"), *seq[j:]]
-        timed = schedule(data, vehicle, new, profile.times[:locked], profile.route.start_s if locked else None, now_s)
+        timed = schedule(data, vehicle, new, profile.times[:first], profile.route.start_s if first else None, now_s)
         if timed is not None:
             return Insertion(vehicle.id, timed, float(added[k]))
     return None
 
 
-def _screened_positions(duration: np.ndarray, arc: np.ndarray, vehicle: Vehicle, profile: RouteProfile,
-                        ask: np.ndarray, now_s: float | None, first: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Added cost, pickup position and drop-off position of the insertions that pass the bounds.
+@njit(cache=True)
+def _screen_fleet(duration: np.ndarray, arc: np.ndarray, points: np.ndarray, services: np.ndarray,
+                  through: np.ndarray, latest: np.ndarray, ends: np.ndarray, times: np.ndarray,
+                  arrive_travel: np.ndarray, wheelchairs: np.ndarray, seats: np.ndarray, stops: np.ndarray,
+                  wheelchair_places: np.ndarray, seat_places: np.ndarray, shift_start: np.ndarray, chosen: np.ndarray,
+                  committed: np.ndarray, now_s: float, fixed: float,
+                  ask: np.ndarray):  # noqa: ANN202  # pragma: no cover - compiled
+    """Added cost, pickup position, drop-off position and owner (index into ``chosen``) of every insertion into
+    the routes of the ``chosen`` rows that passes the bounds of :func:`_screen`, and each chosen route's number of
+    locked stops.
 
     ``ask``: the request's pickup and drop-off points, earliest and latest
     pickup, pickup and drop-off service, drop-off window, maximum ride
-    (seconds), wheelchair and seat load (``best_insertion`` builds it once per request).
-    Position i means "before stop i" (i == number of stops: before the
-    return to the depot); positions before ``first`` (the locked stops) are
-    not considered. Every bound uses a lower bound on the new times
-    (the current times are the earliest ones and insertions only delay
-    them), so no feasible insertion is discarded.
+    (seconds), wheelchair and seat load. ``now_s``: NaN when planning ahead.
+    A route without stops gets ``fixed`` (the cost of using a vehicle) added.
+    Locked stops follow ``routing.locks.leading_locked``; no insertion goes before them.
     """
-    start = vehicle.shift_start_s if now_s is None else max(now_s, vehicle.shift_start_s)
-    return _screen(duration, arc, profile.points, profile.services, profile.through, profile.latest, profile.ends,
-                   profile.wheelchairs, profile.seats, vehicle.wheelchair_places, vehicle.seats, first, start, ask)
+    n = len(chosen)
+    locked = np.empty(n, dtype=np.int64)
+    size = 0
+    for c in range(n):
+        k, m = chosen[c], stops[chosen[c]]
+        first = min(committed[c], m)
+        if not np.isnan(now_s):
+            free_at = m
+            for i in range(m):
+                if times[k, i] > now_s and times[k, i] - arrive_travel[k, i] >= now_s:
+                    free_at = i
+                    break
+            first = max(first, free_at)
+        locked[c] = first
+        count = m + 1 - first
+        size += count + count * (count - 1) // 2
+    added, picks, drops = np.empty(size), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
+    owner = np.empty(size, dtype=np.int64)
+    found = 0
+    for c in range(n):
+        k, m = chosen[c], stops[chosen[c]]
+        start = shift_start[k] if np.isnan(now_s) else max(now_s, shift_start[k])
+        got = _screen(duration, arc, points[k, : m + 2], services[k, :m], through[k, : m + 1], latest[k, : m + 1],
+                      ends[k, : m + 1], wheelchairs[k, : m + 1], seats[k, : m + 1], wheelchair_places[k],
+                      seat_places[k], locked[c], start, ask, added[found:], picks[found:], drops[found:])
+        if m == 0:
+            added[found : found + got] += fixed
+        owner[found : found + got] = c
+        found += got
+    return added[:found], picks[:found], drops[:found], owner[:found], locked
 
 
 @njit(cache=True)
 def _screen(duration: np.ndarray, arc: np.ndarray, points: np.ndarray, services: np.ndarray, through: np.ndarray,
             latest: np.ndarray, ends: np.ndarray, wheelchairs: np.ndarray, seats: np.ndarray, wheelchair_places: int,
-            seat_places: int, first: int, start: float,
-            ask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
-    """The bounds of :func:`_screened_positions` (compiled): adjacent insertions first, then (a, b) pairs in order.
+            seat_places: int, first: int, start: float, ask: np.ndarray, added: np.ndarray, picks: np.ndarray,
+            drops: np.ndarray) -> int:  # pragma: no cover - compiled
+    """The bounds for one route (compiled): adjacent insertions first, then (a, b) pairs in order, written to
+    ``added``, ``picks`` and ``drops``; returns how many.
 
-    ``free[k]``: room left on board after stop k for the request (negative: too full).
+    Position i means "before stop i" (i == number of stops: before the
+    return to the depot); positions before ``first`` (the locked stops) are
+    not considered. Every bound uses a lower bound on the new times (the
+    current times are the earliest ones and insertions only delay them), so
+    no feasible insertion is discarded. ``start``: the earliest the vehicle
+    may leave (its shift start, or now). ``free[k]``: room left on board
+    after stop k for the request (negative: too full).
     """
     p, d = int(ask[0]), int(ask[1])
     earliest_p, latest_pickup, s_p, s_d, drop_low, drop_high, max_ride = ask[2], ask[3], ask[4], ask[5], ask[6], ask[7], ask[8]
@@ -303,8 +401,6 @@ def _screen(duration: np.ndarray, arc: np.ndarray, points: np.ndarray, services:
         base = arc[before, after]
         pick_detour[i] = arc[before, p] + arc[p, after] - base
         drop_detour[i] = arc[before, d] + arc[d, after] - base
-    size = count + count * (count - 1) // 2
-    added, picks, drops = np.empty(size), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
     found = 0
     for i in range(count):  # adjacent: drop-off right after the pickup
         pos = first + i
@@ -333,4 +429,4 @@ def _screen(duration: np.ndarray, arc: np.ndarray, points: np.ndarray, services:
                 added[found] = pick_detour[i] + drop_detour[j]
                 picks[found], drops[found] = a, b
                 found += 1
-    return added[:found], picks[:found], drops[:found]
+    return found

@@ -204,7 +204,10 @@ class OperatingPlan(LivePlan):
         """Per vehicle id, its leading stops committed: performed, and the one it heads to (module docstring)."""
         with self._lock:
             out = {}
-            for vehicle_id, route in self._routes.items():
+            for vehicle_id in sorted(self._done.keys() | self._heading.keys()):  # no other vehicle has a committed stop
+                route = self._routes.get(vehicle_id)
+                if route is None:
+                    continue
                 done = self._done.get(vehicle_id, 0)
                 heading = done < len(route.stops) and self._heading.get(vehicle_id) == _key(route.stops[done])
                 if done + heading:

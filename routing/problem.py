@@ -329,19 +329,18 @@ def unservable_reason(data: ProblemData, request: TripRequest, now_s: float | No
     """
     r = request
     direct = data.direct_s(r)
-    candidates = [v for v in data.vehicles if fits(v, r)]
     if now_s is not None and r.latest_pickup_s < now_s:
         return "pickup window is in the past"
     if not np.isfinite(direct):
         return "drop-off cannot be reached from the pickup on the network"
-    if not candidates:
+    if not any(fits(v, r) for v in data.vehicles):
         return (f"needs {r.wheelchair_load} wheelchair place(s) and {r.seat_load} seat(s)"
                 f"{' with ' + r.operator if r.operator else ''}: more than any vehicle holds")
     if r.latest_dropoff_s is not None and r.earliest_pickup_s + r.service_pickup_s + direct > r.latest_dropoff_s:
         return "even a direct ride misses the latest drop-off"
     if direct > data.max_ride(r):
         return "the direct ride is longer than the maximum ride time"
-    if not any(_shift_admits(data, v, r, direct) for v in candidates):
+    if not any(fits(v, r) and _shift_admits(data, v, r, direct) for v in data.vehicles):
         return "no vehicle shift covers the trip (depot to pickup to drop-off to depot)"
     return None
 

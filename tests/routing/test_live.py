@@ -63,6 +63,22 @@ def test_insertion_is_the_brute_force_cheapest_and_honours_locks(seed: int) -> N
         assert plan.route(vehicle.id).stops[:locked] == old.stops[:locked]  # kept, nothing inserted before them
 
 
+def test_insertions_one_after_another_stay_the_brute_force_cheapest() -> None:
+    """Routes grow past the compiled screen's first row capacity and idle vehicles get their first trips."""
+    plan, held_out = planned(16, 8, vehicles=3, held_out=13)
+    inserted = 0
+    for request in held_out:
+        best = brute_force_insertion(plan, request, now=0.0)
+        outcome = plan.insert(request, 0.0)
+        if np.isfinite(best):
+            assert outcome.added_cost == pytest.approx(best, abs=1e-6)
+            inserted += 1
+        else:
+            assert isinstance(outcome, str)
+    assert inserted >= 10 and max(len(r.stops) for r in plan.solution().routes) > 16
+    assert check_solution(plan.problem(), plan.solution()) == []
+
+
 def test_unservable_and_duplicate_requests() -> None:
     plan, (new,) = planned(4, 1, vehicles=1)
     assert plan.insert(replace(new, id="past"), now_s=4000.0) == "pickup window is in the past"
