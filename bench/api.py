@@ -20,7 +20,9 @@ the round with the median p95 (and every round's throughput and p95).
 
 ``levers`` measures what each speed lever buys, against the code it
 replaced, in the same run: the group commit against a commit per booking
-(the runs above), the travel rows by PHAST on a contraction hierarchy
+(the runs above), the live insertion under the day's lock with the
+scheduler's compiled shortest paths against the numpy passes they replaced,
+the booking writer's Core INSERTs against the ORM bulk INSERTs, the travel rows by PHAST on a contraction hierarchy
 against the compiled Dijkstra with path lengths they replaced and scipy's
 Dijkstra (times and trees only), growing the live plan's matrices in buffers
 against a full copy per booking (with the full validation and the tenge arc
@@ -56,7 +58,8 @@ import httpx
 import numpy as np
 import psutil
 from scipy.sparse.csgraph import dijkstra
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 REPO = Path(__file__).resolve().parents[1]
 # this script's folder would hide the `api` package; the server helper is shared with the tests
@@ -68,11 +71,15 @@ from server_process import Server  # noqa: E402
 from api.db import make_engine, migrate, one_writer, session_factory  # noqa: E402
 from api.dispatch_desk import DispatchDesk  # noqa: E402
 from api.settings import BOOKING_GROUP  # noqa: E402
-from api.storage import create_key  # noqa: E402
+from api.clock import seconds_after_midnight  # noqa: E402
+from api.models import IdempotencyRecord, PlanRoute, Trip, TripEvent  # noqa: E402
+from api.storage import (add_trips, create_key, idempotency_row, remember_idempotent_rows, route_rows,  # noqa: E402
+                         upsert_routes)
 from api.travel_rows import aligned_lengths, fastest_paths, node_rows  # noqa: E402
 from data.dataset import ensure_dataset, load_fleet  # noqa: E402
 from geo.contraction import build_hierarchy  # noqa: E402
 from geo.shortest_paths import profile_graph  # noqa: E402
+from routing import schedule as schedule_module  # noqa: E402
 
 
 def body(k: int, day: str) -> dict:
@@ -169,7 +176,100 @@ def run_load(database_url: str, data_dir: Path, trips: int, clients: int, retry_
 
 def levers(trips: int) -> dict:
     """What each speed lever buys against the code it replaced, at the size of the load run's plan."""
-    return {**matrix_growth(trips), **dijkstra_lever(), **sqlite_levers()}
+    return {**matrix_growth(trips), **insertion_lever(trips), **write_lever(), **dijkstra_lever(), **sqlite_levers()}
+
+
+def _vectorised_floyd_warshall(weight: np.ndarray, tolerance: float) -> bool:
+    """The scheduler's shortest paths as they were before they were compiled: n numpy passes (in place)."""
+    for k in range(len(weight)):
+        np.minimum(weight, weight[:, k : k + 1] + weight[k : k + 1, :], out=weight)
+    return not (np.diag(weight) < -tolerance).any()
+
+
+def insertion_lever(trips: int) -> dict:
+    """CPU ms per booking under the day's lock (``DispatchDesk.place``: matrices grown, cheapest feasible insertion)
+    for a day of ``trips`` bookings: ours against the same code with the scheduler's shortest paths vectorised in
+    numpy, as they were (the plans must come out the same). The other insertion changes of this lever (the fleet
+    screened in one compiled call) replaced code that no longer exists; their share is in the README."""
+    day = dt.date(2030, 1, 1)
+    out = {}
+    plans = {}
+    for name, shortest in (("ours", schedule_module._shortest_paths), ("vectorised", _vectorised_floyd_warshall)):
+        desk = DispatchDesk(load_fleet(ensure_dataset()), 0)
+        bodies = [body(k, day.isoformat()) for k in range(trips)]
+        prepared = [desk.prepare((b["pickup"]["lon"], b["pickup"]["lat"]), (b["dropoff"]["lon"], b["dropoff"]["lat"]))
+                    for b in bodies]
+        windows = [(seconds_after_midnight(dt.datetime.fromisoformat(b["earliest_pickup"]), day),
+                    seconds_after_midnight(dt.datetime.fromisoformat(b["latest_pickup"]), day), None) for b in bodies]
+        compiled, schedule_module._shortest_paths = schedule_module._shortest_paths, shortest
+        try:
+            for k in range(20):  # compiled code loaded, buffers allocated: on another day, not timed
+                desk.place(f"w{k}", day + dt.timedelta(days=1), prepared[k], windows[k], False, 0, None, -1.0)
+            started = time.process_time()
+            for k in range(trips):
+                desk.place(f"t{k}", day, prepared[k], windows[k], bodies[k]["wheelchair"], bodies[k]["companions"], None,
+                           -1.0)
+            out[name] = (time.process_time() - started) / trips * 1000
+        finally:
+            schedule_module._shortest_paths = compiled
+        plans[name] = desk.plan(day).solution()
+        desk.close()
+    assert plans["ours"] == plans["vectorised"]  # the same plan, booking by booking
+    return {"insertion_ms_per_booking": round(out["ours"], 3),
+            "insertion_vectorised_fw_ms_per_booking": round(out["vectorised"], 3),
+            "vectorised_fw_over_compiled": round(out["vectorised"] / out["ours"], 2)}
+
+
+def write_lever(bookings: int = 300) -> dict:
+    """CPU ms per booking of the booking writer's transaction (trip, two history events, idempotency record,
+    route upsert, commit) on SQLite: ours (Core INSERTs on the tables, built once) against the ORM bulk INSERT of
+    the mapped classes, built per call, that it replaced."""
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'write.db'}")
+        migrate(engine)
+        sessions = session_factory(engine)
+        with sessions() as session:
+            key, _ = create_key(session, "admin", None, "bench", set())
+            session.commit()
+            key_id = key.id
+        routes = {f"V{v}": [[f"x{v}", "pickup"], [f"x{v}", "dropoff"]] * 5 for v in range(2)}
+        for name in ("orm", "ours", "orm", "ours"):  # interleaved; the second of each is kept (warm)
+            started = time.process_time()
+            for k in range(bookings):
+                trip = Trip(id=f"{name}-{k}-{uuid.uuid4().hex[:6]}", service_date="2030-01-01", operator=None,
+                            status="assigned", pickup_lon=76.9, pickup_lat=43.2, dropoff_lon=76.95, dropoff_lat=43.25,
+                            earliest_pickup_s=30_000, latest_pickup_s=31_800, wheelchair=True, companions=0,
+                            vehicle_id="V0", pickup_eta_s=30_500.0, dropoff_eta_s=31_500.0, created_by=key_id)
+                with sessions() as session, one_writer(session):
+                    rows = route_rows("2030-01-01", routes, k)
+                    record = idempotency_row(key_id, trip.id, "POST", "/v1/trips", 201, {"id": trip.id})
+                    if name == "ours":
+                        add_trips(session, [(trip, None)])
+                        upsert_routes(session, rows)
+                        remember_idempotent_rows(session, [record])
+                    else:
+                        _orm_writes(session, trip, rows, record)
+                    session.commit()
+            out[name] = (time.process_time() - started) / bookings * 1000
+        engine.dispose()
+    return {"write_ms_per_booking": round(out["ours"], 3), "write_orm_ms_per_booking": round(out["orm"], 3),
+            "orm_over_core_write": round(out["orm"] / out["ours"], 2)}
+
+
+def _orm_writes(session: object, trip: Trip, routes: list[dict], record: dict) -> None:
+    """The booking writer's statements as they were: ORM bulk INSERTs of the mapped classes, built per call."""
+    now = dt.datetime.now(dt.UTC)
+    trip.created_at = trip.updated_at = now
+    session.execute(insert(Trip), [{c.key: getattr(trip, c.key) for c in Trip.__table__.columns}])
+    session.execute(insert(TripEvent), [{"trip_id": trip.id, "at": now, "kind": kind, "vehicle_id": trip.vehicle_id,
+                                         "detail": None} for kind in ("created", trip.status)])
+    statement = sqlite_dialect.insert(PlanRoute)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["service_date", "vehicle_id"], where=PlanRoute.version < statement.excluded.version,
+        set_={"stops": statement.excluded.stops, "version": statement.excluded.version,
+              "updated_at": statement.excluded.updated_at}), routes)
+    session.execute(insert(IdempotencyRecord), [record])
 
 
 def matrix_growth(trips: int, last: int = 50) -> dict:
