@@ -43,7 +43,7 @@ import time
 import numpy as np
 
 from routing.cost import Pricing
-from routing.darp_kernel import BIG, Arrays, feasible, iterate, route_arc, seed_random, total_cost
+from routing.darp_kernel import BIG, Arrays, iterate, priced_route, seed_random, total_cost
 from routing.improve import Costs
 from routing.problem import ProblemData, TripRequest, Vehicle
 from routing.schedule import schedule
@@ -68,14 +68,14 @@ CHUNK_S: float = 0.05  # seconds between temperature updates and deadline checks
 
 
 def handles(data: ProblemData, pricing: Pricing) -> bool:
-    """Whether the compiled search models this problem exactly.
+    """Whether the compiled search models this problem exactly: every objective (``Pricing``) and drivers' breaks.
 
-    It prices routes by arc costs (metres or seconds) plus a fixed cost per used
-    vehicle, and times them without driver breaks. The tenge objective also
-    prices driver hours and passengers' excess ride time, and breaks change
-    feasibility, so those problems go to ``routing.improve``.
+    Its feasibility test places breaks by the scheduler's rule and its route
+    costs are ``Pricing.route`` (tenge: paid and excess ride time from the
+    scheduler's times), so it models every problem of ``ProblemData``; a
+    running plan (``now_s``) is the caller's to hand to ``routing.improve``.
     """
-    return pricing.cost != "tenge" and not any(v.has_break for v in data.vehicles)
+    return True
 
 
 def search(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: float, unserved_reason: str,
@@ -139,8 +139,8 @@ class _State:
         self.route_cost = np.zeros(v)
         self.ok = True
         for k in range(v):
-            self.ok &= feasible(routes[k], lengths[k], k, self.times[k], self.position, *args)
-            self.route_cost[k] = route_arc(routes[k], lengths[k], k, arrays.point, arrays.depot, arrays.arc)
+            fine, self.route_cost[k] = priced_route(routes[k], lengths[k], k, self.times[k], self.position, *args)
+            self.ok &= fine
         self.best_routes, self.best_lengths = routes.copy(), lengths.copy()
         self.cost = np.array([total_cost(self.route_cost, lengths, owner, insertable, fixed, penalty)] * 2)  # current, best
 
@@ -149,7 +149,7 @@ class _State:
         """The state of ``solution`` (None: a route the compiled test rejects)."""
         n = len(data.requests)
         arc = costs.pricing.arc(data)
-        arrays = Arrays.of(data, arc)
+        arrays = Arrays.of(data, arc, costs.pricing)
         index = {r.id: k for k, r in enumerate(data.requests)}
         vehicle_at = {v.id: k for k, v in enumerate(data.vehicles)}
         routes = -np.ones((len(data.vehicles), 2 * n + 2), dtype=np.int64)
