@@ -106,8 +106,8 @@ def search(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: fl
     max_ruined = max(MIN_RUINED, min(MAX_RUINED, int(MAX_RUINED_SHARE * n)))
     seed_random(seed)
     state.run(0, 0.0, max_ruined)  # compiles, or loads from numba's cache, before the first timed chunk
-    if not state.lengths.any():  # an empty start: insert everything by earliest pickup first
-        state.run(1, 0.0, max_ruined, recreate=EARLIEST_FIRST)
+    # a first step tries every unserved request in every route (an empty start: all, by earliest pickup)
+    state.run(1, 0.0, max_ruined, recreate=RECREATE_WEIGHTS if state.lengths.any() else EARLIEST_FIRST, full_retry=True)
     used = state.lengths > 0
     arcs = int(state.lengths.sum() + used.sum())
     scale = max(float(state.route_cost[used].sum()) / max(1, arcs), 1e-9)  # the mean arc cost
@@ -168,11 +168,13 @@ class _State:
         return state if state.ok else None
 
     def run(self, iterations: int, temperature: float, max_ruined: int,
-            recreate: tuple[float, ...] = RECREATE_WEIGHTS) -> None:
-        """``iterations`` ruin-and-recreate steps at ``temperature`` (``recreate``: weights of the recreate orders)."""
+            recreate: tuple[float, ...] = RECREATE_WEIGHTS, full_retry: bool = False) -> None:
+        """``iterations`` ruin-and-recreate steps at ``temperature`` (``recreate``: weights of the recreate orders;
+        ``full_retry``: unserved requests tried in every route, not only in those ruined)."""
         iterate(iterations, temperature, MIN_RUINED, max_ruined, MAX_STRING, self.routes, self.lengths, self.times, self.route_cost, self.owner,
                  self.insertable, self.near, self.fixed, self.penalty, self.cost, self.best_routes, self.best_lengths,
-                 self.position, np.array(RUIN_WEIGHTS), np.array(recreate, dtype=float), *self.arrays.kernel_args())
+                 self.position, np.array(RUIN_WEIGHTS), np.array(recreate, dtype=float), full_retry,
+                 *self.arrays.kernel_args())
 
     def best_solution(self, data: ProblemData, start: Solution, unserved_reason: str) -> Solution | None:
         """The best routes, timed by ``routing.schedule`` (None: one cannot be timed, which the tests rule out)."""

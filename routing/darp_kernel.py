@@ -587,16 +587,20 @@ def _choose(weights):  # noqa: ANN001
 
 
 @njit(cache=True)
-def _best_insertion(r, routes, lengths, times, fixed, scratch, seen, position, point, low, high, service, wheel, seat,  # noqa: ANN001
+def _best_insertion(r, only, usable, routes, lengths, times, fixed, scratch, seen, position, point, low, high, service, wheel, seat,  # noqa: ANN001
                     ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
-    """Cheapest insertion of request r over all vehicles: (added cost, fixed cost included; v; i; j).
+    """Cheapest insertion of request r over all vehicles (``only``: those ``usable``): (added cost, fixed cost
+    included; v; i; j).
 
-    Vehicles are tried in order of a lower bound on their insertion arc cost
-    (:func:`_insertion_bound`), and, when arcs are all that is priced, the
-    search stops at the first whose bound reaches the best cost found: the
-    answer is the same as trying every vehicle, with far fewer position pairs
-    screened. With time-priced costs every vehicle is tried.
+    Vehicles are tried in order of a lower bound on their insertion cost
+    (:func:`_insertion_bound` on ``cost_arc``), and the search stops at the
+    first whose bound reaches the best cost found: when arcs are all that is
+    priced, the answer is the same as trying every vehicle, with far fewer
+    position pairs screened. With time-priced costs the bound is the km part
+    alone, exact unless an insertion lowers the route's paid or excess ride
+    time elsewhere (a later departure, a break moved inside the route), a
+    saving that no vehicle farther away than the best cost can then offer.
     """
     n_vehicles = len(lengths)
     best = BIG
@@ -604,21 +608,20 @@ def _best_insertion(r, routes, lengths, times, fixed, scratch, seen, position, p
     seen[:] = False
     bounds = np.full(n_vehicles, BIG)
     for v in range(n_vehicles):
-        if not allowed[r, v]:
+        if not allowed[r, v] or (only and not usable[v]):
             continue
         if lengths[v] == 0:
             if seen[twin[v]]:
                 continue
             seen[twin[v]] = True
-            bounds[v] = fixed + arc[depot[v], point[r]] + arc[point[r], point[len(ride) + r]] \
-                + arc[point[len(ride) + r], depot[v]]
+            bounds[v] = fixed + cost_arc[depot[v], point[r]] + cost_arc[point[r], point[len(ride) + r]] \
+                + cost_arc[point[len(ride) + r], depot[v]]
         else:
-            bounds[v] = _insertion_bound(r, routes[v], lengths[v], v, point, depot, arc, len(ride))
+            bounds[v] = _insertion_bound(r, routes[v], lengths[v], v, point, depot, cost_arc, len(ride))
     order = np.argsort(bounds)
-    priced = paid_rate != 0.0 or excess_rate != 0.0  # then the arc bound orders the vehicles but prunes none
     for k in range(n_vehicles):
         v = order[k]
-        if (bounds[v] >= best and not priced) or bounds[v] >= BIG:
+        if bounds[v] >= best or bounds[v] >= BIG:
             break
         m = lengths[v]
         extra = fixed if m == 0 else 0.0
@@ -675,11 +678,16 @@ def _touch(v, touched, n_touched, routes, lengths, times, route_cost, bak_routes
 
 @njit(cache=True)
 def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes, lengths, times, route_cost, owner, insertable, near, fixed,  # noqa: ANN001, C901
-             penalty, cost, best_routes, best_lengths, position, ruin_weights, recreate_weights, point, low, high,
+             penalty, cost, best_routes, best_lengths, position, ruin_weights, recreate_weights, full_retry, point, low, high,
              service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration,
              arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
-    """``iterations`` ruin-and-recreate steps under simulated annealing at ``temperature``; see the module docstring."""
+    """``iterations`` ruin-and-recreate steps under simulated annealing at ``temperature``; see the module docstring.
+
+    A request left unserved is retried in the routes the step ruined (the
+    others only gained stops since it last found no place in them; all
+    routes when ``full_retry``, as on a first fill).
+    """
     n = len(owner)
     n_vehicles = len(lengths)
     cap = routes.shape[1]
@@ -695,6 +703,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
     scratch = np.empty(cap + 2, dtype=np.int64)
     seen = np.zeros(n_vehicles, dtype=np.bool_)
     route_hit = np.zeros(n_vehicles, dtype=np.bool_)
+    ruined = np.zeros(n_vehicles, dtype=np.bool_)
     served = np.empty(n, dtype=np.int64)
     for _ in range(iterations):
         n_served = 0
@@ -766,6 +775,9 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                                                twin, duration, arc, max_duration, break_earliest, break_latest,
                                                break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
             ok &= fine  # a shorter route keeps its times, but its break may find no place by the scheduler's rule
+        ruined[:] = full_retry
+        for t in range(n_touched):
+            ruined[touched[t]] = True
         removed_count = n_pending
         for r in range(n):  # and every request still unserved
             if insertable[r] and owner[r] < 0 and not removed_flag[r]:
@@ -791,7 +803,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                 pending[:n_pending] = pending[:n_pending][sort]
                 old_owner[:n_pending] = old_owner[:n_pending][sort]
             if order == 3:
-                n_touched, delta_unserved = _regret_insert(pending, n_pending, routes, lengths, times, route_cost, owner, fixed,
+                n_touched, delta_unserved = _regret_insert(pending, old_owner, ruined, n_pending, routes, lengths, times, route_cost, owner, fixed,
                                                 touched, n_touched, bak_routes, bak_lengths, bak_times, bak_cost,
                                                 scratch, seen, position, point, low, high, service, wheel, seat, ride,
                                                 depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
@@ -800,7 +812,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
             else:
                 for k in range(n_pending):
                     r = pending[k]
-                    c, v, i, j = _best_insertion(r, routes, lengths, times, fixed, scratch, seen, position, point, low,
+                    c, v, i, j = _best_insertion(r, old_owner[k] < 0, ruined, routes, lengths, times, fixed, scratch, seen, position, point, low,
                                                  high, service, wheel, seat, ride, depot, shift_start, shift_end,
                                                  wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
@@ -861,12 +873,14 @@ def _insert(r, v, i, j, routes, lengths, times, route_cost, owner, position, poi
 
 
 @njit(cache=True)
-def _regret_insert(pending, n_pending, routes, lengths, times, route_cost, owner, fixed, touched, n_touched,  # noqa: ANN001
+def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times, route_cost, owner, fixed, touched, n_touched,  # noqa: ANN001
                    bak_routes, bak_lengths, bak_times, bak_cost, scratch, seen, position, point, low, high, service,
                    wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
                    max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
-    """Regret-2 insertion of ``pending[:n_pending]``; returns the touched-route count and the requests left out."""
+    """Regret-2 insertion of ``pending[:n_pending]``; returns the touched-route count and the requests left out.
+
+    Requests without an old owner (``old_owner`` < 0: unserved before) go only to ``usable`` vehicles."""
     n_vehicles = len(lengths)
     best = np.full((n_pending, n_vehicles), BIG)
     pick = -np.ones((n_pending, n_vehicles), dtype=np.int64)
@@ -875,6 +889,8 @@ def _regret_insert(pending, n_pending, routes, lengths, times, route_cost, owner
     left = 0
     for k in range(n_pending):
         for v in range(n_vehicles):
+            if old_owner[k] < 0 and not usable[v]:
+                continue
             _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, fixed, scratch, position, point,
                           low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap,
                           allowed, twin, duration, arc, max_duration,
@@ -907,7 +923,7 @@ def _regret_insert(pending, n_pending, routes, lengths, times, route_cost, owner
                 seat_cap, allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
         for k in range(n_pending):
-            if not done[k]:
+            if not done[k] and (old_owner[k] >= 0 or usable[v]):
                 _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, fixed, scratch, position,
                               point, low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap,
                               seat_cap, allowed, twin, duration, arc, max_duration,
