@@ -12,12 +12,20 @@ Everything a route must satisfy is an arrays-of-numbers problem (``Arrays``):
   least time passes its upper bound or the passes do not settle within the
   number of nodes (a positive cycle). It is the same network as
   ``routing.schedule`` solves by Floyd-Warshall, so it accepts exactly the
-  sequences that one does (with a stricter tolerance);
+  sequences that one does (with a stricter tolerance). A driver's break is
+  placed by the scheduler's own rule (:func:`timed_route`: the places with
+  nobody on board ranked by the delay they cause, ``BREAK_TRIES`` of them
+  tried as an extra node of the same network), so the kernel and the
+  scheduler accept the same routes and time them alike;
+* route costs are those of ``routing.cost.Pricing.route``: arc sums, and for
+  the tenge objective km plus paid driver time and passengers' excess ride
+  time from the scheduler's times (:func:`timed_route`);
 * :func:`route_insertion` prices every (pickup, drop-off) position pair of a
   request in one route by the added arc cost, screens them with necessary
   conditions, and tries the survivors cheapest first with the exact test:
   the first feasible one is the exact cheapest insertion in that route, with
-  no cap on the number of exact tests. The screens compare lower bounds on
+  no cap on the number of exact tests (with time-priced costs every survivor
+  is timed and priced, and the cheapest kept). The screens compare lower bounds on
   the new start times (the route's least times, pushed forward through the
   inserted pickup) with each stop's window and its latest start that keeps
   the rest of the route in its windows and shift (backward time slack), the
