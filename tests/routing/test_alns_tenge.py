@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from darp_instances import line_problem, precedence_ok
+from darp_instances import line_problem, narrow_windows, precedence_ok
 from data.dataset import dataset_date, load_fleet, load_trips
 from routing.alns import _State, handles, search, warm_up
 from routing.almaty import build_problem
@@ -70,15 +70,8 @@ def _agree(data: ProblemData, state: _State, v: int, order: list) -> tuple[bool,
 
 def line_with_breaks(seed: int) -> ProblemData:
     """Three requests on a line, narrow random windows, a 15-min break 30-45 min into the shift, 90-min routes."""
-    data = line_problem(3, seed, vehicles=1)
-    rng = np.random.default_rng(seed)
-    requests = []
-    for r in data.requests:
-        start = float(rng.uniform(0, 3600))
-        requests.append(replace(r, earliest_pickup_s=start, latest_pickup_s=start + 900.0,
-                                max_ride_s=float(rng.uniform(1.2, 2.5) * data.direct_s(r) + 300.0)))
-    return replace(data, requests=tuple(requests), vehicles=tuple(replace(v, **BREAK) for v in data.vehicles),
-                   max_route_duration_s=5400.0)
+    data = narrow_windows(line_problem(3, seed, vehicles=1), seed, 3600.0, 900.0, (1.2, 2.5), 300.0)
+    return replace(data, vehicles=tuple(replace(v, **BREAK) for v in data.vehicles), max_route_duration_s=5400.0)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
@@ -129,7 +122,6 @@ def test_compiled_feasibility_with_breaks_agrees_with_the_scheduler_on_random_in
             agree += ok
             feasible_count += feasible
             tried += 1
-    print(f'{tried} insertions, {feasible_count} feasible')
     assert agree == tried and 0 < feasible_count < tried
     assert sum(1 for r in almaty_start.routes if r.stops and 0 < r.break_after < len(r.stops)) > 0  # breaks inside
 
