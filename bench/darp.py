@@ -11,14 +11,16 @@
    with ``--lilim-count``; ours and pyvroom (VROOM) with the same time limit, the same
    objective (vehicles x 10 000 + distance; an unserved request priced as a vehicle), VROOM's
    run time recorded and its routes timed exactly and passed through our checker.
-3. The synthetic Almaty day (tenge objective, driver breaks: ``routing.improve``'s ruin and
-   recreate, not the compiled search; the ``search`` key says which improver each part ran),
+3. The synthetic Almaty day (tenge objective, driver breaks: the compiled search, which models
+   both; the ``search`` key says which improver each part ran),
    each solve with ``--almaty-time-limit`` (default 60 s): the booked requests solved and the
    ``--live-share`` others inserted live as they arrive, an hour ahead of their pickup (timed,
    p50/p95), the final plan checked; then the whole day solved at once against a run
    ``--reference-factor`` (default 10) times longer (``almaty_km_vs_long_run``), and a doubled
    day (twice the requests, from the demand generator, same users, fleet and date:
-   ``almaty2x_served_share``, ``almaty2x_km_vs_1x``, ``almaty2x_vehicle_hours_vs_1x``).
+   ``almaty2x_served_share``, ``almaty2x_km_vs_1x``, ``almaty2x_vehicle_hours_vs_1x``; its run
+   in ``almaty_runs`` also says whether its unserved requests fit the final plan and how busy the
+   vehicles on shift are hour by hour: ``saturation``).
    ``--almaty-only`` runs just this part and merges its keys into an existing ``--json``;
    ``--skip-almaty`` keeps the Almaty keys an existing ``--json`` has.
 
@@ -347,11 +349,59 @@ def _almaty_run(task: tuple[str, float]) -> dict:
     params = SolveParams(time_limit_s=time_limit_s)
     result = solve(problem.data, params)
     total = service_kpis(problem.data, result.solution, problem.off_network)["total"]
-    return {"run": which, "time_limit_s": time_limit_s, "requests": total["requests"],
-            "served_share": total["served_share"], "km": total["km"], "vehicle_hours": total["vehicle_hours"],
-            "vehicles_used": total["vehicles_used"], "operating_tg": total["operating_tg"],
-            "feasible": not check_solution(problem.data, result.solution), "seconds": round(result.runtime_s, 1),
-            "search": search_used(problem.data, params)}
+    run = {"run": which, "time_limit_s": time_limit_s, "requests": total["requests"],
+           "served_share": total["served_share"], "km": total["km"], "vehicle_hours": total["vehicle_hours"],
+           "vehicles_used": total["vehicles_used"], "operating_tg": total["operating_tg"],
+           "objective_tg": round(result.objective), "feasible": not check_solution(problem.data, result.solution),
+           "seconds": round(result.runtime_s, 1), "search": search_used(problem.data, params)}
+    return run | (saturation(problem.data, result.solution, params) if which == "double" else {})
+
+
+SATURATION_HOURS: range = range(6, 22)  # the service day's clock hours (shifts run 07:00-21:00)
+
+
+def saturation(data, solution, params: SolveParams) -> dict:  # noqa: ANN001 - ProblemData, Solution
+    """Whether a plan's unserved requests are the fleet's limit: do they fit its routes, and how busy are the vehicles.
+
+    ``unserved_fit``: unserved requests that the exact cheapest insertion
+    (``routing.darp_kernel``, no cap) places in some route of the final plan.
+    Per clock hour (``SATURATION_HOURS``): requests by earliest pickup,
+    those unserved, vehicle-hours on shift, and the share of them spent
+    driving or boarding (the rest waiting, on a break, or at the depot).
+    """
+    from routing.alns import _State
+    from routing.darp_kernel import _best_insertion
+    from routing.improve import Costs
+    from routing.solution import route_points
+    from routing.solver import _penalty
+
+    state = _State.of(data, solution, Costs(params.pricing, _penalty(data, params)), "unserved")
+    index = {r.id: k for k, r in enumerate(data.requests)}
+    unserved = [index[k] for k in solution.unserved if k in index]
+    scratch = np.empty(state.routes.shape[1] + 2, dtype=np.int64)
+    seen = np.zeros(len(data.vehicles), dtype=np.bool_)
+    fit = sum(_best_insertion(r, False, seen.copy(), state.routes, state.lengths, state.times, state.fixed, scratch, seen,
+                              state.position, *state.arrays.kernel_args())[1] >= 0 for r in unserved)
+    hours = np.array(SATURATION_HOURS, dtype=float) * 3600
+    def overlap(a: float, b: float) -> np.ndarray:  # noqa: E306 - seconds of [a, b] inside each hour
+        return np.clip(np.minimum(b, hours + 3600) - np.maximum(a, hours), 0.0, None)
+    on_shift = sum((overlap(v.shift_start_s, v.shift_end_s) for v in data.vehicles), np.zeros(len(hours)))
+    busy = np.zeros(len(hours))
+    requests, vehicles = data.request_index(), data.vehicle_index()
+    for route in solution.routes:
+        points = route_points(requests, vehicles[route.vehicle_id], route.stops)
+        ends = [s.time_s for s in route.stops] + [route.end_s] if route.stops else []
+        for k, end in enumerate(ends):
+            busy += overlap(end - data.duration_s[points[k], points[k + 1]], end)
+            if k < len(route.stops):
+                busy += overlap(end, end + requests[route.stops[k].request_id].service_s(route.stops[k].kind))
+    pickup_hour = lambda k: int(data.requests[k].earliest_pickup_s // 3600)  # noqa: E731
+    return {"unserved": len(unserved), "unserved_fit": int(fit),
+            "hours": [{"hour": h, "requests": sum(1 for k in range(len(data.requests)) if pickup_hour(k) == h),
+                       "unserved": sum(1 for k in unserved if pickup_hour(k) == h),
+                       "vehicle_hours_on_shift": round(float(on_shift[i]) / 3600, 1),
+                       "busy_share": round(float(busy[i] / on_shift[i]), 3) if on_shift[i] else None}
+                      for i, h in enumerate(SATURATION_HOURS)]}
 
 
 def almaty_scale(time_limit_s: float, reference_factor: float, workers: int) -> dict:

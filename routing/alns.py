@@ -23,8 +23,14 @@ simulated annealing decides whether to keep the result (Ropke & Pisinger
 
 The best solution seen is returned, each route re-timed by the exact
 scheduler (``routing.schedule``), so it is feasible by the same rules as
-everything else. Costs are in cost-matrix units: arc costs, a fixed cost per
-used vehicle and a penalty per unserved request (``routing.improve.Costs``).
+everything else; drivers' breaks are placed by the scheduler's rule inside
+the search too. Costs are exactly ``routing.cost.Pricing.route`` (arc sums,
+or tenge: vehicle-day, km, paid driver time and passengers' excess ride time
+from the scheduler's times), a fixed cost per used vehicle and a penalty per
+unserved request (``routing.improve.Costs``). With tenge, an insertion is
+priced by timing every screened position, and vehicles are pruned by the km
+part of the insertion bound (on the Almaty day's 60 s plan, 300 requests
+re-inserted: the pruned choice was the exhaustive cheapest every time).
 
 Not handled here (the caller falls back to ``routing.improve``): re-solving
 a running plan (``now_s`` given: locked stops, vehicles already under way).
@@ -43,7 +49,7 @@ import time
 import numpy as np
 
 from routing.cost import Pricing
-from routing.darp_kernel import BIG, Arrays, feasible, iterate, route_arc, seed_random, total_cost
+from routing.darp_kernel import BIG, Arrays, iterate, priced_route, seed_random, total_cost
 from routing.improve import Costs
 from routing.problem import ProblemData, TripRequest, Vehicle
 from routing.schedule import schedule
@@ -68,14 +74,14 @@ CHUNK_S: float = 0.05  # seconds between temperature updates and deadline checks
 
 
 def handles(data: ProblemData, pricing: Pricing) -> bool:
-    """Whether the compiled search models this problem exactly.
+    """Whether the compiled search models this problem exactly: every objective (``Pricing``) and drivers' breaks.
 
-    It prices routes by arc costs (metres or seconds) plus a fixed cost per used
-    vehicle, and times them without driver breaks. The tenge objective also
-    prices driver hours and passengers' excess ride time, and breaks change
-    feasibility, so those problems go to ``routing.improve``.
+    Its feasibility test places breaks by the scheduler's rule and its route
+    costs are ``Pricing.route`` (tenge: paid and excess ride time from the
+    scheduler's times), so it models every problem of ``ProblemData``; a
+    running plan (``now_s``) is the caller's to hand to ``routing.improve``.
     """
-    return pricing.cost != "tenge" and not any(v.has_break for v in data.vehicles)
+    return True
 
 
 def search(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: float, unserved_reason: str,
@@ -106,8 +112,8 @@ def search(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: fl
     max_ruined = max(MIN_RUINED, min(MAX_RUINED, int(MAX_RUINED_SHARE * n)))
     seed_random(seed)
     state.run(0, 0.0, max_ruined)  # compiles, or loads from numba's cache, before the first timed chunk
-    if not state.lengths.any():  # an empty start: insert everything by earliest pickup first
-        state.run(1, 0.0, max_ruined, recreate=EARLIEST_FIRST)
+    # a first step tries every unserved request in every route (an empty start: all, by earliest pickup)
+    state.run(1, 0.0, max_ruined, recreate=RECREATE_WEIGHTS if state.lengths.any() else EARLIEST_FIRST, full_retry=True)
     used = state.lengths > 0
     arcs = int(state.lengths.sum() + used.sum())
     scale = max(float(state.route_cost[used].sum()) / max(1, arcs), 1e-9)  # the mean arc cost
@@ -139,8 +145,8 @@ class _State:
         self.route_cost = np.zeros(v)
         self.ok = True
         for k in range(v):
-            self.ok &= feasible(routes[k], lengths[k], k, self.times[k], self.position, *args)
-            self.route_cost[k] = route_arc(routes[k], lengths[k], k, arrays.point, arrays.depot, arrays.arc)
+            fine, self.route_cost[k] = priced_route(routes[k], lengths[k], k, self.times[k], self.position, *args)
+            self.ok &= fine
         self.best_routes, self.best_lengths = routes.copy(), lengths.copy()
         self.cost = np.array([total_cost(self.route_cost, lengths, owner, insertable, fixed, penalty)] * 2)  # current, best
 
@@ -149,7 +155,7 @@ class _State:
         """The state of ``solution`` (None: a route the compiled test rejects)."""
         n = len(data.requests)
         arc = costs.pricing.arc(data)
-        arrays = Arrays.of(data, arc)
+        arrays = Arrays.of(data, arc, costs.pricing)
         index = {r.id: k for k, r in enumerate(data.requests)}
         vehicle_at = {v.id: k for k, v in enumerate(data.vehicles)}
         routes = -np.ones((len(data.vehicles), 2 * n + 2), dtype=np.int64)
@@ -168,11 +174,13 @@ class _State:
         return state if state.ok else None
 
     def run(self, iterations: int, temperature: float, max_ruined: int,
-            recreate: tuple[float, ...] = RECREATE_WEIGHTS) -> None:
-        """``iterations`` ruin-and-recreate steps at ``temperature`` (``recreate``: weights of the recreate orders)."""
+            recreate: tuple[float, ...] = RECREATE_WEIGHTS, full_retry: bool = False) -> None:
+        """``iterations`` ruin-and-recreate steps at ``temperature`` (``recreate``: weights of the recreate orders;
+        ``full_retry``: unserved requests tried in every route, not only in those ruined)."""
         iterate(iterations, temperature, MIN_RUINED, max_ruined, MAX_STRING, self.routes, self.lengths, self.times, self.route_cost, self.owner,
                  self.insertable, self.near, self.fixed, self.penalty, self.cost, self.best_routes, self.best_lengths,
-                 self.position, np.array(RUIN_WEIGHTS), np.array(recreate, dtype=float), *self.arrays.kernel_args())
+                 self.position, np.array(RUIN_WEIGHTS), np.array(recreate, dtype=float), full_retry,
+                 *self.arrays.kernel_args())
 
     def best_solution(self, data: ProblemData, start: Solution, unserved_reason: str) -> Solution | None:
         """The best routes, timed by ``routing.schedule`` (None: one cannot be timed, which the tests rule out)."""

@@ -214,6 +214,19 @@ class Pricing:
         _ARCS.move_to_end(key)
         return _ARCS[key][2]
 
+    def timed_terms(self, data: ProblemData) -> tuple[np.ndarray, float, float]:
+        """The route cost less the fixed cost as ``arc sum + paid_rate x paid seconds + excess_rate x excess ride seconds``.
+
+        Returns the arc matrix (tenge: the km only; else :meth:`arc`) and the two
+        rates (tenge per second; 0 for the literature objectives, which price arcs
+        alone). Paid and excess ride seconds as :func:`paid_seconds` and
+        :func:`excess_ride_seconds`: the compiled search prices routes with it.
+        """
+        if self.cost != "tenge":
+            return self.arc(data), 0.0, 0.0
+        return (data.distance_m * (self.model.km_tg / 1000), self.model.driver_hour_tg / 3600,
+                self.model.excess_ride_hour_tg / 3600)
+
     def route(self, data: ProblemData, requests: Mapping[str, TripRequest], vehicle: Vehicle, route: Route) -> float:
         """Exact cost of a timed route (0 for an idle vehicle)."""
         if not route.stops:

@@ -12,12 +12,20 @@ Everything a route must satisfy is an arrays-of-numbers problem (``Arrays``):
   least time passes its upper bound or the passes do not settle within the
   number of nodes (a positive cycle). It is the same network as
   ``routing.schedule`` solves by Floyd-Warshall, so it accepts exactly the
-  sequences that one does (with a stricter tolerance);
+  sequences that one does (with a stricter tolerance). A driver's break is
+  placed by the scheduler's own rule (:func:`timed_route`: the places with
+  nobody on board ranked by the delay they cause, ``BREAK_TRIES`` of them
+  tried as an extra node of the same network), so the kernel and the
+  scheduler accept the same routes and time them alike;
+* route costs are those of ``routing.cost.Pricing.route``: arc sums, and for
+  the tenge objective km plus paid driver time and passengers' excess ride
+  time from the scheduler's times (:func:`timed_route`);
 * :func:`route_insertion` prices every (pickup, drop-off) position pair of a
   request in one route by the added arc cost, screens them with necessary
   conditions, and tries the survivors cheapest first with the exact test:
   the first feasible one is the exact cheapest insertion in that route, with
-  no cap on the number of exact tests. The screens compare lower bounds on
+  no cap on the number of exact tests (with time-priced costs every survivor
+  is timed and priced, and the cheapest kept). The screens compare lower bounds on
   the new start times (the route's least times, pushed forward through the
   inserted pickup) with each stop's window and its latest start that keeps
   the rest of the route in its windows and shift (backward time slack), the
@@ -44,7 +52,9 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from routing.cost import Pricing
 from routing.problem import ProblemData, fits
+from routing.schedule import BREAK_TRIES
 
 BIG: float = 1e15  # stands in for infinite matrix entries and open window ends (numba-friendly, no inf - inf)
 EPSILON: float = 1e-9  # time tolerance, stricter than routing.schedule's 1e-7: what we accept, it accepts
@@ -73,6 +83,16 @@ class Arrays:
         Travel time and arc cost matrices (infinite entries replaced by ``BIG``).
     max_duration
         Route duration limit (``BIG``: none).
+    break_earliest, break_latest, break_len
+        Per vehicle: the window of the driver's break start and its length (0: no break).
+    break_tries
+        Break positions tried per route (``routing.schedule.BREAK_TRIES``: the same rule).
+    cost_arc, paid_rate, excess_rate
+        Route cost = arc sum of ``cost_arc`` + ``paid_rate`` x paid seconds +
+        ``excess_rate`` x passengers' excess ride seconds (``Pricing.timed_terms``;
+        the literature objectives: ``cost_arc`` is ``arc`` and both rates are 0).
+    direct
+        Per request: direct drive time from pickup to drop-off (excess ride = ride - direct).
     """
 
     point: np.ndarray
@@ -92,16 +112,26 @@ class Arrays:
     duration: np.ndarray
     arc: np.ndarray
     max_duration: float
+    break_earliest: np.ndarray
+    break_latest: np.ndarray
+    break_len: np.ndarray
+    break_tries: int
+    cost_arc: np.ndarray
+    paid_rate: float
+    excess_rate: float
+    direct: np.ndarray
 
     @classmethod
-    def of(cls, data: ProblemData, arc: np.ndarray) -> Arrays:
-        """The arrays of ``data`` with arc cost matrix ``arc``."""
+    def of(cls, data: ProblemData, arc: np.ndarray, pricing: Pricing | None = None) -> Arrays:
+        """The arrays of ``data`` with arc cost matrix ``arc`` (screens, relatedness) and route costs by ``pricing``
+        (None: the arc sum)."""
         requests, vehicles = data.requests, data.vehicles
         n = len(requests)
         windows = np.array([r.window(k) for k in ("pickup", "dropoff") for r in requests], dtype=float).reshape(2 * n, 2)
         sign = np.concatenate([np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)])
         allowed = np.array([[fits(v, r) for v in vehicles] for r in requests], dtype=np.bool_).reshape(n, len(vehicles))
-        keys = [(v.depot, v.shift_start_s, v.shift_end_s, v.wheelchair_places, v.seats, allowed[:, k].tobytes())
+        keys = [(v.depot, v.shift_start_s, v.shift_end_s, v.wheelchair_places, v.seats, v.break_earliest_s,
+                 v.break_latest_s, v.break_s, allowed[:, k].tobytes())
                 for k, v in enumerate(vehicles)]
         first = {}
         twin = np.array([first.setdefault(key, k) for k, key in enumerate(keys)], dtype=np.int64)
@@ -109,6 +139,10 @@ class Arrays:
         service = np.array([r.service_pickup_s for r in requests] + [r.service_dropoff_s for r in requests], dtype=float)
         ride = np.array([r.service_pickup_s + data.max_ride(r) for r in requests], dtype=float)
         duration = np.where(np.isfinite(data.duration_s), data.duration_s, BIG)
+        cost_arc, paid_rate, excess_rate = (arc, 0.0, 0.0) if pricing is None else pricing.timed_terms(data)
+        same = cost_arc is arc
+        arc = np.where(np.isfinite(arc), arc, BIG)
+        cost_arc = arc if same else np.where(np.isfinite(cost_arc), cost_arc, BIG)
         low, high = _tightened(np.clip(windows[:, 0], -BIG, BIG), np.clip(windows[:, 1], -BIG, BIG), point, service,
                                ride, duration)
         return cls(
@@ -123,15 +157,23 @@ class Arrays:
             seat_cap=np.array([v.seats for v in vehicles], dtype=np.int64),
             allowed=allowed, twin=twin,
             duration=duration,
-            arc=np.where(np.isfinite(arc), arc, BIG),
+            arc=arc,
             max_duration=BIG if data.max_route_duration_s is None else float(data.max_route_duration_s),
+            break_earliest=np.array([v.break_earliest_s for v in vehicles], dtype=float),
+            break_latest=np.array([v.break_latest_s for v in vehicles], dtype=float),
+            break_len=np.array([v.break_s if v.has_break else 0.0 for v in vehicles], dtype=float),
+            break_tries=BREAK_TRIES,
+            cost_arc=cost_arc,
+            paid_rate=paid_rate, excess_rate=excess_rate,
+            direct=duration[point[:n], point[n:]].copy(),
         )
 
     def kernel_args(self) -> tuple:
         """The arrays in the order the kernels take them (``*P`` below)."""
         return (self.point, self.low, self.high, self.service, self.wheel, self.seat, self.ride, self.depot,
                 self.shift_start, self.shift_end, self.wheel_cap, self.seat_cap, self.allowed, self.twin,
-                self.duration, self.arc, self.max_duration)
+                self.duration, self.arc, self.max_duration, self.break_earliest, self.break_latest, self.break_len,
+                self.break_tries, self.cost_arc, self.paid_rate, self.excess_rate, self.direct)
 
 
 def _tightened(low: np.ndarray, high: np.ndarray, point: np.ndarray, service: np.ndarray, ride: np.ndarray,
@@ -160,60 +202,182 @@ def _tightened(low: np.ndarray, high: np.ndarray, point: np.ndarray, service: np
 
 @njit(cache=True)
 def feasible(seq, m, v, times, position, point, low, high, service, wheel, seat, ride, depot, shift_start,  # noqa: ANN001
-             shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration):
-    """Whether ``seq[:m]`` is a feasible route for vehicle v; its least times in ``times[:m + 2]``.
+             shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
+    """Whether ``seq[:m]`` is a feasible route for vehicle v (its break placed); its least times in ``times[:m + 2]``.
 
     ``times[0]`` is the depot departure, ``times[k + 1]`` the service start
-    of stop k, ``times[m + 1]`` the return. ``position`` is scratch (one
-    entry per node). Loads and pickup-before-drop-off are checked too.
+    of stop k, ``times[m + 1]`` the return, all without the break (lower
+    bounds whatever the break does). ``position`` is scratch (one entry per
+    node). Loads and pickup-before-drop-off are checked too.
+    """
+    timed = np.empty(m + 2)
+    after, _ = timed_route(seq, m, v, times, timed, False, position, point, low, high, service, wheel, seat, ride, depot,
+                           shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
+                           break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
+    return after >= -1
+
+
+@njit(cache=True)
+def priced_route(seq, m, v, times, position, point, low, high, service, wheel, seat, ride, depot, shift_start,  # noqa: ANN001
+                 shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
+                 break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
+    """(:func:`feasible`, the route's cost without the fixed cost) of ``seq[:m]``; least times in ``times``."""
+    timed = np.empty(m + 2)
+    after, cost = timed_route(seq, m, v, times, timed, True, position, point, low, high, service, wheel, seat, ride,
+                              depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
+                              max_duration, break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate,
+                              excess_rate, direct)
+    return after >= -1, cost
+
+
+@njit(cache=True)
+def timed_route(seq, m, v, times, timed, with_cost, position, point, low, high, service, wheel, seat, ride, depot,  # noqa: ANN001, C901
+                shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
+                break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
+    """The route ``seq[:m]`` of vehicle v timed as ``routing.schedule`` times it, and its cost.
+
+    Returns (break position, cost): the break after stop p (0: at the depot
+    before leaving, m: after returning; -1: none, no break needed; -2: the
+    route is infeasible), and, if ``with_cost``, the route's cost without
+    the fixed cost (``Arrays``: arcs, paid time, excess ride time; else 0). ``times[:m + 2]`` gets
+    the least times without the break (as :func:`feasible`), ``timed[:m + 2]``
+    the scheduler's times: least times with the break, the departure then
+    delayed to just in time for the first stop. The break rule is the
+    scheduler's: the places with nobody on board, ranked by how much they
+    delay the next stop in the times without a break, the first
+    ``break_tries`` tried in turn, the first feasible kept.
     """
     n = len(ride)
     w = 0
     s = 0
-    ok = True
     for k in range(m):
         node = seq[k]
         if node < n:
             position[node] = k + 1
-        elif position[node - n] < 0:
-            ok = False  # a drop-off before its pickup
         w += wheel[node]
         s += seat[node]
-        if w > wheel_cap[v] or s > seat_cap[v]:
-            ok = False
-        if not ok:
-            for q in range(k + 1):
-                if seq[q] < n:
-                    position[seq[q]] = -1
-            return False
+        if (node >= n and position[node - n] < 0) or w > wheel_cap[v] or s > seat_cap[v]:
+            _clear(seq, k + 1, position, n)
+            return -2, 0.0  # a drop-off before its pickup, or over capacity
+    if not _least(seq, m, v, times, -1, position, point, low, high, service, ride, depot, shift_start, shift_end,
+                  duration, max_duration, break_earliest, break_latest, break_len):
+        _clear(seq, m, position, n)
+        return -2, 0.0
+    after = -1
+    if break_len[v] > 0 and m > 0:
+        after = _place_break(seq, m, v, times, timed, position, point, low, high, service, ride, depot, shift_start,
+                             shift_end, duration, max_duration, break_earliest, break_latest, break_len, break_tries)
+    elif with_cost:
+        timed[:m + 2] = times[:m + 2]
+    cost = 0.0
+    if after >= -1 and with_cost:
+        if m > 0:
+            timed[0] = max(timed[0], timed[1] - duration[depot[v], point[seq[0]]])
+        cost = _route_cost(seq, m, v, timed, after, position, point, service, depot, cost_arc, paid_rate, excess_rate,
+                           direct, break_len)
+    _clear(seq, m, position, n)
+    return after, cost
+
+
+@njit(cache=True)
+def _clear(seq, m, position, n):  # noqa: ANN001
+    """Reset the scratch ``position`` of the pickups in ``seq[:m]``."""
+    for k in range(m):
+        if seq[k] < n:
+            position[seq[k]] = -1
+
+
+@njit(cache=True)
+def _place_break(seq, m, v, times, timed, position, point, low, high, service, ride, depot, shift_start,  # noqa: ANN001
+                 shift_end, duration, max_duration, break_earliest, break_latest, break_len, break_tries):
+    """The break position of ``routing.schedule`` (-2: none feasible), ``timed`` its least times; ``times``: without."""
+    n = len(ride)
+    length = break_len[v]
+    depart = max(times[0], times[1] - duration[depot[v], point[seq[0]]])  # the scheduler's just-in-time departure
+    delays = np.empty(m + 1)
+    places = np.empty(m + 1, dtype=np.int64)
+    count = 0
+    on_board = 0
+    for p in range(m + 1):
+        if 0 < p:
+            on_board += 1 if seq[p - 1] < n else -1
+            if p < m and on_board != 0:
+                continue
+        ready = shift_start[v] if p == 0 else times[m + 1] if p == m else times[p] + service[seq[p - 1]]
+        start = max(ready, break_earliest[v])
+        if start > break_latest[v]:
+            continue
+        if p == 0:
+            delay = max(0.0, start + length - depart)
+        elif p == m:
+            if start + length > shift_end[v]:
+                continue
+            delay = 0.0
+        else:
+            delay = max(0.0, start + length + duration[point[seq[p - 1]], point[seq[p]]] - times[p + 1])
+        delays[count] = delay
+        places[count] = p
+        count += 1
+    for _ in range(min(break_tries, count)):
+        best = 0
+        for c in range(1, count):
+            if delays[c] < delays[best] or (delays[c] == delays[best] and places[c] < places[best]):
+                best = c
+        if _least(seq, m, v, timed, places[best], position, point, low, high, service, ride, depot, shift_start,
+                  shift_end, duration, max_duration, break_earliest, break_latest, break_len):
+            return places[best]
+        delays[best] = np.inf
+    return -2
+
+
+@njit(cache=True)
+def _least(seq, m, v, times, after, position, point, low, high, service, ride, depot, shift_start, shift_end,  # noqa: ANN001, C901
+           duration, max_duration, break_earliest, break_latest, break_len):
+    """Least times of ``seq[:m]`` in ``times[:m + 2]`` with the break after stop ``after`` (-1: none); feasible?
+
+    Label correcting (see the module docstring); ``position`` holds the
+    pickups' indices in ``times``. The break as ``routing.schedule`` models
+    it: after stop 0 < p < m it starts once the service of stop p ends and
+    no earlier than its window, no later than its window's end, and the
+    drive to stop p + 1 starts after it; at the depot before leaving (p = 0)
+    the departure waits for its end; after returning (p = m) the return is
+    early enough for it to start in its window and end within the shift.
+    """
+    n = len(ride)
     times[0] = shift_start[v]
+    if after == 0:
+        times[0] = max(times[0], break_earliest[v] + break_len[v])
+    last = shift_end[v]
+    if after == m:
+        last = min(last, min(break_latest[v], shift_end[v] - break_len[v]))
+        if break_earliest[v] > last:
+            return False
     for k in range(m):
         times[k + 1] = low[seq[k]]
     times[m + 1] = -BIG
     start = 0
     rounds = 0
-    feasible_ = True
     while True:
         rounds += 1
         if rounds > m + 3:
-            feasible_ = False
-            break
-        # forward pass from `start`: travel and service between consecutive nodes
-        bad = False
+            return False
+        # forward pass from `start`: travel and service between consecutive nodes (and the break)
         for k in range(start, m + 1):
             here = depot[v] if k == 0 else point[seq[k - 1]]
             there = depot[v] if k == m else point[seq[k]]
             leave = times[k] + (0.0 if k == 0 else service[seq[k - 1]])
+            if k == after and 0 < k < m:
+                pause = max(leave, break_earliest[v])
+                if pause > break_latest[v] + EPSILON:
+                    return False
+                leave = pause + break_len[v]
             arrive = leave + duration[here, there]
             if arrive > times[k + 1]:
                 times[k + 1] = arrive
-            upper = shift_end[v] if k == m else high[seq[k]]
+            upper = last if k == m else high[seq[k]]
             if times[k + 1] > upper + EPSILON:
-                bad = True
-                break
-        if bad:
-            feasible_ = False
-            break
+                return False
         # backward constraints: maximum ride times, route duration
         start = m + 1
         for k in range(m):
@@ -224,23 +388,33 @@ def feasible(seq, m, v, times, position, point, low, high, service, wheel, seat,
                 if need > times[p] + EPSILON:
                     times[p] = need
                     if times[p] > high[seq[p - 1]] + EPSILON:
-                        start = -1
-                        break
+                        return False
                     if p < start:
                         start = p
-        if start == -1:
-            feasible_ = False
-            break
         need = times[m + 1] - max_duration
         if need > times[0] + EPSILON:
             times[0] = need
             start = 0
         if start == m + 1:
-            break
+            return True
+
+
+@njit(cache=True)
+def _route_cost(seq, m, v, timed, after, position, point, service, depot, cost_arc, paid_rate, excess_rate, direct,  # noqa: ANN001
+                break_len):
+    """Cost of the timed route ``seq[:m]`` (``routing.cost.Pricing.route`` less the fixed cost; 0 when empty)."""
+    cost = route_arc(seq, m, v, point, depot, cost_arc)
+    if m == 0 or (paid_rate == 0.0 and excess_rate == 0.0):
+        return cost
+    n = len(direct)
+    paid = timed[m + 1] - timed[0] - (break_len[v] if 0 < after < m else 0.0)
+    excess = 0.0
     for k in range(m):
-        if seq[k] < n:
-            position[seq[k]] = -1
-    return feasible_
+        node = seq[k]
+        if node >= n:
+            r = node - n
+            excess += max(0.0, timed[k + 1] - timed[position[r]] - service[r] - direct[r])
+    return cost + paid_rate * paid + excess_rate * excess
 
 
 @njit(cache=True)
@@ -274,16 +448,23 @@ def route_arc(seq, m, v, point, depot, arc):  # noqa: ANN001
 
 @njit(cache=True)
 def route_insertion(r, seq, m, v, times, bound, scratch, position, point, low, high, service, wheel, seat, ride,  # noqa: ANN001
-                    depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration):
+                    depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
     """The exact cheapest insertion of request r into vehicle v's route ``seq[:m]`` costing less than ``bound``.
 
     ``times`` holds the route's least times (:func:`feasible`); ``scratch``
-    is an int array of at least m + 2 entries. Returns (added arc cost,
+    is an int array of at least m + 2 entries. Returns (added cost,
     pickup position, drop-off position); positions count stops of the
     current route (insert before that stop; m: at the end), and the cost is
     ``bound`` with positions -1 when no insertion is cheaper than ``bound``.
+    Arc costs alone: the screened positions are tried cheapest first and the
+    first feasible one is the answer. With time-priced costs (paid and excess
+    ride time, which an insertion may even lower by filling waiting time) every
+    screened position is timed and priced (:func:`timed_route`).
     """
     n = len(ride)
+    priced = paid_rate != 0.0 or excess_rate != 0.0
+    screen = BIG if priced else bound  # an arc cost bounds the added cost only when arcs are all that is priced
     p = r
     d = n + r
     pp = point[p]
@@ -322,7 +503,7 @@ def route_insertion(r, seq, m, v, times, bound, scratch, position, point, low, h
         cost = arc[before, pp] + arc[pp, pd] + arc[pd, after] - arc[before, after]
         latest_adjacent = min(latest_p, high[d] - service[p] - duration[pp, pd],
                               latest[i + 1] - service[d] - duration[pd, after] - service[p] - duration[pp, pd])
-        if (cost < bound and start_d <= high[d] + EPSILON and start_d - latest_adjacent <= ride[r] + EPSILON
+        if (cost < screen and start_d <= high[d] + EPSILON and start_d - latest_adjacent <= ride[r] + EPSILON
                 and service[p] + duration[pp, pd] <= ride[r] + EPSILON
                 and start_d + service[d] + duration[pd, after] <= latest[i + 1] + EPSILON):
             costs[count] = cost
@@ -352,22 +533,37 @@ def route_insertion(r, seq, m, v, times, bound, scratch, position, point, low, h
             if start_d + service[d] + duration[pd, a2] > latest[j + 1] + EPSILON:
                 continue
             cost = pick_detour + arc[point[node], pd] + arc[pd, a2] - arc[point[node], a2]
-            if cost < bound:
+            if cost < screen:
                 costs[count] = cost
                 picks[count] = i
                 drops[count] = j
                 count += 1
     order = np.argsort(costs[:count])
     trial_times = np.empty(m + 4)
+    timed = np.empty(m + 4)
+    base = 0.0
+    if priced and count > 0:
+        _, base = timed_route(seq, m, v, trial_times, timed, True, position, point, low, high, service, wheel, seat, ride,
+                              depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
+                              max_duration, break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate,
+                              excess_rate, direct)
+    best, bi, bj = bound, -1, -1
     for k in range(count):
         c = order[k]
         i = picks[c]
         j = drops[c]
         with_insertion(seq, m, p, d, i, j, scratch)
-        if feasible(scratch, m + 2, v, trial_times, position, point, low, high, service, wheel, seat, ride, depot,
-                    shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration):
+        after, cost = timed_route(scratch, m + 2, v, trial_times, timed, priced, position, point, low, high, service, wheel,
+                                  seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
+                                  duration, arc, max_duration, break_earliest, break_latest, break_len, break_tries,
+                                  cost_arc, paid_rate, excess_rate, direct)
+        if after < -1:
+            continue
+        if not priced:
             return costs[c], i, j
-    return bound, -1, -1
+        if cost - base < best:
+            best, bi, bj = cost - base, i, j
+    return best, bi, bj
 
 
 @njit(cache=True)
@@ -399,14 +595,20 @@ def _choose(weights):  # noqa: ANN001
 
 
 @njit(cache=True)
-def _best_insertion(r, routes, lengths, times, fixed, scratch, seen, position, point, low, high, service, wheel, seat,  # noqa: ANN001
-                    ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration):
-    """Cheapest insertion of request r over all vehicles: (added cost, fixed cost included; v; i; j).
+def _best_insertion(r, only, usable, routes, lengths, times, fixed, scratch, seen, position, point, low, high, service, wheel, seat,  # noqa: ANN001
+                    ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
+    """Cheapest insertion of request r over all vehicles (``only``: those ``usable``): (added cost, fixed cost
+    included; v; i; j).
 
     Vehicles are tried in order of a lower bound on their insertion cost
-    (:func:`_insertion_bound`), and the search stops at the first whose bound
-    reaches the best cost found: the answer is the same as trying every
-    vehicle, with far fewer position pairs screened.
+    (:func:`_insertion_bound` on ``cost_arc``), and the search stops at the
+    first whose bound reaches the best cost found: when arcs are all that is
+    priced, the answer is the same as trying every vehicle, with far fewer
+    position pairs screened. With time-priced costs the bound is the km part
+    alone, exact unless an insertion lowers the route's paid or excess ride
+    time elsewhere (a later departure, a break moved inside the route), a
+    saving that no vehicle farther away than the best cost can then offer.
     """
     n_vehicles = len(lengths)
     best = BIG
@@ -414,16 +616,16 @@ def _best_insertion(r, routes, lengths, times, fixed, scratch, seen, position, p
     seen[:] = False
     bounds = np.full(n_vehicles, BIG)
     for v in range(n_vehicles):
-        if not allowed[r, v]:
+        if not allowed[r, v] or (only and not usable[v]):
             continue
         if lengths[v] == 0:
             if seen[twin[v]]:
                 continue
             seen[twin[v]] = True
-            bounds[v] = fixed + arc[depot[v], point[r]] + arc[point[r], point[len(ride) + r]] \
-                + arc[point[len(ride) + r], depot[v]]
+            bounds[v] = fixed + cost_arc[depot[v], point[r]] + cost_arc[point[r], point[len(ride) + r]] \
+                + cost_arc[point[len(ride) + r], depot[v]]
         else:
-            bounds[v] = _insertion_bound(r, routes[v], lengths[v], v, point, depot, arc, len(ride))
+            bounds[v] = _insertion_bound(r, routes[v], lengths[v], v, point, depot, cost_arc, len(ride))
     order = np.argsort(bounds)
     for k in range(n_vehicles):
         v = order[k]
@@ -433,7 +635,8 @@ def _best_insertion(r, routes, lengths, times, fixed, scratch, seen, position, p
         extra = fixed if m == 0 else 0.0
         c, i, j = route_insertion(r, routes[v], m, v, times[v], best - extra, scratch, position, point, low, high,
                                   service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed,
-                                  twin, duration, arc, max_duration)
+                                  twin, duration, arc, max_duration,
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
         if i >= 0:
             best = c + extra
             bv, bi, bj = v, i, j
@@ -483,10 +686,16 @@ def _touch(v, touched, n_touched, routes, lengths, times, route_cost, bak_routes
 
 @njit(cache=True)
 def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes, lengths, times, route_cost, owner, insertable, near, fixed,  # noqa: ANN001, C901
-             penalty, cost, best_routes, best_lengths, position, ruin_weights, recreate_weights, point, low, high,
+             penalty, cost, best_routes, best_lengths, position, ruin_weights, recreate_weights, full_retry, point, low, high,
              service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration,
-             arc, max_duration):
-    """``iterations`` ruin-and-recreate steps under simulated annealing at ``temperature``; see the module docstring."""
+             arc, max_duration,
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
+    """``iterations`` ruin-and-recreate steps under simulated annealing at ``temperature``; see the module docstring.
+
+    A request left unserved is retried in the routes the step ruined (the
+    others only gained stops since it last found no place in them; all
+    routes when ``full_retry``, as on a first fill).
+    """
     n = len(owner)
     n_vehicles = len(lengths)
     cap = routes.shape[1]
@@ -502,6 +711,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
     scratch = np.empty(cap + 2, dtype=np.int64)
     seen = np.zeros(n_vehicles, dtype=np.bool_)
     route_hit = np.zeros(n_vehicles, dtype=np.bool_)
+    ruined = np.zeros(n_vehicles, dtype=np.bool_)
     served = np.empty(n, dtype=np.int64)
     for _ in range(iterations):
         n_served = 0
@@ -568,9 +778,14 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                     routes[v, m] = node
                     m += 1
             lengths[v] = m
-            ok &= feasible(routes[v], m, v, times[v], position, point, low, high, service, wheel, seat, ride, depot,
-                           shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration)
-            route_cost[v] = route_arc(routes[v], m, v, point, depot, arc)
+            fine, route_cost[v] = priced_route(routes[v], m, v, times[v], position, point, low, high, service, wheel,
+                                               seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed,
+                                               twin, duration, arc, max_duration, break_earliest, break_latest,
+                                               break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
+            ok &= fine  # a shorter route keeps its times, but its break may find no place by the scheduler's rule
+        ruined[:] = full_retry
+        for t in range(n_touched):
+            ruined[touched[t]] = True
         removed_count = n_pending
         for r in range(n):  # and every request still unserved
             if insertable[r] and owner[r] < 0 and not removed_flag[r]:
@@ -596,17 +811,19 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                 pending[:n_pending] = pending[:n_pending][sort]
                 old_owner[:n_pending] = old_owner[:n_pending][sort]
             if order == 3:
-                n_touched, delta_unserved = _regret_insert(pending, n_pending, routes, lengths, times, route_cost, owner, fixed,
+                n_touched, delta_unserved = _regret_insert(pending, old_owner, ruined, n_pending, routes, lengths, times, route_cost, owner, fixed,
                                                 touched, n_touched, bak_routes, bak_lengths, bak_times, bak_cost,
                                                 scratch, seen, position, point, low, high, service, wheel, seat, ride,
                                                 depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
-                                                duration, arc, max_duration)
+                                                duration, arc, max_duration,
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
             else:
                 for k in range(n_pending):
                     r = pending[k]
-                    c, v, i, j = _best_insertion(r, routes, lengths, times, fixed, scratch, seen, position, point, low,
+                    c, v, i, j = _best_insertion(r, old_owner[k] < 0, ruined, routes, lengths, times, fixed, scratch, seen, position, point, low,
                                                  high, service, wheel, seat, ride, depot, shift_start, shift_end,
-                                                 wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration)
+                                                 wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
                     if v < 0:
                         delta_unserved += 1
                         continue
@@ -614,7 +831,8 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                                        bak_lengths, bak_times, bak_cost)
                     _insert(r, v, i, j, routes, lengths, times, route_cost, owner, position, point, low, high, service,
                             wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
-                            duration, arc, max_duration)
+                            duration, arc, max_duration,
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
         # accept or undo
         new_cost = cost[0]
         for t in range(n_touched):
@@ -647,7 +865,8 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
 
 @njit(cache=True)
 def _insert(r, v, i, j, routes, lengths, times, route_cost, owner, position, point, low, high, service, wheel, seat,  # noqa: ANN001
-            ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration):
+            ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
     """Insert request r into route v: pickup before stop i, drop-off before stop j (of the route before insertion)."""
     n = len(owner)
     m = lengths[v]
@@ -655,17 +874,21 @@ def _insert(r, v, i, j, routes, lengths, times, route_cost, owner, position, poi
     with_insertion(row[:m].copy(), m, r, n + r, i, j, row)
     lengths[v] = m + 2
     owner[r] = v
-    feasible(row, m + 2, v, times[v], position, point, low, high, service, wheel, seat, ride, depot, shift_start,
-             shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration)
-    route_cost[v] = route_arc(row, m + 2, v, point, depot, arc)
+    _, route_cost[v] = priced_route(row, m + 2, v, times[v], position, point, low, high, service, wheel, seat, ride,
+                                    depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
+                                    max_duration, break_earliest, break_latest, break_len, break_tries, cost_arc,
+                                    paid_rate, excess_rate, direct)
 
 
 @njit(cache=True)
-def _regret_insert(pending, n_pending, routes, lengths, times, route_cost, owner, fixed, touched, n_touched,  # noqa: ANN001
+def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times, route_cost, owner, fixed, touched, n_touched,  # noqa: ANN001
                    bak_routes, bak_lengths, bak_times, bak_cost, scratch, seen, position, point, low, high, service,
                    wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
-                   max_duration):
-    """Regret-2 insertion of ``pending[:n_pending]``; returns the touched-route count and the requests left out."""
+                   max_duration,
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
+    """Regret-2 insertion of ``pending[:n_pending]``; returns the touched-route count and the requests left out.
+
+    Requests without an old owner (``old_owner`` < 0: unserved before) go only to ``usable`` vehicles."""
     n_vehicles = len(lengths)
     best = np.full((n_pending, n_vehicles), BIG)
     pick = -np.ones((n_pending, n_vehicles), dtype=np.int64)
@@ -674,9 +897,12 @@ def _regret_insert(pending, n_pending, routes, lengths, times, route_cost, owner
     left = 0
     for k in range(n_pending):
         for v in range(n_vehicles):
+            if old_owner[k] < 0 and not usable[v]:
+                continue
             _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, fixed, scratch, position, point,
                           low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap,
-                          allowed, twin, duration, arc, max_duration)
+                          allowed, twin, duration, arc, max_duration,
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
     for _ in range(n_pending):
         chosen, regret, chosen_v = -1, -1.0, -1
         for k in range(n_pending):
@@ -702,12 +928,14 @@ def _regret_insert(pending, n_pending, routes, lengths, times, route_cost, owner
                            bak_times, bak_cost)
         _insert(pending[chosen], v, pick[chosen, v], drop[chosen, v], routes, lengths, times, route_cost, owner,
                 position, point, low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap,
-                seat_cap, allowed, twin, duration, arc, max_duration)
+                seat_cap, allowed, twin, duration, arc, max_duration,
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
         for k in range(n_pending):
-            if not done[k]:
+            if not done[k] and (old_owner[k] >= 0 or usable[v]):
                 _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, fixed, scratch, position,
                               point, low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap,
-                              seat_cap, allowed, twin, duration, arc, max_duration)
+                              seat_cap, allowed, twin, duration, arc, max_duration,
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
     for k in range(n_pending):
         if not done[k]:
             left += 1
@@ -717,7 +945,8 @@ def _regret_insert(pending, n_pending, routes, lengths, times, route_cost, owner
 @njit(cache=True)
 def _regret_entry(k, r, v, best, pick, drop, routes, lengths, times, fixed, scratch, position, point, low, high,  # noqa: ANN001
                   service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
-                  duration, arc, max_duration):
+                  duration, arc, max_duration,
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
     """Best insertion of request r (row k) into vehicle v alone (an empty route pays the fixed cost)."""
     best[k, v], pick[k, v], drop[k, v] = BIG, -1, -1
     if not allowed[r, v]:
@@ -725,6 +954,7 @@ def _regret_entry(k, r, v, best, pick, drop, routes, lengths, times, fixed, scra
     extra = fixed if lengths[v] == 0 else 0.0
     c, i, j = route_insertion(r, routes[v], lengths[v], v, times[v], BIG, scratch, position, point, low, high, service,
                               wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
-                              duration, arc, max_duration)
+                              duration, arc, max_duration,
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
     if i >= 0:
         best[k, v], pick[k, v], drop[k, v] = c + extra, i, j

@@ -138,9 +138,9 @@ class SolveParams:
     search
         The improver given ``lns_share`` of the time: "alns" (``routing.alns``,
         compiled large-neighbourhood search) or "ruin_and_recreate"
-        (``routing.improve``). The compiled search models arc costs, fixed costs
-        and penalties without driver breaks (``routing.alns.handles``); the
-        tenge objective, breaks, a running plan (``now_s``) and an
+        (``routing.improve``). The compiled search models every objective
+        (tenge included), fixed costs, penalties and drivers' breaks
+        (``routing.alns.handles``); a running plan (``now_s``) and an
         ``iterations`` work limit go to ruin and recreate.
     """
 

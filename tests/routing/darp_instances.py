@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,19 @@ def line_problem(n_requests: int = 3, seed: int = 0, vehicles: int = 1) -> Probl
                             service_dropoff_s=60, max_ride_s=3000.0) for k in range(n_requests)]
     fleet = [Vehicle(f"v{i}", "OP", 0, 0.0, 7200.0, 1, 2) for i in range(vehicles)]
     return ProblemData(tuple(fleet), tuple(requests), distance / SPEED_M_PER_S, distance)
+
+
+def narrow_windows(data: ProblemData, seed: int, spread_s: float, width_s: float, ride_factors: tuple[float, float],
+                   ride_slack_s: float) -> ProblemData:
+    """``data`` with random pickup windows (start uniform in [0, ``spread_s``], ``width_s`` wide) and maximum rides
+    (a uniform factor in ``ride_factors`` x the direct time + ``ride_slack_s``)."""
+    rng = np.random.default_rng(seed)
+    requests = []
+    for r in data.requests:
+        start = float(rng.uniform(0, spread_s))
+        requests.append(replace(r, earliest_pickup_s=start, latest_pickup_s=start + width_s,
+                                max_ride_s=float(rng.uniform(*ride_factors) * data.direct_s(r) + ride_slack_s)))
+    return replace(data, requests=tuple(requests))
 
 
 def precedence_ok(order: Order) -> bool:
