@@ -98,7 +98,7 @@ def test_compiled_insertion_is_the_exact_cheapest_by_enumeration(seed: int) -> N
             if i >= 0:
                 assert cost == pytest.approx(best, abs=1e-9)
                 if m > 0:  # the lower bound that orders and prunes the vehicles never passes the exact cost
-                    assert _insertion_bound(r, state.routes[v], m, v, arrays.point, arrays.depot, arrays.arc, n) \
+                    assert _insertion_bound(r, state.routes[v], m, v, state.times[v], *arrays.kernel_args()) \
                         <= best + 1e-9
     assert checked > 0 and found > 0
 
