@@ -625,7 +625,10 @@ def _best_insertion(r, only, usable, routes, lengths, times, fixed, scratch, see
             bounds[v] = fixed + cost_arc[depot[v], point[r]] + cost_arc[point[r], point[len(ride) + r]] \
                 + cost_arc[point[len(ride) + r], depot[v]]
         else:
-            bounds[v] = _insertion_bound(r, routes[v], lengths[v], v, point, depot, cost_arc, len(ride))
+            bounds[v] = _insertion_bound(r, routes[v], lengths[v], v, times[v], point, low, high, service, wheel, seat,
+                                         ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
+                                         duration, arc, max_duration, break_earliest, break_latest, break_len,
+                                         break_tries, cost_arc, paid_rate, excess_rate, direct)
     order = np.argsort(bounds)
     for k in range(n_vehicles):
         v = order[k]
@@ -644,28 +647,70 @@ def _best_insertion(r, only, usable, routes, lengths, times, fixed, scratch, see
 
 
 @njit(cache=True)
-def _insertion_bound(r, seq, m, v, point, depot, arc, n):  # noqa: ANN001
-    """A lower bound on the added arc cost of inserting request r into route ``seq[:m]`` (m > 0), in O(m).
+def _insertion_bound(r, seq, m, v, times, point, low, high, service, wheel, seat, ride, depot, shift_start,  # noqa: ANN001
+                     shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration, break_earliest,
+                     break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
+    """A lower bound on the added arc cost (``cost_arc``: the arcs' cost, their km part when time is priced too) of
+    inserting request r into route ``seq[:m]`` (m > 0), in O(m); takes the kernels' arguments (``*P``).
 
     Pickup before stop i, drop-off before stop j > i: the cost is the pickup's
     detour at i plus the drop-off's at j, so at least the least pickup detour
     plus the least drop-off detour (each detour is non-negative by the
     triangle inequality). Both before stop i: the cost itself, O(1) per i.
-    Time windows, ride times and loads are ignored, so it never exceeds the
-    exact cheapest insertion's cost.
+    Only places that pass :func:`route_insertion`'s own necessary conditions
+    count (the route's least times ``times`` and backward time slack against
+    each stop's window and the loads; for a drop-off, its least start after
+    stop j - 1 unmoved), so a route whose windows exclude r gets ``BIG`` and
+    the bound never exceeds the exact cheapest insertion's cost. Ride-time
+    and route-duration limits are ignored; a driver's break only delays
+    stops, so ``times`` (without the break) stay least times.
     """
-    pp = point[r]
-    pd = point[n + r]
+    n = len(ride)
+    p = r
+    d = n + r
+    pp = point[p]
+    pd = point[d]
+    latest = np.empty(m + 2)
+    latest[m + 1] = shift_end[v]
+    for k in range(m, 0, -1):
+        after = depot[v] if k == m else point[seq[k]]
+        latest[k] = min(high[seq[k - 1]], latest[k + 1] - service[seq[k - 1]] - duration[point[seq[k - 1]], after])
     least_p = BIG
     least_d = BIG
     least_adjacent = BIG
-    before = depot[v]
+    first = m + 1  # the first place the pickup may go
+    w = 0
+    s = 0
     for i in range(m + 1):
+        if i > 0:
+            w += wheel[seq[i - 1]]
+            s += seat[seq[i - 1]]
+        before = depot[v] if i == 0 else point[seq[i - 1]]
         after = depot[v] if i == m else point[seq[i]]
-        least_p = min(least_p, arc[before, pp] + arc[pp, after] - arc[before, after])
-        least_d = min(least_d, arc[before, pd] + arc[pd, after] - arc[before, after])
-        least_adjacent = min(least_adjacent, arc[before, pp] + arc[pp, pd] + arc[pd, after] - arc[before, after])
-        before = after
+        leave = times[i] + (0.0 if i == 0 else service[seq[i - 1]])
+        if i > first:  # the drop-off before stop i (stop i - 1 starts at times[i] or later)
+            start_d = max(leave + duration[before, pd], low[d])
+            if start_d > high[d] + EPSILON:
+                break  # later places only start later, for the pickup too
+            if start_d + service[d] + duration[pd, after] <= latest[i + 1] + EPSILON:
+                least_d = min(least_d, cost_arc[before, pd] + cost_arc[pd, after] - cost_arc[before, after])
+        if w + wheel[p] > wheel_cap[v] or s + seat[p] > seat_cap[v]:
+            continue
+        start_p = max(leave + duration[before, pp], low[p])
+        if start_p > high[p] + EPSILON:
+            if first > m:
+                break  # no place for the pickup
+            continue
+        if start_p > min(high[p], latest[i + 1] - service[p] - duration[pp, after]) + EPSILON:
+            continue
+        if first > m:
+            first = i
+        least_p = min(least_p, cost_arc[before, pp] + cost_arc[pp, after] - cost_arc[before, after])
+        start_d = max(start_p + service[p] + duration[pp, pd], low[d])
+        if start_d <= high[d] + EPSILON and start_d + service[d] + duration[pd, after] <= latest[i + 1] + EPSILON:
+            least_adjacent = min(least_adjacent, cost_arc[before, pp] + cost_arc[pp, pd] + cost_arc[pd, after] - cost_arc[before, after])
+    if first > m:
+        return BIG
     return min(least_adjacent, least_p + least_d)
 
 
@@ -951,6 +996,11 @@ def _regret_entry(k, r, v, best, pick, drop, routes, lengths, times, fixed, scra
     best[k, v], pick[k, v], drop[k, v] = BIG, -1, -1
     if not allowed[r, v]:
         return
+    if lengths[v] > 0 and _insertion_bound(r, routes[v], lengths[v], v, times[v], point, low, high, service, wheel,
+                                           seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed,
+                                           twin, duration, arc, max_duration, break_earliest, break_latest,
+                                           break_len, break_tries, cost_arc, paid_rate, excess_rate, direct) >= BIG:
+        return  # the route's windows or loads leave no place
     extra = fixed if lengths[v] == 0 else 0.0
     c, i, j = route_insertion(r, routes[v], lengths[v], v, times[v], BIG, scratch, position, point, low, high, service,
                               wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,

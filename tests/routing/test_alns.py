@@ -92,7 +92,7 @@ def test_compiled_insertion_is_the_exact_cheapest_by_enumeration(seed: int) -> N
             if i >= 0:
                 assert cost == pytest.approx(best, abs=1e-9)
                 if m > 0:  # the lower bound that orders and prunes the vehicles never passes the exact cost
-                    assert _insertion_bound(r, state.routes[v], m, v, arrays.point, arrays.depot, arrays.arc, n) \
+                    assert _insertion_bound(r, state.routes[v], m, v, state.times[v], *arrays.kernel_args()) \
                         <= best + 1e-9
     assert checked > 0 and found > 0
 
@@ -137,6 +137,31 @@ def test_narrowed_windows_keep_the_published_pr01_schedule_and_the_search_stays_
             assert arrays.low[node] - 1e-6 <= stop.time_s <= arrays.high[node] + 1e-6
     result = solve(data, SolveParams(time_limit_s=3, scale=1000.0))
     assert check_solution(data, result.solution) == [] and not result.unserved
+
+
+def test_insertion_bound_on_the_published_pr01_routes_never_passes_the_exact_cheapest_insertion() -> None:
+    """Every request into every other route of the published pr01 solution (real windows, binding route durations):
+    the lower bound that orders and prunes vehicles stays at or below the exact cheapest insertion, and it rules
+    out (``BIG``) routes whose windows leave no place."""
+    data = read_cordeau(FIXTURES / "pr01.txt")
+    published, _ = read_cordeau_solution(FIXTURES / "pr01.res", data)
+    state = _State.of(data, published, Costs(Pricing("distance", vehicle_fixed_cost=0.0), PENALTY), "x")
+    assert state is not None
+    args, n = state.arrays.kernel_args(), len(data.requests)
+    pruned = feasible_places = 0
+    for v in range(len(data.vehicles)):
+        m = int(state.lengths[v])
+        for r in range(n):
+            if state.owner[r] == v or m == 0:
+                continue
+            bound = _insertion_bound(r, state.routes[v], m, v, state.times[v], *args)
+            cost, i, _ = route_insertion(r, state.routes[v], m, v, state.times[v], BIG, np.empty(m + 4, dtype=np.int64),
+                                         state.position, *args)
+            if i >= 0:
+                feasible_places += 1
+                assert bound <= cost + 1e-9
+            pruned += bound >= BIG
+    assert feasible_places > 0 and pruned > 0
 
 
 def test_fixed_vehicle_cost_empties_routes_and_operators_and_capacities_hold() -> None:
