@@ -1,4 +1,4 @@
-"""Group commit of new bookings: one writer thread stores every booking queued meanwhile in one transaction.
+"""Commits of new bookings from one writer thread, alone or in groups (every booking queued meanwhile in one transaction).
 
 A booking's request thread hands its rows (the trip, the routes its
 insertion changed, the idempotency record) to :meth:`BookingWriter.write`
@@ -8,9 +8,10 @@ commit; PostgreSQL flushes its WAL). While one transaction commits, the next
 bookings queue; the writer then stores all of them (up to ``group``)
 with one statement per table and one commit. Under 16 concurrent clients this
 replaces up to 16 commits (each an fsync, each writer's turn on SQLite's one
-write lock and several GIL hand-overs) by one. It pays on PostgreSQL; on
-SQLite it gave no gain, so there each booking is committed alone by default
-(``api.settings.BOOKING_GROUP_BY_DATABASE``; ``bench/api.py``, ``levers``).
+write lock and several GIL hand-overs) by one. Once a booking cost about 4 ms
+of CPU it no longer paid on either database, so each booking is committed
+alone by default (``api.settings.Settings.booking_group``; ``bench/api.py``,
+``levers``).
 
 If a batch fails (e.g. a concurrent retry stored the same Idempotency-Key
 first), it is rolled back and each booking is written alone, so only the

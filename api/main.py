@@ -134,7 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrate(engine)
         app.state.engine, app.state.sessions = engine, session_factory(engine)
         app.state.keys = KeyCache(app.state.sessions, settings.key_cache_s)
-        app.state.bookings = BookingWriter(app.state.sessions, settings.resolved_booking_group())
+        app.state.bookings = BookingWriter(app.state.sessions, settings.booking_group)
         _load_planning_state(app, settings)
         desk = app.state.desk
         app.state.feed = PlanFeed(desk.operator_of, lambda day: desk.version(dt.date.fromisoformat(day)))

@@ -10,11 +10,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from geo.paths import generated_data_dir
 
 ROUTING_WORKERS: int = 0  # the compiled PHAST queries release the GIL: request threads run them in parallel with less CPU than worker processes (bench/api.py)
-BOOKING_GROUP: int = 64  # bookings per transaction at most (group commit): above the 16 clients of bench/api.py, bounds one commit's work
-# Group commit where it pays (bench/api.py, 3 interleaved rounds, two runs on the 2-core machine): on PostgreSQL it
-# carried 1.13-1.19x the bookings per second of a commit per booking at a lower p95; on SQLite (a commit is one local
-# fsync) a commit per booking had the same throughput and a p95 no worse (medians 145 vs 179 ms, 151 vs 152 ms).
-BOOKING_GROUP_BY_DATABASE: dict[str, int] = {"sqlite": 1, "postgresql": BOOKING_GROUP}
+BOOKING_GROUP: int = 64  # bookings per transaction at most in a group commit: above the 16 clients of bench/api.py
+# The default commits each booking alone, on both databases (bench/api.py, 3 interleaved rounds on the 2-core machine,
+# after the booking path's CPU fell to about 4 ms: a group of up to BOOKING_GROUP gave 0.99x the throughput on SQLite
+# and 0.89x on PostgreSQL, with p95 1.04x and 1.27x; before, at about 6 ms, it had paid 1.13x on PostgreSQL).
 
 
 class Settings(BaseSettings):
@@ -40,8 +39,8 @@ class Settings(BaseSettings):
         Worker processes computing travel rows; 0 (the default) computes them in
         the request thread, where the compiled queries release the GIL.
     booking_group
-        Most bookings committed in one transaction (``api.booking_writer``); 1 commits each alone;
-        default by database (``BOOKING_GROUP_BY_DATABASE``, see :meth:`resolved_booking_group`).
+        Most bookings committed in one transaction (``api.booking_writer``); 1 (the default, measured
+        above) commits each alone.
     clock
         Empty: real time; ``replay:<ISO start>:<speed>`` runs a replayed day
         (``api.clock.Clock``; used by ``bench/operations.py``).
@@ -59,15 +58,9 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = 30  # well above typing mistakes, far below guessing
     key_cache_s: float = 10.0
     routing_workers: int = ROUTING_WORKERS
-    booking_group: int | None = Field(None, ge=1)
+    booking_group: int = Field(1, ge=1)
     results_dir: Path = Path("out")
     clock: str = ""
-
-    def resolved_booking_group(self) -> int:
-        """The bookings per transaction at most: the setting, else the measured default of the database in use."""
-        if self.booking_group is not None:
-            return self.booking_group
-        return BOOKING_GROUP_BY_DATABASE["postgresql" if self.resolved_database_url().startswith("postgresql") else "sqlite"]
 
     def resolved_data_dir(self) -> Path:
         """The data directory actually used."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from api.booking_writer import BookingWrite, BookingWriter
@@ -83,9 +83,12 @@ def test_a_stopped_writer_refuses_bookings(database_url: str) -> None:
     engine.dispose()
 
 
-def test_the_default_group_follows_the_database(tmp_path: Path) -> None:
-    """SQLite commits each booking (its p95 is lower there), PostgreSQL groups them (more bookings per second);
-    an explicit setting wins."""
-    assert Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}").resolved_booking_group() == 1
-    assert Settings(database_url="postgresql+psycopg://u@h/db").resolved_booking_group() == BOOKING_GROUP
-    assert Settings(database_url="postgresql+psycopg://u@h/db", booking_group=3).resolved_booking_group() == 3
+def test_bookings_are_committed_alone_unless_a_group_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit per booking on both databases (the measured default); ``INVAPLAN_BOOKING_GROUP`` sets a group; a
+    group below 1 is refused."""
+    assert Settings(database_url="postgresql+psycopg://u@h/db").booking_group == 1
+    monkeypatch.setenv("INVAPLAN_BOOKING_GROUP", str(BOOKING_GROUP))
+    assert Settings(database_url="sqlite:///a.db").booking_group == BOOKING_GROUP
+    monkeypatch.setenv("INVAPLAN_BOOKING_GROUP", "0")
+    with pytest.raises(ValidationError, match="booking_group"):
+        Settings()
