@@ -447,6 +447,18 @@ def route_arc(seq, m, v, point, depot, arc):  # noqa: ANN001
 
 
 @njit(cache=True)
+def _latest_starts(seq, m, v, point, high, service, depot, shift_end, duration):  # noqa: ANN001, ANN202
+    """``latest[k]``: the latest start of node k (``times``' indexing: 1..m the stops, m + 1 the return) that keeps
+    the rest of route ``seq[:m]`` of vehicle v within its windows and shift (backward time slack, seconds)."""
+    latest = np.empty(m + 2)
+    latest[m + 1] = shift_end[v]
+    for k in range(m, 0, -1):
+        after = depot[v] if k == m else point[seq[k]]
+        latest[k] = min(high[seq[k - 1]], latest[k + 1] - service[seq[k - 1]] - duration[point[seq[k - 1]], after])
+    return latest
+
+
+@njit(cache=True)
 def route_insertion(r, seq, m, v, times, bound, scratch, position, point, low, high, service, wheel, seat, ride,  # noqa: ANN001
                     depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
@@ -474,12 +486,7 @@ def route_insertion(r, seq, m, v, times, bound, scratch, position, point, low, h
     picks = np.empty(size, dtype=np.int64)
     drops = np.empty(size, dtype=np.int64)
     count = 0
-    # latest[k]: latest start of node k (times' indexing) keeping the rest of the route in its windows and shift
-    latest = np.empty(m + 2)
-    latest[m + 1] = shift_end[v]
-    for k in range(m, 0, -1):
-        after = depot[v] if k == m else point[seq[k]]
-        latest[k] = min(high[seq[k - 1]], latest[k + 1] - service[seq[k - 1]] - duration[point[seq[k - 1]], after])
+    latest = _latest_starts(seq, m, v, point, high, service, depot, shift_end, duration)
     w = 0
     s = 0
     for i in range(m + 1):
@@ -670,11 +677,7 @@ def _insertion_bound(r, seq, m, v, times, point, low, high, service, wheel, seat
     d = n + r
     pp = point[p]
     pd = point[d]
-    latest = np.empty(m + 2)
-    latest[m + 1] = shift_end[v]
-    for k in range(m, 0, -1):
-        after = depot[v] if k == m else point[seq[k]]
-        latest[k] = min(high[seq[k - 1]], latest[k + 1] - service[seq[k - 1]] - duration[point[seq[k - 1]], after])
+    latest = _latest_starts(seq, m, v, point, high, service, depot, shift_end, duration)
     least_p = BIG
     least_d = BIG
     least_adjacent = BIG

@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from routing.cost import Pricing
-from routing.locks import Commitments, leading_locked, locked_count
+from routing.locks import Commitments, locked_count
 from routing.problem import ProblemData, StopKind, TripRequest, Vehicle
 from routing.schedule import schedule
 from routing.solution import Route, idle_route, route_points
@@ -106,11 +106,6 @@ class RouteProfile:
     ends: np.ndarray
     wheelchairs: np.ndarray
     seats: np.ndarray
-
-    def locked(self, now_s: float | None, committed: int = 0) -> int:
-        """Number of leading stops performed or under way at ``now_s``, at least the ``committed`` ones
-        (the rule of ``routing.locks``)."""
-        return leading_locked(self.times, self.arrive_travel, now_s, committed)
 
 
 class ProfileCache:
@@ -287,8 +282,8 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
     ask = np.array([request.pickup, request.dropoff, request.earliest_pickup_s, request.latest_pickup_s,
                     request.service_pickup_s, request.service_dropoff_s, *request.window("dropoff"), data.max_ride(request),
                     request.wheelchair_load, request.seat_load], dtype=float)
-    rows, chosen, idle_seen = cache.rows(vehicles), [], set()
-    for k in cache.fleet(vehicles).able(data.duration_s, request, now_s):
+    fleet, rows, chosen, idle_seen = cache.fleet(vehicles), cache.rows(vehicles), [], set()
+    for k in fleet.able(data.duration_s, request, now_s):
         vehicle = vehicles[k]
         route = routes.get(vehicle.id)
         if route is None or not route.stops:  # idle twins (same depot, shift, layout, operator) give the same insertions
@@ -303,7 +298,6 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
         chosen.append(k)
     if not chosen:
         return None
-    fleet = cache.fleet(vehicles)
     chosen_rows = np.array(chosen, dtype=np.int64)
     committed_stops = np.array([committed.get(vehicles[k].id, 0) for k in chosen], dtype=np.int64)
     added, picks, drops, owner, locked = _screen_fleet(
