@@ -53,6 +53,16 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
+def read_engine(engine: Engine) -> Engine:
+    """``engine`` for reads outside any transaction (its connection pool, AUTOCOMMIT).
+
+    One statement reads a consistent snapshot by itself; inside a transaction,
+    a read on PostgreSQL also costs the round trips of BEGIN and ROLLBACK, and
+    psycopg deallocates its prepared statements after every rollback.
+    """
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def migrate(engine: Engine) -> None:
     """Bring the database schema to the newest Alembic revision."""
     config = Config()

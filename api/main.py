@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.booking_writer import BookingWriter
-from api.db import make_engine, migrate, session_factory
+from api.db import make_engine, migrate, read_engine, session_factory
 from api.deps import KeyCache
 from api.dispatch_desk import DispatchDesk, StoredTrip
 from api.street_desk import StreetDesk
@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):  # noqa: ANN202 - FastAPI lifespan protocol
         engine = make_engine(settings.resolved_database_url())
         migrate(engine)
-        app.state.engine, app.state.sessions = engine, session_factory(engine)
+        app.state.engine, app.state.sessions, app.state.reads = engine, session_factory(engine), read_engine(engine)
         app.state.keys = KeyCache(app.state.sessions, settings.key_cache_s)
         app.state.bookings = BookingWriter(app.state.sessions, settings.booking_group)
         _load_planning_state(app, settings)

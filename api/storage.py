@@ -7,17 +7,18 @@ import hashlib
 import json
 import secrets
 import uuid
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from sqlalchemy import Insert, Row, select
+from sqlalchemy import Connection, Insert, Row, Select, and_, bindparam, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.live_feed import note_change
-from api.models import ApiKey, IdempotencyRecord, Job, PlanRoute, Trip, TripEvent, utcnow
+from api.models import ApiKey, IdempotencyRecord, Job, OpenedDay, PlanRoute, StandingOrder, Trip, TripEvent, utcnow
 
 if TYPE_CHECKING:
     from api.dispatch_desk import Placement
@@ -248,12 +249,66 @@ def request_hash(payload: object) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
+_STORED_ANSWER = (IdempotencyRecord.method, IdempotencyRecord.path, IdempotencyRecord.status_code,
+                  IdempotencyRecord.body, IdempotencyRecord.request_hash)
+
+
 def find_idempotent(session: Session, api_key_id: int, key: str) -> Row | None:
     """The stored answer for this caller's idempotency key (``method``, ``path``, ``status_code``, ``body``,
     ``request_hash``), or None. A plain row, not an ORM object: every booking and retry looks it up."""
-    record = IdempotencyRecord
-    return session.execute(select(record.method, record.path, record.status_code, record.body, record.request_hash)
-                           .where(record.api_key_id == api_key_id, record.key == key)).first()
+    return session.execute(select(*_STORED_ANSWER).where(IdempotencyRecord.api_key_id == api_key_id,
+                                                         IdempotencyRecord.key == key)).first()
+
+
+# What every booking reads first, built once with bound parameters (``service_date``, ``api_key_id``, ``key``): the
+# number of standing orders, the number there were when the day was last opened (None: never), and the stored answer
+# to the caller's Idempotency-Key (all None: none).
+_DAY_COUNTS: Select = select(
+    select(func.count()).select_from(StandingOrder).scalar_subquery(),
+    select(OpenedDay.standing_orders).where(OpenedDay.service_date == bindparam("service_date")).scalar_subquery())
+_BOOKING_CHECKS: Select = _DAY_COUNTS.add_columns(*_STORED_ANSWER).select_from(
+    select(literal(1).label("one")).subquery("one").outerjoin(IdempotencyRecord, and_(
+        IdempotencyRecord.api_key_id == bindparam("api_key_id"), IdempotencyRecord.key == bindparam("key"))))
+
+
+def _is_open(orders: int, opened: int | None) -> bool:
+    """Orders are never deleted, so a day opened with as many orders as exist now has all of them."""
+    return opened is not None and opened >= orders
+
+
+def day_open(session: Session, service_date: str) -> bool:
+    """Whether every standing order's occurrence on ``service_date`` is already a trip (the day was opened since the
+    last series was created)."""
+    return _is_open(*session.execute(_DAY_COUNTS, {"service_date": service_date}).one())
+
+
+@dataclass(frozen=True)
+class BookingChecks:
+    """What a booking reads before it is placed.
+
+    Attributes
+    ----------
+    day_open
+        Whether the day's standing orders are already trips (:func:`day_open`).
+    stored
+        The stored answer to the caller's Idempotency-Key (as :func:`find_idempotent`), or None.
+    """
+
+    day_open: bool
+    stored: Row | None
+
+
+def booking_checks(connection: Connection, service_date: str, api_key_id: int, key: str | None) -> BookingChecks:
+    """:func:`day_open` and :func:`find_idempotent` in one statement.
+
+    Every booking asks both. On ``connection`` outside a transaction (``api.db.read_engine``) this is one round
+    trip to PostgreSQL, where a read transaction took five (BEGIN, two SELECTs, ROLLBACK and the DEALLOCATE ALL
+    psycopg sends after a rollback; ``bench/api.py``).
+    """
+    if key is None:
+        return BookingChecks(_is_open(*connection.execute(_DAY_COUNTS, {"service_date": service_date}).one()), None)
+    row = connection.execute(_BOOKING_CHECKS, {"service_date": service_date, "api_key_id": api_key_id, "key": key}).one()
+    return BookingChecks(_is_open(row[0], row[1]), None if row.method is None else row)  # an answer has a method
 
 
 def remember_idempotent(session: Session, api_key_id: int, key: str, method: str, path: str,

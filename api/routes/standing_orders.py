@@ -19,7 +19,7 @@ import uuid
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ from api.db import one_writer
 from api.deps import Caller, booking_operator, get_session, require
 from api.models import OpenedDay, StandingOrder, Trip, utcnow
 from api.schemas import Point
-from api.storage import add_trip, cancel_trip, new_trip_id, placed_trip, save_routes
+from api.storage import add_trip, cancel_trip, day_open, new_trip_id, placed_trip, save_routes
 from api.street_desk import StreetDesk
 
 router = APIRouter(prefix="/v1", tags=["operations"])
@@ -123,15 +123,13 @@ def open_day(request: Request, session: Session, day: dt.date, again: bool = Fal
     (any worker, after a restart too). ``again``: look at every order anyway.
     """
     iso = day.isoformat()
-    orders, opened = session.execute(select(  # one round trip, no ORM objects: every booking asks
-        select(func.count()).select_from(StandingOrder).scalar_subquery(),
-        select(OpenedDay.standing_orders).where(OpenedDay.service_date == iso).scalar_subquery())).one()
-    if opened is not None and opened >= orders and not again:
+    if not again and day_open(session, iso):
         return []
     desk, created = _desk(request), []
     done = set(session.scalars(select(Trip.standing_order_id).where(Trip.service_date == iso,
                                                                     Trip.standing_order_id.is_not(None))))
-    for order in session.scalars(select(StandingOrder).order_by(StandingOrder.id)):
+    orders = session.scalars(select(StandingOrder).order_by(StandingOrder.id)).all()
+    for order in orders:
         if order.id in done or not occurs(order, day):
             continue
         prepared = desk.prepare((order.pickup_lon, order.pickup_lat), (order.dropoff_lon, order.dropoff_lat))
@@ -150,7 +148,7 @@ def open_day(request: Request, session: Session, day: dt.date, again: bool = Fal
         except IntegrityError:  # another request opened the day at the same time: its trip stands
             session.rollback()
             desk.cancel(trip_id, now_seconds(day))
-    _mark_opened(session, iso, orders)
+    _mark_opened(session, iso, len(orders))  # every order seen, so the day has them all
     return created
 
 

@@ -9,6 +9,7 @@ import threading
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,7 @@ from api.models import Trip
 from api.routes.standing_orders import open_day
 from api.schemas import MAX_INT, JobOut, ReoptimiseRequest, TripCreate, TripEventOut, TripOut
 from api.storage import (
+    booking_checks,
     cancel_trip,
     create_job,
     find_idempotent,
@@ -83,9 +85,12 @@ def _visible(caller: Caller, trip: Trip | None) -> Trip:
 
 def _replay(request: Request, caller: Caller, key: str | None, session: Session, digest: str | None) -> JSONResponse | None:
     """The stored answer to a retry with the same Idempotency-Key; 409 / 422 if the key answered another request."""
-    if key is None:
-        return None
-    stored = find_idempotent(session, caller.key_id, key)
+    return None if key is None else _replayed(request, key, find_idempotent(session, caller.key_id, key), digest)
+
+
+def _replayed(request: Request, key: str | None, stored: Row | None, digest: str | None) -> JSONResponse | None:
+    """The answer ``stored`` for ``key`` (:func:`api.storage.find_idempotent`) if it answered this request; None if
+    there is none; 409 / 422 if the key answered another request."""
     if stored is None:
         return None
     if stored.path != request.url.path:
@@ -119,9 +124,12 @@ def create_trip(body: TripCreate, request: Request, caller: Caller = Depends(dis
     """
     operator = booking_operator(caller, body.operator, request.app.state.operators)
     day, now_s = _checked_day(body, request.app.state.settings.booking_horizon_days)
-    open_day(request, session, day)  # the day's standing orders first, on its first booking
+    with request.app.state.reads.connect() as connection:
+        checks = booking_checks(connection, day.isoformat(), caller.key_id, idempotency_key)
+    if not checks.day_open:
+        open_day(request, session, day)  # the day's standing orders first, on its first booking
     digest = request_hash(body.model_dump(mode="json"))
-    replayed = _replay(request, caller, idempotency_key, session, digest)
+    replayed = _replayed(request, idempotency_key, checks.stored, digest)
     if replayed is not None:
         return replayed
     desk = _desk(request)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from api.db import make_engine, migrate, session_factory
-from api.models import ApiKey, Trip
+from api.db import make_engine, migrate, read_engine, session_factory
+from api.models import ApiKey, OpenedDay, StandingOrder, Trip
 from api.storage import (
+    BookingChecks,
     add_trip,
+    booking_checks,
     cancel_trip,
     create_key,
+    day_open,
     find_idempotent,
     find_key,
     get_trip,
@@ -118,3 +121,34 @@ def test_idempotency_records_keep_the_request_hash(sessions) -> None:
         remember_idempotent(session, key.id, "k", "POST", "/v1/trips", 201, {"id": "T1"}, digest)
         session.commit()
         assert find_idempotent(session, key.id, "k").request_hash == digest
+
+
+def test_booking_checks_read_the_day_and_the_stored_answer_in_one_statement(sessions) -> None:
+    engine = sessions.kw["bind"]
+    reads = read_engine(engine)
+    with sessions() as session:
+        key, _ = create_key(session, "admin", None, None, OPERATORS)
+        other, _ = create_key(session, "admin", None, None, OPERATORS)
+        remember_idempotent(session, key.id, "k", "POST", "/v1/trips", 201, {"id": "T1"}, "digest")
+        session.commit()
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with reads.connect() as connection:
+        checks = booking_checks(connection, "2026-03-02", key.id, "k")
+        assert (checks.stored.path, checks.stored.body, checks.stored.request_hash) == ("/v1/trips", {"id": "T1"}, "digest")
+        assert checks.day_open is False  # never opened
+        assert booking_checks(connection, "2026-03-02", other.id, "k").stored is None  # another caller's key
+        assert booking_checks(connection, "2026-03-02", key.id, "other").stored is None
+        assert booking_checks(connection, "2026-03-02", key.id, None) == BookingChecks(False, None)
+    assert len(statements) == 4
+    with sessions() as session:
+        session.add(OpenedDay(service_date="2026-03-02", standing_orders=0))
+        session.commit()
+        assert day_open(session, "2026-03-02") and not day_open(session, "2026-03-03")
+        session.add(StandingOrder(id="SO-1", pickup_lon=76.93, pickup_lat=43.24, dropoff_lon=76.95, dropoff_lat=43.25,
+                                  weekdays=[1], start_date="2026-03-01", end_date="2026-04-01", earliest_pickup_s=30_000,
+                                  latest_pickup_s=31_800, wheelchair=True))
+        session.commit()
+        assert not day_open(session, "2026-03-02")  # a series created since the day was opened
+    with reads.connect() as connection:
+        assert booking_checks(connection, "2026-03-02", key.id, "k").day_open is False
