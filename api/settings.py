@@ -10,10 +10,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from geo.paths import generated_data_dir
 
 ROUTING_WORKERS: int = 0  # the compiled PHAST queries release the GIL: request threads run them in parallel with less CPU than worker processes (bench/api.py)
-BOOKING_GROUP: int = 64  # bookings per transaction at most in a group commit: above the 16 clients of bench/api.py
-# The default commits each booking alone, on both databases (bench/api.py, 3 interleaved rounds on the 2-core machine,
-# after the booking path's CPU fell to about 4 ms: a group of up to BOOKING_GROUP gave 0.99x the throughput on SQLite
-# and 0.89x on PostgreSQL, with p95 1.04x and 1.27x; before, at about 6 ms, it had paid 1.13x on PostgreSQL).
+BOOKING_GROUP: int = 64  # bookings per transaction at most: above the 16 clients of bench/api.py, so all queued ones join
+# Bookings queued during a commit share the next one, on both databases. Once PostgreSQL got a group's INSERTs in one
+# round trip (api.pipeline), the group paid there and on SQLite (bench/api.py: the runs against a commit per booking,
+# `levers.group_over_each_*`); before, at about 4 ms of CPU per booking and a round trip per statement, it had not.
 
 
 class Settings(BaseSettings):
@@ -39,8 +39,8 @@ class Settings(BaseSettings):
         Worker processes computing travel rows; 0 (the default) computes them in
         the request thread, where the compiled queries release the GIL.
     booking_group
-        Most bookings committed in one transaction (``api.booking_writer``); 1 (the default, measured
-        above) commits each alone.
+        Most bookings committed in one transaction (``api.booking_writer``; default ``BOOKING_GROUP``,
+        measured above); 1 commits each alone.
     clock
         Empty: real time; ``replay:<ISO start>:<speed>`` runs a replayed day
         (``api.clock.Clock``; used by ``bench/operations.py``).
@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     auth_failures_per_minute: int = 30  # well above typing mistakes, far below guessing
     key_cache_s: float = 10.0
     routing_workers: int = ROUTING_WORKERS
-    booking_group: int = Field(1, ge=1)
+    booking_group: int = Field(BOOKING_GROUP, ge=1)
     results_dir: Path = Path("out")
     clock: str = ""
 

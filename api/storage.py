@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.live_feed import note_change
+from api.pipeline import insert_rows
 from api.models import ApiKey, IdempotencyRecord, Job, OpenedDay, PlanRoute, StandingOrder, Trip, TripEvent, utcnow
 
 if TYPE_CHECKING:
@@ -140,8 +141,8 @@ def add_trips(session: Session, trips: list[tuple[Trip, dict | None]]) -> None:
     for trip, _ in trips:
         trip.created_at = trip.updated_at = now
         note_change(session, trip.service_date, trips=[(trip.id, trip.operator)])
-    session.execute(_TRIP_INSERT, [{c: getattr(trip, c) for c in _TRIP_COLUMNS} for trip, _ in trips])
-    session.execute(_EVENT_INSERT, [event for trip, detail in trips for event in (
+    insert_rows(session, _TRIP_INSERT, [{c: getattr(trip, c) for c in _TRIP_COLUMNS} for trip, _ in trips])
+    insert_rows(session, _EVENT_INSERT, [event for trip, detail in trips for event in (
         {"trip_id": trip.id, "at": now, "kind": "created", "vehicle_id": None, "detail": detail},
         {"trip_id": trip.id, "at": now, "kind": trip.status, "vehicle_id": trip.vehicle_id, "detail": {"reason": trip.reason}})])
 
@@ -220,7 +221,7 @@ def upsert_routes(session: Session, rows: list[dict]) -> None:
         return
     for row in rows:
         note_change(session, row["service_date"], row["version"], vehicles=[row["vehicle_id"]])
-    session.execute(_route_upsert(session.get_bind().dialect.name), rows)
+    insert_rows(session, _route_upsert(session.get_bind().dialect.name), rows)
 
 
 @cache
@@ -327,7 +328,7 @@ def idempotency_row(api_key_id: int, key: str, method: str, path: str, status_co
 def remember_idempotent_rows(session: Session, rows: list[dict]) -> None:
     """Store several answers of :func:`idempotency_row` at once; no commit."""
     if rows:
-        session.execute(_IDEMPOTENCY_INSERT, rows)
+        insert_rows(session, _IDEMPOTENCY_INSERT, rows)
 
 
 def is_duplicate(error: IntegrityError) -> bool:

@@ -7,11 +7,11 @@ is lost and no key made two trips. It runs on SQLite (WAL, in a temporary
 directory) and, when ``INVAPLAN_TEST_POSTGRES_URL`` names a PostgreSQL
 server, on a fresh database there.
 
-Runs, all with the same load: ``sqlite`` (the shipped configuration: a
-commit per booking), ``sqlite_group`` (the group commit,
-``INVAPLAN_BOOKING_GROUP=64``), ``sqlite_worker_processes`` (travel rows in
+Runs, all with the same load: ``sqlite`` (the shipped configuration: the
+group commit), ``sqlite_each`` (a commit per booking,
+``INVAPLAN_BOOKING_GROUP=1``), ``sqlite_worker_processes`` (travel rows in
 worker processes, ``INVAPLAN_ROUTING_WORKERS=2``, the design of the
-scipy-Dijkstra days), ``postgres`` (shipped) and ``postgres_group``. Each run
+scipy-Dijkstra days), ``postgres`` (shipped) and ``postgres_each``. Each run
 reports the CPU milliseconds per request of the server process, of its
 travel-row workers and of this load generator, which a busy machine distorts
 far less than latency and throughput. After one unreported warm-up run, every
@@ -22,7 +22,10 @@ the round with the median p95 (and every round's throughput and p95).
 replaced, in the same run: the group commit against a commit per booking
 (the runs above), the live insertion under the day's lock with the
 scheduler's compiled shortest paths against the numpy passes they replaced,
-the booking writer's Core INSERTs against the ORM bulk INSERTs, the travel rows by PHAST on a contraction hierarchy
+the booking writer's Core INSERTs against the ORM bulk INSERTs, on PostgreSQL a
+booking's INSERTs in one round trip (``api.pipeline``) against a round trip
+per statement and its reads in one statement outside a transaction against a
+read transaction, the travel rows by PHAST on a contraction hierarchy
 against the compiled Dijkstra with path lengths they replaced and scipy's
 Dijkstra (times and trees only), growing the live plan's matrices in buffers
 against a full copy per booking (with the full validation and the tenge arc
@@ -68,13 +71,13 @@ sys.path.insert(0, str(REPO / "tests" / "api"))
 
 from server_process import Server  # noqa: E402
 
-from api.db import make_engine, migrate, one_writer, session_factory  # noqa: E402
+from api.db import make_engine, migrate, one_writer, read_engine, session_factory  # noqa: E402
 from api.dispatch_desk import DispatchDesk  # noqa: E402
-from api.settings import BOOKING_GROUP  # noqa: E402
 from api.clock import seconds_after_midnight  # noqa: E402
 from api.models import IdempotencyRecord, PlanRoute, Trip, TripEvent  # noqa: E402
-from api.storage import (add_trips, create_key, idempotency_row, remember_idempotent_rows, route_rows,  # noqa: E402
-                         upsert_routes)
+from api.pipeline import pipelined  # noqa: E402
+from api.storage import (add_trips, booking_checks, create_key, day_open, find_idempotent, idempotency_row,  # noqa: E402
+                         remember_idempotent_rows, route_rows, upsert_routes)
 from api.travel_rows import aligned_lengths, fastest_paths, node_rows  # noqa: E402
 from data.dataset import ensure_dataset, load_fleet  # noqa: E402
 from geo.contraction import build_hierarchy  # noqa: E402
@@ -272,6 +275,55 @@ def _orm_writes(session: object, trip: Trip, routes: list[dict], record: dict) -
     session.execute(insert(IdempotencyRecord), [record])
 
 
+def postgres_levers(admin_url: str, bookings: int = 300) -> dict:
+    """On PostgreSQL, wall and CPU ms per booking of the booking writer's transaction (one booking, as a commit per
+    booking writes it) with its INSERTs in one round trip (``api.pipeline``) against a round trip per statement, and
+    of the booking's reads in one statement outside a transaction (``api.storage.booking_checks``) against the read
+    transaction they replaced (two SELECTs and a ROLLBACK). Interleaved; the second of each kept (warm)."""
+    url, drop = fresh_postgres(admin_url)
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+        sessions, reads = session_factory(engine), read_engine(engine)
+        with sessions() as session:
+            key, _ = create_key(session, "admin", None, "bench", set())
+            session.commit()
+            key_id = key.id
+        routes = {f"V{v}": [[f"x{v}", "pickup"], [f"x{v}", "dropoff"]] * 5 for v in range(2)}
+        out = {}
+        for name in ("each", "pipelined", "each", "pipelined"):
+            started, cpu = time.perf_counter(), time.process_time()
+            for k in range(bookings):
+                trip = Trip(id=f"{name}-{k}-{uuid.uuid4().hex[:6]}", service_date="2030-01-01", operator=None,
+                            status="assigned", pickup_lon=76.9, pickup_lat=43.2, dropoff_lon=76.95, dropoff_lat=43.25,
+                            earliest_pickup_s=30_000, latest_pickup_s=31_800, wheelchair=True, companions=0,
+                            vehicle_id="V0", pickup_eta_s=30_500.0, dropoff_eta_s=31_500.0, created_by=key_id)
+                with sessions() as session:
+                    with pipelined(session) if name == "pipelined" else nullcontext():
+                        add_trips(session, [(trip, None)])
+                        upsert_routes(session, route_rows("2030-01-01", routes, k))
+                        remember_idempotent_rows(session, [idempotency_row(key_id, trip.id, "POST", "/v1/trips", 201, {})])
+                    session.commit()
+            out[name] = ((time.perf_counter() - started) / bookings * 1000, (time.process_time() - cpu) / bookings * 1000)
+        for name in ("transaction", "one_statement", "transaction", "one_statement"):
+            started, cpu = time.perf_counter(), time.process_time()
+            for k in range(bookings):
+                if name == "one_statement":
+                    with reads.connect() as connection:
+                        booking_checks(connection, "2030-01-01", key_id, f"each-{k}")
+                else:
+                    with sessions() as session:
+                        day_open(session, "2030-01-01")
+                        find_idempotent(session, key_id, f"each-{k}")
+                        session.rollback()
+            out[name] = ((time.perf_counter() - started) / bookings * 1000, (time.process_time() - cpu) / bookings * 1000)
+    finally:
+        engine.dispose()
+        drop()
+    return {f"postgres_{name}_{kind}_ms": round(value, 3) for name, (wall, cpu) in out.items()
+            for kind, value in (("wall", wall), ("cpu", cpu))}
+
+
 def matrix_growth(trips: int, last: int = 50) -> dict:
     """Adding a booking's two points to a day plan: buffers that grow (ours) against a full copy per booking.
 
@@ -429,11 +481,11 @@ def main() -> None:
     day = (dt.date.today() + dt.timedelta(days=7)).isoformat()
     data_dir = ensure_dataset()
     configs = [("sqlite", {})] + ([] if args.no_peer else [
-        ("sqlite_group", {"INVAPLAN_BOOKING_GROUP": str(BOOKING_GROUP)}),
+        ("sqlite_each", {"INVAPLAN_BOOKING_GROUP": "1"}),
         ("sqlite_worker_processes", {"INVAPLAN_ROUTING_WORKERS": str(PROCESS_WORKERS)})])
     if os.environ.get(POSTGRES_ENV):
         configs += [("postgres", {})] + ([] if args.no_peer else [
-            ("postgres_group", {"INVAPLAN_BOOKING_GROUP": str(BOOKING_GROUP)})])
+            ("postgres_each", {"INVAPLAN_BOOKING_GROUP": "1"})])
     else:
         print(f"{POSTGRES_ENV} not set: PostgreSQL not measured")
     rounds: dict[str, list[dict]] = {name: [] for name, _ in configs}
@@ -457,17 +509,18 @@ def main() -> None:
               "errors_5xx": sum(r["errors_5xx"] for done in rounds.values() for r in done),
               "failed_requests": sum(r["failed_requests"] for done in rounds.values() for r in done), "runs": runs}
     if not args.no_peer:
-        ours, processes, group = runs["sqlite"], runs["sqlite_worker_processes"], runs["sqlite_group"]
+        ours, processes, each = runs["sqlite"], runs["sqlite_worker_processes"], runs["sqlite_each"]
         result["levers"] = {"threads_over_processes_rps": round(ours["rps"] / processes["rps"], 2),
                             "processes_over_threads_p95": round(processes["p95_ms"] / ours["p95_ms"], 2),
-                            "group_over_each_rps": round(group["rps"] / ours["rps"], 2),
-                            "group_over_each_p95": round(group["p95_ms"] / ours["p95_ms"], 2),
-                            "group_over_each_cpu": round(group["server_cpu_ms_per_request"] / ours["server_cpu_ms_per_request"], 2),
+                            "group_over_each_rps": round(ours["rps"] / each["rps"], 2),
+                            "group_over_each_p95": round(ours["p95_ms"] / each["p95_ms"], 2),
+                            "group_over_each_cpu": round(ours["server_cpu_ms_per_request"] / each["server_cpu_ms_per_request"], 2),
                             **levers(args.trips)}
-        if "postgres_group" in runs:
-            ours, group = runs["postgres"], runs["postgres_group"]
-            result["levers"] |= {"postgres_group_over_each_rps": round(group["rps"] / ours["rps"], 2),
-                                 "postgres_group_over_each_p95": round(group["p95_ms"] / ours["p95_ms"], 2)}
+        if "postgres_each" in runs:
+            ours, each = runs["postgres"], runs["postgres_each"]
+            result["levers"] |= {"postgres_group_over_each_rps": round(ours["rps"] / each["rps"], 2),
+                                 "postgres_group_over_each_p95": round(ours["p95_ms"] / each["p95_ms"], 2),
+                                 **postgres_levers(os.environ[POSTGRES_ENV])}
     print(json.dumps(result, indent=2))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")

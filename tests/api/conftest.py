@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import make_engine, migrate, session_factory
 from api.storage import create_key
@@ -35,6 +36,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # 
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a migrated fresh database of each kind."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield session_factory(engine)
+    engine.dispose()
 
 
 @pytest.fixture

@@ -83,12 +83,13 @@ def test_a_stopped_writer_refuses_bookings(database_url: str) -> None:
     engine.dispose()
 
 
-def test_bookings_are_committed_alone_unless_a_group_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A commit per booking on both databases (the measured default); ``INVAPLAN_BOOKING_GROUP`` sets a group; a
-    group below 1 is refused."""
-    assert Settings(database_url="postgresql+psycopg://u@h/db").booking_group == 1
-    monkeypatch.setenv("INVAPLAN_BOOKING_GROUP", str(BOOKING_GROUP))
+def test_bookings_are_committed_in_groups_unless_set_to_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A group commit on both databases (the measured default); ``INVAPLAN_BOOKING_GROUP=1`` commits each booking
+    alone; a group below 1 is refused."""
+    assert Settings(database_url="postgresql+psycopg://u@h/db").booking_group == BOOKING_GROUP
     assert Settings(database_url="sqlite:///a.db").booking_group == BOOKING_GROUP
+    monkeypatch.setenv("INVAPLAN_BOOKING_GROUP", "1")
+    assert Settings(database_url="sqlite:///a.db").booking_group == 1
     monkeypatch.setenv("INVAPLAN_BOOKING_GROUP", "0")
     with pytest.raises(ValidationError, match="booking_group"):
         Settings()

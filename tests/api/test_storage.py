@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from api.db import make_engine, migrate, read_engine, session_factory
+from api.db import make_engine, migrate, read_engine
 from api.models import ApiKey, OpenedDay, StandingOrder, Trip
 from api.storage import (
     BookingChecks,
@@ -30,14 +30,6 @@ from api.storage import (
 )
 
 OPERATORS = {"INCLUSION.KZ", "SPO-GROUP"}
-
-
-@pytest.fixture
-def sessions(database_url: str):
-    engine = make_engine(database_url)
-    migrate(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def trip(operator: str = "SPO-GROUP", status: str = "assigned", date: str = "2026-03-02") -> Trip:
