@@ -20,7 +20,9 @@
    day (twice the requests, from the demand generator, same users, fleet and date:
    ``almaty2x_served_share``, ``almaty2x_km_vs_1x``, ``almaty2x_vehicle_hours_vs_1x``; its run
    in ``almaty_runs`` also says whether its unserved requests fit the final plan and how busy the
-   vehicles on shift are hour by hour: ``saturation``).
+   vehicles on shift are hour by hour: ``saturation``), and the doubled day with the fleet doubled
+   too (every vehicle twice, same depot and shift: ``almaty2x_fleet2x_served_share``), which tells
+   the search's limit from the fleet's.
    ``--almaty-only`` runs just this part and merges its keys into an existing ``--json``;
    ``--skip-almaty`` keeps the Almaty keys an existing ``--json`` has.
 
@@ -342,7 +344,7 @@ def almaty(live_share: float, time_limit_s: float) -> dict:
             "insert_max_ms": round(report.insert_ms_max, 1)}
 
 
-ALMATY_RUNS: tuple[str, ...] = ("day", "reference", "double")  # the scale runs, as process-pool tasks
+ALMATY_RUNS: tuple[str, ...] = ("day", "reference", "double", "double_fleet")  # the scale runs, as process-pool tasks
 
 
 def _almaty_run(task: tuple[str, float]) -> dict:
@@ -355,9 +357,12 @@ def _almaty_run(task: tuple[str, float]) -> dict:
     directory = ensure_dataset()
     date = dataset_date(directory)
     trips = load_trips(directory)
-    if which == "double":
+    if which.startswith("double"):
         trips = day_trips(date, directory, n_trips=2 * len(trips))
-    problem = build_problem(trips, load_fleet(directory), date)  # no shared cache: the runs build at once
+    fleet = load_fleet(directory)
+    if which == "double_fleet":  # every vehicle twice: same operator, depot, shift and places
+        fleet = pd.concat([fleet, fleet.assign(vehicle_id=fleet["vehicle_id"] + "-2")], ignore_index=True)
+    problem = build_problem(trips, fleet, date)  # no shared cache: the runs build at once
     params = SolveParams(time_limit_s=time_limit_s)
     result = solve(problem.data, params)
     total = service_kpis(problem.data, result.solution, problem.off_network)["total"]
@@ -419,27 +424,30 @@ def saturation(data, solution, params: SolveParams) -> dict:  # noqa: ANN001 - P
 def almaty_scale(time_limit_s: float, reference_factor: float, workers: int) -> dict:
     """The Almaty day against a long run of the same search, and the doubled day, each solved whole.
 
-    Three solves (in ``workers`` processes): the day with ``time_limit_s``,
-    the day with ``reference_factor`` times that (the reference), and a day
-    with twice the requests from the demand generator (same users, fleet and
-    date) with ``time_limit_s``. Returns ``almaty_km_vs_long_run`` (our km
+    Four solves (in ``workers`` processes): the day with ``time_limit_s``,
+    the day with ``reference_factor`` times that (the reference), a day with
+    twice the requests from the demand generator (same users, fleet and
+    date) with ``time_limit_s``, and that day with the fleet doubled. Returns ``almaty_km_vs_long_run`` (our km
     over the reference's), ``almaty2x_served_share`` and the doubled day's
     km and vehicle-hours over the day's, with each run's KPIs.
     """
-    tasks = [("day", time_limit_s), ("reference", reference_factor * time_limit_s), ("double", time_limit_s)]
+    tasks = [("day", time_limit_s), ("reference", reference_factor * time_limit_s), ("double", time_limit_s),
+             ("double_fleet", time_limit_s)]
     runs = {}
     for run in _parallel(_almaty_run, sorted(tasks, key=lambda t: -t[1]), workers):  # the longest first
         runs[run["run"]] = run
         print(f"  {run['run']:9s} {run['requests']} requests, {run['time_limit_s']:.0f} s ({run['search']}): served "
               f"{run['served_share']:.2%}, {run['km']:.0f} km, {run['vehicle_hours']:.0f} vehicle-hours, "
               f"{run['vehicles_used']} vehicles; checker {'ok' if run['feasible'] else 'REJECTED'}", flush=True)
-    day, reference, double = (runs[k] for k in ALMATY_RUNS)
+    day, reference, double, double_fleet = (runs[k] for k in ALMATY_RUNS)
     return {"almaty_scale_time_limit_s": time_limit_s, "almaty_reference_factor": reference_factor,
             "almaty_km_vs_long_run": round(day["km"] / reference["km"], 4),
             "almaty_served_vs_long_run": round(day["served_share"] - reference["served_share"], 4),
             "almaty2x_requests": double["requests"], "almaty2x_served_share": double["served_share"],
             "almaty2x_km_vs_1x": round(double["km"] / day["km"], 3),
             "almaty2x_vehicle_hours_vs_1x": round(double["vehicle_hours"] / day["vehicle_hours"], 3),
+            "almaty2x_fleet2x_served_share": double_fleet["served_share"],
+            "almaty2x_fleet2x_vehicles_used": double_fleet["vehicles_used"],
             "almaty_scale_feasible": all(r["feasible"] for r in runs.values()),
             "almaty_runs": [runs[k] for k in ALMATY_RUNS]}
 

@@ -121,8 +121,9 @@ def tables(result: dict) -> str:
         lines += lilim_table(result) + [""]
     if "almaty_runs" in result:
         lines += ["The Almaty day solved whole (all requests booked) in the dispatcher's time limit, the same day given "
-                  "the long-run reference's time, and a day with twice the requests from the demand generator (same "
-                  "users, fleet and date). The wall time includes building the start:", ""]
+                  "the long-run reference's time, a day with twice the requests from the demand generator (same "
+                  "users, fleet and date), and that day with every vehicle twice (`double_fleet`). The wall time "
+                  "includes building the start:", ""]
         lines += almaty_table(result)
     return "\n".join(lines + [END])
 
