@@ -55,6 +55,10 @@ class Insertion:
     moved: tuple[Route, ...] = ()
     moved_requests: tuple[str, ...] = ()
 
+    def routes(self) -> tuple[Route, ...]:
+        """Every route this insertion changes: its vehicle's, then the ``moved`` ones."""
+        return (self.route, *self.moved)
+
 
 def route_sequence(requests: Mapping[str, TripRequest], route: Route) -> list[tuple[TripRequest, StopKind]]:
     """The ordered (request, kind) stops of a route."""

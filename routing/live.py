@@ -201,7 +201,7 @@ class LivePlan:
             if insertion is None:
                 self._unserved[request.id] = reason or NO_POSITION_REASON
                 return self._unserved[request.id]
-            for route in (insertion.route, *insertion.moved):
+            for route in insertion.routes():
                 self._routes[route.vehicle_id] = route
             return insertion
 

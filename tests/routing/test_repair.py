@@ -15,6 +15,7 @@ import pytest
 
 from darp_instances import line_problem, narrow_windows, precedence_ok
 from routing.checker import check_solution
+from routing.evaluate import simulate_day
 from routing.cost import Pricing
 from routing.insertion import best_insertion, route_sequence
 from routing.live import NO_POSITION_REASON, LivePlan
@@ -203,3 +204,16 @@ def single_move_exists(data: ProblemData, requests: dict, routes: dict, new: Tri
                     if next(placements(other, vehicles[other_id], requests[ejected], count), None) is not None:
                         return True
     return False
+
+
+def test_a_simulated_day_counts_the_repairs_and_both_plans_pass_the_checker() -> None:
+    data = narrow_windows(line_problem(30, 1, vehicles=3), 1, spread_s=3600.0, width_s=300.0, ride_factors=(1.2, 1.6),
+                          ride_slack_s=120.0)
+    params = replace(DISTANCE, time_limit_s=60.0, construction="insertion", solution_limit=0, iterations=20)  # work-limited
+    report = simulate_day(data, params, live_share=0.3)
+    live, plain = report.live, report.plain
+    assert live.violations == plain.violations == 0
+    assert plain.repaired == plain.repair.calls == 0
+    assert 0 < live.repaired <= live.inserted  # this day has bookings that fit only after a move
+    assert live.repair.calls == report.live_requests - live.inserted + live.repaired  # rejected or repaired
+    assert live.served - live.inserted == plain.served - plain.inserted  # the same booked plan under both
