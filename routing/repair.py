@@ -8,14 +8,15 @@ to move to another vehicle. :func:`repair_insertion` does that search:
    (room, operator, shift) and every request on its route whose pickup is
    not yet under way or committed (``routing.locks``), the *ejected*
    request is taken out of the route (times recomputed by the exact
-   scheduler, ``routing.schedule``), the new request is inserted into that
-   route alone (exact cheapest insertion), and the ejected one is re-inserted
-   at its exact cheapest feasible place anywhere in the fleet (its own
-   vehicle included). Candidates are tried nearest in time first (the
-   ejected pickup's planned time against the new earliest pickup); every
-   success is priced (the arc cost, plus the fixed cost of a vehicle that
-   starts or stops being used, of every changed route, as the insertion
-   prices) and the cheapest is kept.
+   scheduler, ``routing.schedule``), the new request goes into that route
+   alone at its feasible places, cheapest first (exact insertion), until the
+   ejected one fits back at its exact cheapest feasible place anywhere in the
+   fleet (its own vehicle included). Candidates are tried nearest in time
+   first (the ejected pickup's planned time against the new earliest
+   pickup); every success is priced (the arc cost, plus the fixed cost of a
+   vehicle that starts or stops being used, of every changed route, as the
+   insertion prices) and the cheapest is kept. Within the budget this finds
+   a single move whenever one exists (the tests check it by brute force).
 2. **Two ejections (a chain)**, only when no single ejection works: an
    ejected request that has no place is itself given room by ejecting one
    more unstarted request from a vehicle that could carry it, which must
@@ -57,7 +58,7 @@ from routing.solution import Route, route_points
 
 REPAIR_BUDGET_S: float = 0.25  # wall time per rejected booking: a quarter second stays below the 1 s after which a
 # desk user loses the flow (Nielsen's response-time limits), and it holds the day's plan lock no longer than that
-MAX_EJECTIONS: int = 2  # booked requests moved per repair: one, or a chain of two
+MAX_EJECTIONS: int = 2  # booked requests moved per repair: 2 allows the chains of step 2, 1 single moves only
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,8 @@ class _Search:
             points = route_points(self.requests, self.vehicles[route.vehicle_id], route.stops)
             return float(self.arc[points[:-1], points[1:]].sum()) + self.pricing.fixed
 
-        return sum(arc_cost(route) - arc_cost(self.routes[v]) for v, route in changed.items())
+        return sum(arc_cost(route) - (arc_cost(self.routes[v]) if v in self.routes else 0.0)
+                   for v, route in changed.items())
 
 
 def repair_insertion(data: ProblemData, requests: Mapping[str, TripRequest], routes: Mapping[str, Route],
@@ -136,8 +138,8 @@ def repair_insertion(data: ProblemData, requests: Mapping[str, TripRequest], rou
                      committed: Commitments | None = None, budget_s: float = REPAIR_BUDGET_S) -> Insertion | None:
     """``request`` placed by moving at most :data:`MAX_EJECTIONS` unstarted requests (module docstring), or None.
 
-    Parameters are those of ``routing.insertion.best_insertion`` (``routes``
-    must hold every vehicle; ``requests`` must hold ``request``), plus
+    Parameters are those of ``routing.insertion.best_insertion`` (a vehicle
+    missing from ``routes`` is idle; ``requests`` must hold ``request``), plus
     ``budget_s``, the wall-time limit of the search in seconds. The result is
     not applied: its ``route`` and ``moved`` routes replace those of their
     vehicles; ``moved_requests`` names the booked requests that moved.
