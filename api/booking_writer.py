@@ -23,23 +23,29 @@ import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import one_writer
 from api.models import Trip
 from api.pipeline import pipelined
-from api.storage import add_trips, remember_idempotent_rows, route_rows, upsert_routes
+from api.storage import add_trips, record_moves, remember_idempotent_rows, route_rows, upsert_routes
+
+if TYPE_CHECKING:
+    from api.dispatch_desk import Moved
 
 
 @dataclass(frozen=True)
 class BookingWrite:
-    """The rows of one booking: the trip, its plan change (routes and version), its idempotency row (or None)."""
+    """The rows of one booking: the trip, its plan change (routes and version), its idempotency row (or None), and
+    the booked trips moved to make room for it (reassigned in the same transaction)."""
 
     trip: Trip
     routes: dict[str, list[list[str]]]
     version: int
     idempotency: dict | None
+    moved: tuple[Moved, ...] = ()
 
 
 class BookingWriter:
@@ -120,4 +126,6 @@ class BookingWriter:
                 add_trips(session, [(booking.trip, None) for booking in bookings])
                 upsert_routes(session, list(newest.values()))
                 remember_idempotent_rows(session, [b.idempotency for b in bookings if b.idempotency is not None])
+            # after the pipeline (it reads): trips moved by a repair, those booked in this batch included
+            record_moves(session, [move for booking in bookings for move in booking.moved])
             session.commit()

@@ -56,8 +56,20 @@ NO_CHANGE = PlanChange(0, {})
 
 
 @dataclass(frozen=True)
+class Moved:
+    """A booked trip moved to make room for a new one (``routing.repair``): its vehicle and ETAs (seconds after midnight) now."""
+
+    trip_id: str
+    vehicle_id: str
+    operator: str
+    pickup_eta_s: float
+    dropoff_eta_s: float
+
+
+@dataclass(frozen=True)
 class Placement:
-    """The answer to a new trip: assigned with ETAs (seconds after midnight) or unserved with a reason."""
+    """The answer to a new trip: assigned with ETAs (seconds after midnight) or unserved with a reason; ``moved``: the
+    booked trips moved to make room for it (their stored assignment changes with it)."""
 
     vehicle_id: str | None
     operator: str | None
@@ -65,6 +77,7 @@ class Placement:
     dropoff_eta_s: float | None
     reason: str | None
     change: PlanChange = NO_CHANGE
+    moved: tuple[Moved, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -206,12 +219,19 @@ class DispatchDesk:
             self._where[trip_id] = (day, pick, drop)
             if isinstance(outcome, str):
                 return Placement(None, operator, None, None, outcome)
-            return self._placement(outcome, trip_id, self.changed(day, [outcome.vehicle_id]))
+            return self._placement(outcome, trip_id, self.changed(day, [r.vehicle_id for r in outcome.routes()]))
 
     def _placement(self, insertion: Insertion, trip_id: str, change: PlanChange) -> Placement:
-        stops = {s.kind: s.time_s for s in insertion.route.stops if s.request_id == trip_id}
-        return Placement(insertion.vehicle_id, self.operator_of[insertion.vehicle_id], stops["pickup"], stops["dropoff"],
-                         None, change)
+        times: dict[str, dict[str, float]] = {}
+        owner: dict[str, str] = {}
+        for route in insertion.routes():
+            for stop in route.stops:
+                times.setdefault(stop.request_id, {})[stop.kind] = stop.time_s
+                owner[stop.request_id] = route.vehicle_id
+        moved = tuple(Moved(k, owner[k], self.operator_of[owner[k]], times[k]["pickup"], times[k]["dropoff"])
+                      for k in insertion.moved_requests)
+        return Placement(insertion.vehicle_id, self.operator_of[insertion.vehicle_id], times[trip_id]["pickup"],
+                         times[trip_id]["dropoff"], None, change, moved)
 
     def vehicle_of(self, trip_id: str) -> str | None:
         """The vehicle whose route holds ``trip_id`` now, or None."""

@@ -7,6 +7,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -18,11 +19,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.live_feed import note_change
-from api.pipeline import insert_rows
 from api.models import ApiKey, IdempotencyRecord, Job, OpenedDay, PlanRoute, StandingOrder, Trip, TripEvent, utcnow
+from api.pipeline import insert_rows
+from routing.operations import TRANSFER_SUFFIX
 
 if TYPE_CHECKING:
-    from api.dispatch_desk import Placement
+    from api.dispatch_desk import Moved, Placement
 
 ROLES: tuple[str, ...] = ("admin", "planner", "dispatcher", "device")
 KEY_PREFIX: str = "ivp_"
@@ -191,6 +193,15 @@ def set_assignment(session: Session, trip: Trip, vehicle_id: str | None, operato
     session.add(TripEvent(trip_id=trip.id, kind=kind, vehicle_id=vehicle_id,
                           detail={"pickup_eta_s": pickup_eta_s, "dropoff_eta_s": dropoff_eta_s}))
     note_change(session, trip.service_date, trips=[(trip.id, operator)])
+
+
+def record_moves(session: Session, moved: Sequence[Moved]) -> None:
+    """Record the booked trips a new booking moved (``api.dispatch_desk.Moved``) as reassigned; no commit."""
+    for move in moved:
+        trip = get_trip(session, move.trip_id.removesuffix(TRANSFER_SUFFIX))
+        if trip is not None:
+            set_assignment(session, trip, move.vehicle_id, move.operator, move.pickup_eta_s, move.dropoff_eta_s,
+                           "reassigned")
 
 
 def cancel_trip(session: Session, trip: Trip) -> None:

@@ -307,4 +307,4 @@ class StreetDesk(DispatchDesk):
             self._where[trip_id] = (day, pick, drop)
             if isinstance(insertion, str):  # cannot happen after a feasible quote under the same lock
                 raise RuntimeError(f"trip {trip_id}: quoted feasible, then {insertion}")
-            return self._placement(insertion, trip_id, self.changed(day, [insertion.vehicle_id]))
+            return self._placement(insertion, trip_id, self.changed(day, [r.vehicle_id for r in insertion.routes()]))

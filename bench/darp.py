@@ -15,7 +15,11 @@
    both; the ``search`` key says which improver each part ran),
    each solve with ``--almaty-time-limit`` (default 60 s): the booked requests solved and the
    ``--live-share`` others inserted live as they arrive, an hour ahead of their pickup (timed,
-   p50/p95), the final plan checked; then the whole day solved at once against a run
+   p50/p95), the final plan checked; the live part runs with the repair of a booking that fits
+   nowhere as the plan stands (``routing.repair``: ``almaty_live_repaired`` bookings placed by
+   moving booked trips, ``insert_repair_*_ms`` the calls that ran it) and again from the same
+   solved plan without it (``almaty_served_share_no_repair``, ``insert_no_repair_*_ms``);
+   then the whole day solved at once against a run
    ``--reference-factor`` (default 10) times longer (``almaty_km_vs_long_run``), and a doubled
    day (twice the requests, from the demand generator, same users, fleet and date:
    ``almaty2x_served_share``, ``almaty2x_km_vs_1x``, ``almaty2x_vehicle_hours_vs_1x``; its run
@@ -70,6 +74,7 @@ import pandas as pd
 from routing.alns import handles as alns_handles, warm_up
 from routing.checker import check_solution
 from routing.evaluate import simulate_day
+from routing.repair import REPAIR_BUDGET_S
 from routing.literature import read_bks, read_cordeau, read_lilim, timed_solution
 from routing.solution import solution_cost
 from routing.solver import SolveParams, solve
@@ -330,18 +335,31 @@ def almaty(live_share: float, time_limit_s: float) -> dict:
     print(f"  Almaty matrix: {points} points (depots, pickups, drop-offs), times and distances in {matrix_s:.1f} s "
           "(uncached)", flush=True)
     report = simulate_day(problem.data, SolveParams(time_limit_s=time_limit_s), live_share=live_share)  # tenge
+    live, plain = report.live, report.plain
     print(f"  Almaty day: {report.requests} requests ({report.live_requests} arriving live), "
-          f"{len(problem.data.vehicles)} vehicles -> served {report.served_share:.2%}; booked part solved in "
-          f"{report.solve_seconds:.1f} s; live insertion p50 {report.insert_ms_p50:.1f} ms, "
-          f"p95 {report.insert_ms_p95:.1f} ms, max {report.insert_ms_max:.1f} ms; checker "
-          f"{'ok' if not report.violations else f'{report.violations} violations'}", flush=True)
+          f"{len(problem.data.vehicles)} vehicles -> served {live.served_share:.2%} ({live.repaired} live bookings "
+          f"placed by moving booked trips; {plain.served_share:.2%} without that repair); booked part solved in "
+          f"{report.solve_seconds:.1f} s; live insertion p50 {live.insert.p50_ms:.1f} ms, p95 {live.insert.p95_ms:.1f} ms, "
+          f"max {live.insert.max_ms:.1f} ms ({plain.insert.p95_ms:.1f} ms p95 without the repair); the "
+          f"{live.repair.calls} calls that ran the repair p50 {live.repair.p50_ms:.1f} ms, p95 {live.repair.p95_ms:.1f} ms, "
+          f"max {live.repair.max_ms:.1f} ms; checker "
+          f"{'ok' if not live.violations + plain.violations else f'{live.violations + plain.violations} violations'}",
+          flush=True)
     return {"almaty_search": search_used(problem.data, SolveParams()),
             "almaty_matrix_points": points, "almaty_matrix_seconds": round(matrix_s, 1),
-            "almaty_requests": report.requests, "almaty_served_share": round(report.served_share, 4),
+            "almaty_requests": report.requests, "almaty_served_share": round(live.served_share, 4),
             "almaty_solve_seconds": round(report.solve_seconds, 1), "almaty_live_requests": report.live_requests,
-            "almaty_live_inserted": report.live_inserted, "almaty_feasible": report.violations == 0,
-            "insert_p50_ms": round(report.insert_ms_p50, 1), "insert_p95_ms": round(report.insert_ms_p95, 1),
-            "insert_max_ms": round(report.insert_ms_max, 1)}
+            "almaty_live_inserted": live.inserted, "almaty_live_repaired": live.repaired,
+            "almaty_feasible": live.violations == 0 and plain.violations == 0,
+            "insert_p50_ms": round(live.insert.p50_ms, 1), "insert_p95_ms": round(live.insert.p95_ms, 1),
+            "insert_max_ms": round(live.insert.max_ms, 1), "almaty_repair_calls": live.repair.calls,
+            "insert_repair_p50_ms": round(live.repair.p50_ms, 1), "insert_repair_p95_ms": round(live.repair.p95_ms, 1),
+            "insert_repair_max_ms": round(live.repair.max_ms, 1), "almaty_repair_budget_s": REPAIR_BUDGET_S,
+            "almaty_served_share_no_repair": round(plain.served_share, 4),
+            "almaty_live_inserted_no_repair": plain.inserted,
+            "insert_no_repair_p50_ms": round(plain.insert.p50_ms, 1),
+            "insert_no_repair_p95_ms": round(plain.insert.p95_ms, 1),
+            "insert_no_repair_max_ms": round(plain.insert.max_ms, 1)}
 
 
 ALMATY_RUNS: tuple[str, ...] = ("day", "reference", "double", "double_fleet")  # the scale runs, as process-pool tasks

@@ -24,7 +24,7 @@ times, so a feasible insertion that moves the break earlier may be missed
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,11 +42,22 @@ _UNSET = object()  # a fleet row not yet filled
 
 @dataclass(frozen=True)
 class Insertion:
-    """Where a request fits: the vehicle, its new timed route and the added arc and fixed cost (pricing units)."""
+    """Where a request fits: the vehicle, its new timed route and the added arc and fixed cost (pricing units).
+
+    A repair (``routing.repair``) also changes other vehicles' routes: ``moved``
+    holds them (applied together with ``route``) and ``moved_requests`` the
+    booked requests it moved; both are empty for a plain insertion.
+    """
 
     vehicle_id: str
     route: Route
     added_cost: float
+    moved: tuple[Route, ...] = ()
+    moved_requests: tuple[str, ...] = ()
+
+    def routes(self) -> tuple[Route, ...]:
+        """Every route this insertion changes: its vehicle's, then the ``moved`` ones."""
+        return (self.route, *self.moved)
 
 
 def route_sequence(requests: Mapping[str, TripRequest], route: Route) -> list[tuple[TripRequest, StopKind]]:
@@ -245,8 +256,19 @@ def _profile(data: ProblemData, requests: Mapping[str, TripRequest], vehicle: Ve
 def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], routes: Mapping[str, Route],
                    request: TripRequest, now_s: float | None = None, pricing: Pricing | None = None,
                    cache: ProfileCache | None = None, arc: np.ndarray | None = None,
-                   committed: Commitments | None = None) -> Insertion | None:
-    """The cheapest feasible insertion of ``request`` (not applied), or None.
+                   committed: Commitments | None = None, vehicle_ids: Collection[str] | None = None) -> Insertion | None:
+    """The cheapest feasible insertion of ``request`` (not applied), or None; parameters of :func:`feasible_insertions`."""
+    return next(feasible_insertions(data, requests, routes, request, now_s, pricing, cache, arc, committed, vehicle_ids),
+                None)
+
+
+def feasible_insertions(data: ProblemData, requests: Mapping[str, TripRequest], routes: Mapping[str, Route],
+                        request: TripRequest, now_s: float | None = None, pricing: Pricing | None = None,
+                        cache: ProfileCache | None = None, arc: np.ndarray | None = None,
+                        committed: Commitments | None = None,
+                        vehicle_ids: Collection[str] | None = None) -> Iterator[Insertion]:
+    """The feasible insertions of ``request`` (not applied), cheapest first, among the ``MAX_EXACT_CHECKS`` cheapest
+    candidates that pass the screening (lazily: each is scheduled when asked for).
 
     Parameters
     ----------
@@ -273,6 +295,8 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
         Per vehicle id, the leading stops of its route that nothing may
         precede (performed, and the stop it heads to: ``routing.locks``);
         None: only the clock locks stops.
+    vehicle_ids
+        Only these vehicles may take it (None: the whole fleet).
     """
     pricing = pricing or Pricing()
     arc = pricing.arc(data) if arc is None else arc
@@ -285,6 +309,8 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
     fleet, rows, chosen, idle_seen = cache.fleet(vehicles), cache.rows(vehicles), [], set()
     for k in fleet.able(data.duration_s, request, now_s):
         vehicle = vehicles[k]
+        if vehicle_ids is not None and vehicle.id not in vehicle_ids:
+            continue
         route = routes.get(vehicle.id)
         if route is None or not route.stops:  # idle twins (same depot, shift, layout, operator) give the same insertions
             twin = (vehicle.depot, vehicle.shift_start_s, vehicle.shift_end_s, vehicle.wheelchair_places,
@@ -297,7 +323,7 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
             rows.update(k, route, cache.get(data, requests, vehicle, route))
         chosen.append(k)
     if not chosen:
-        return None
+        return
     chosen_rows = np.array(chosen, dtype=np.int64)
     committed_stops = np.array([committed.get(vehicles[k].id, 0) for k in chosen], dtype=np.int64)
     added, picks, drops, owner, locked = _screen_fleet(
@@ -311,8 +337,7 @@ def best_insertion(data: ProblemData, requests: Mapping[str, TripRequest], route
         new = [*seq[:i], (request, "pickup"), *seq[i:j], (request, "dropoff"), *seq[j:]]
         timed = schedule(data, vehicle, new, profile.times[:first], profile.route.start_s if first else None, now_s)
         if timed is not None:
-            return Insertion(vehicle.id, timed, float(added[k]))
-    return None
+            yield Insertion(vehicle.id, timed, float(added[k]))
 
 
 @njit(cache=True)

@@ -2,7 +2,10 @@
 
 A :class:`LivePlan` holds the current solution while the day runs. Every
 change keeps it feasible: :meth:`LivePlan.insert` is the exact cheapest
-feasible insertion (``routing.insertion``), :meth:`LivePlan.cancel` removes
+feasible insertion (``routing.insertion``) and, when no vehicle fits the
+request as the plan stands, a bounded ejection chain that moves one or two
+booked, not yet started requests to make room (``routing.repair``; nobody
+booked is dropped), :meth:`LivePlan.cancel` removes
 a request not yet picked up, and :meth:`LivePlan.reoptimise` re-solves the
 part not yet under way with OR-Tools (``routing.solver``, locked stops fixed)
 and keeps the result only if it is better. Re-optimisation can run in a
@@ -26,12 +29,14 @@ from routing.cost import Pricing
 from routing.insertion import Insertion, ProfileCache, best_insertion, reschedule, route_sequence
 from routing.locks import Commitments, locked_count
 from routing.problem import ProblemData, TripRequest, unservable_reason, validate_request
+from routing.repair import MAX_EJECTIONS, REPAIR_BUDGET_S, repair_insertion
 from routing.solution import Route, Solution, idle_route, route_points
 from routing.solver import SolveParams, objective, solve
 
 GROWTH: float = 1.5  # matrix buffers grow by this factor when full: amortised O(n) per added point, at most 2.25x the memory
 MIN_BUFFER_POINTS: int = 64
-NO_POSITION_REASON: str = "no vehicle can fit it: every insertion breaks a window, ride time, capacity or shift"
+NO_POSITION_REASON: str = (f"no vehicle can fit it, even after moving up to {MAX_EJECTIONS} booked trips: every "
+                           "insertion breaks a window, ride time, capacity or shift")
 CANCELLED_REASON: str = "cancelled"
 
 
@@ -73,10 +78,15 @@ class LivePlan:
     params
         Solver parameters used by :meth:`reoptimise`; their objective
         (``pricing``) is also the insertion's.
+    repair_budget_s
+        Wall-time limit in seconds of the repair of a request that does not
+        fit as the plan stands (``routing.repair``); 0: no repair.
     """
 
-    def __init__(self, data: ProblemData, solution: Solution, params: SolveParams | None = None) -> None:
+    def __init__(self, data: ProblemData, solution: Solution, params: SolveParams | None = None,
+                 repair_budget_s: float = REPAIR_BUDGET_S) -> None:
         self.params = params or SolveParams()
+        self.repair_budget_s = repair_budget_s
         self._data = data
         self._lock = threading.RLock()
         self._version = 0
@@ -162,12 +172,13 @@ class LivePlan:
 
     # ------------------------------------------------------------- changes
     def insert(self, request: TripRequest, now_s: float) -> Insertion | str:
-        """Add ``request`` and insert it at the cheapest feasible place.
+        """Add ``request`` and insert it at the cheapest feasible place, else make room for it (``routing.repair``).
 
         Returns
         -------
         Insertion or str
-            Where it went, or the reason it stays unserved.
+            Where it went (with the routes of the other vehicles changed to
+            make room, ``Insertion.moved``), or the reason it stays unserved.
 
         Raises
         ------
@@ -184,10 +195,14 @@ class LivePlan:
             insertion = None if reason else best_insertion(self._data, self._requests, self._routes, request,
                                                            now_s, self.pricing, self._profiles, self._arc,
                                                            self.commitments())
+            if insertion is None and not reason and self.repair_budget_s > 0:
+                insertion = repair_insertion(self._data, self._requests, self._routes, request, now_s, self.pricing,
+                                             self._profiles, self._arc, self.commitments(), self.repair_budget_s)
             if insertion is None:
                 self._unserved[request.id] = reason or NO_POSITION_REASON
                 return self._unserved[request.id]
-            self._routes[insertion.vehicle_id] = insertion.route
+            for route in insertion.routes():
+                self._routes[route.vehicle_id] = route
             return insertion
 
     def cancel(self, request_id: str, now_s: float) -> None:

@@ -14,7 +14,12 @@ limits are constraints of the network), so no separate ride-time repair is neede
 
 Breaks: a driver with a break takes it at the depot before leaving, at a stop
 after its service with nobody on board (the vehicle waits there), or at the
-depot after returning, starting inside the break window. Its position is a
+depot after returning, starting inside the break window. A break still ahead
+starts no earlier than the present (``not_before_s``), except one at the depot
+before leaving when the vehicle has not left (no locked stop, no departure):
+it has stood at its depot since its shift began, so its driver could take the
+break there already, and a vehicle left idle through its break window stays
+usable afterwards (before, no later booking could ever fit it). Its position is a
 choice: the places where it delays the next stop least in the schedule without
 a break are tried in turn (``BREAK_TRIES``), each as an extra node of the same
 network, and the first feasible one is kept. The times are always exact; a
@@ -166,7 +171,8 @@ class _Network:
             weight[b, b] = 0.0
             weight[origin, b] = vehicle.break_latest_s
             weight[b, origin] = -vehicle.break_earliest_s
-            if self.not_before_s is not None and p >= self.f:
+            waiting = p == self.f and (p > 0 or self.departed_s is None)  # where the vehicle has stood since: may be past
+            if self.not_before_s is not None and p >= self.f and not waiting:
                 weight[b, origin] = min(weight[b, origin], -self.not_before_s)  # a break still ahead starts after now
             if p == 0:
                 weight[0, b] = -length  # leave the depot after the break

@@ -28,7 +28,7 @@ from api.db import one_writer
 from api.deps import Caller, booking_operator, get_session, require
 from api.models import OpenedDay, StandingOrder, Trip, utcnow
 from api.schemas import Point
-from api.storage import add_trip, cancel_trip, day_open, new_trip_id, placed_trip, save_routes
+from api.storage import add_trip, cancel_trip, day_open, new_trip_id, placed_trip, record_moves, save_routes
 from api.street_desk import StreetDesk
 
 router = APIRouter(prefix="/v1", tags=["operations"])
@@ -142,6 +142,7 @@ def open_day(request: Request, session: Session, day: dt.date, again: bool = Fal
         try:
             with one_writer(session):
                 add_trip(session, trip, {"standing_order": order.id})
+                record_moves(session, placed.moved)
                 save_routes(session, trip.service_date, placed.change.routes, placed.change.version)
                 session.commit()
             created.append(trip_id)

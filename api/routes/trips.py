@@ -145,7 +145,8 @@ def create_trip(body: TripCreate, request: Request, caller: Caller = Depends(dis
         idempotency_row(caller.key_id, idempotency_key, "POST", request.url.path, 201, answer, digest)
     session.rollback()  # ends the read transaction: no connection is held while waiting for the writer (it needs one)
     try:  # outside the day's lock, committed with the bookings queued meanwhile (the versioned route write keeps the newest plan)
-        request.app.state.bookings.write(BookingWrite(trip, placed.change.routes, placed.change.version, idempotency))
+        request.app.state.bookings.write(BookingWrite(trip, placed.change.routes, placed.change.version, idempotency,
+                                                      placed.moved))
     except Exception as error:
         session.rollback()  # a fresh snapshot: the concurrent retry's record is visible
         _undo(request, session, trip_id, day)

@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 
 from api.booking_writer import BookingWrite, BookingWriter
 from api.db import make_engine, migrate, session_factory
-from api.models import Trip
+from api.dispatch_desk import Moved
+from api.models import Trip, TripEvent
 from api.settings import BOOKING_GROUP, Settings
-from api.storage import create_key, find_idempotent, idempotency_row, is_duplicate, load_routes, new_trip_id
+from api.storage import add_trip, create_key, find_idempotent, idempotency_row, is_duplicate, load_routes, new_trip_id
 
 
 def _trip() -> Trip:
@@ -93,3 +94,30 @@ def test_bookings_are_committed_in_groups_unless_set_to_one(monkeypatch: pytest.
     monkeypatch.setenv("INVAPLAN_BOOKING_GROUP", "0")
     with pytest.raises(ValidationError, match="booking_group"):
         Settings()
+
+
+def test_a_booking_that_moved_a_booked_trip_reassigns_it_in_the_same_commit(database_url: str) -> None:
+    """The repair of a booking (``routing.repair``) moved a booked trip: its stored vehicle and ETAs follow, with a
+    ``reassigned`` history event, when the new booking commits."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    booked = _trip()
+    with sessions() as session:
+        add_trip(session, booked)
+        session.commit()
+    writer = BookingWriter(sessions, BOOKING_GROUP)
+    new = _trip()
+    try:
+        writer.write(BookingWrite(new, {"SPO-001": [[new.id, "pickup"], [new.id, "dropoff"]],
+                                        "SPO-002": [[booked.id, "pickup"], [booked.id, "dropoff"]]}, 1, None,
+                                  (Moved(booked.id, "SPO-002", "SPO-GROUP", 30_500.0, 31_400.0),)))
+    finally:
+        writer.close()
+    with sessions() as session:
+        moved = session.get(Trip, booked.id)
+        assert (moved.vehicle_id, moved.pickup_eta_s, moved.dropoff_eta_s) == ("SPO-002", 30_500.0, 31_400.0)
+        events = session.scalars(select(TripEvent).where(TripEvent.trip_id == booked.id).order_by(TripEvent.id)).all()
+        assert [e.kind for e in events][-1] == "reassigned" and events[-1].vehicle_id == "SPO-002"
+        assert session.get(Trip, new.id).vehicle_id == "SPO-001"
+    engine.dispose()

@@ -9,7 +9,8 @@ import pytest
 
 from darp_instances import SPEED_M_PER_S, line_positions, line_problem
 from routing.checker import check_solution
-from routing.solution import route_points
+from routing.problem import ProblemData, TripRequest, Vehicle
+from routing.solution import Solution, route_points
 from routing.cost import Pricing
 from routing.live import CANCELLED_REASON, LivePlan
 from routing.locks import locked_count
@@ -167,3 +168,24 @@ def test_growing_matrices_equal_the_full_ones_and_keep_earlier_views_intact() ->
     with pytest.raises(ValueError, match="negative or NaN"):
         plan.add_points(np.full((1, len(x) + 1), np.nan), np.zeros((len(x), 1)), np.zeros((1, len(x) + 1)),
                         np.zeros((len(x), 1)))
+
+
+@pytest.mark.parametrize("early_trip", [False, True])
+def test_a_vehicle_left_waiting_through_its_break_window_still_takes_bookings(early_trip: bool) -> None:
+    """The driver stood at the depot (no trip yet) or at its last stop (``routing.locks``: the vehicle waits at its
+    last locked stop) through the break window: the break was possible there, so a booking after the window fits
+    the vehicle (it used to be unusable for the rest of the day: a break still ahead must start after now)."""
+    xs = np.array([0.0, 3000.0, 6000.0])  # depot, pickup, drop-off (metres)
+    distance = np.abs(xs[:, None] - xs[None, :])
+    vehicle = Vehicle("v0", "OP", 0, 0.0, 14400.0, 1, 3, break_earliest_s=1000.0, break_latest_s=2000.0, break_s=600.0)
+    data = ProblemData((vehicle,), (), distance / SPEED_M_PER_S, distance)
+    plan = LivePlan(data, Solution((), {}), SolveParams(cost="distance"))
+    if early_trip:  # done by 720 s; the planned break follows it
+        assert not isinstance(plan.insert(TripRequest("early", 1, 2, 300.0, 400.0, service_pickup_s=60.0,
+                                                      service_dropoff_s=60.0), 0.0), str)
+    trip = TripRequest("late", 1, 2, 3500.0, 3800.0, service_pickup_s=60.0, service_dropoff_s=60.0)
+    placed = plan.insert(trip, 3000.0)  # booked after the break window closed
+    assert not isinstance(placed, str), placed
+    route = plan.route("v0")
+    assert route.break_after == 2 * early_trip and 1000.0 <= route.break_start_s <= 2000.0  # in the window, where it waited
+    assert check_solution(plan.problem(), plan.solution()) == []
