@@ -11,9 +11,9 @@ from geo.paths import generated_data_dir
 
 ROUTING_WORKERS: int = 0  # the compiled PHAST queries release the GIL: request threads run them in parallel with less CPU than worker processes (bench/api.py)
 BOOKING_GROUP: int = 64  # bookings per transaction at most: above the 16 clients of bench/api.py, so all queued ones join
-# Bookings queued during a commit share the next one, on both databases. Once PostgreSQL got a group's INSERTs in one
-# round trip (api.pipeline), the group paid there and on SQLite (bench/api.py: the runs against a commit per booking,
-# `levers.group_over_each_*`); before, at about 4 ms of CPU per booking and a round trip per statement, it had not.
+# Bookings queued during a commit share the next one, on both databases: one fsync and, on PostgreSQL, one pipelined
+# round trip (api.pipeline) for all of them, which keeps the writer ahead when commits slow down. Against a commit per
+# booking on an idle machine the difference stays within the rounds' spread (bench/api.py, `levers.group_over_each_*`).
 
 
 class Settings(BaseSettings):
