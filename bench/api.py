@@ -35,7 +35,7 @@ see ``api.db``).
 
 Writes ``bench/results/api.json``: ``create_p95_ms``, ``create_rps``
 (SQLite), ``create_p95_ms_postgres``, ``create_rps_postgres``, and ``lost``,
-``duplicates``, ``errors_5xx`` summed over all runs. About 90 s (five server runs and the levers).
+``duplicates``, ``errors_5xx`` summed over all runs. About 3 minutes on 2 cores (a warm-up, five configurations x 3 rounds, and the levers).
 
 Usage: ``python bench/api.py [--trips 600] [--clients 16] [--json PATH]``
 (with ``INVAPLAN_TEST_POSTGRES_URL`` set for the PostgreSQL run)
