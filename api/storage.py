@@ -220,6 +220,21 @@ def save_routes(session: Session, service_date: str, routes: dict[str, list[list
     upsert_routes(session, route_rows(service_date, routes, version))
 
 
+def store_taken_back(session: Session, service_date: str, placed: dict[str, list[list[str]]], placed_version: int,
+                     left: dict[str, list[list[str]]], left_version: int, moved: Sequence[Moved]) -> None:
+    """Store a booking taken back out of the live plan after its commit failed; no commit.
+
+    ``left``: the routes that taking it out changed (plan ``left_version``).
+    ``placed``: the routes its placement changed (plan ``placed_version``);
+    those not in ``left`` keep the booked trips its repair moved (``moved``),
+    which stay where the repair put them and are recorded as reassigned.
+    Each route is written unless a newer plan version is stored.
+    """
+    save_routes(session, service_date, {v: stops for v, stops in placed.items() if v not in left}, placed_version)
+    record_moves(session, moved)
+    save_routes(session, service_date, left, left_version)
+
+
 def route_rows(service_date: str, routes: dict[str, list[list[str]]], version: int) -> list[dict]:
     """The ``plan_routes`` rows of vehicles' routes of plan ``version`` (for :func:`upsert_routes`)."""
     return [{"service_date": service_date, "vehicle_id": v, "stops": stops, "version": version, "updated_at": utcnow()}

@@ -17,7 +17,7 @@ from api.booking_writer import BookingWrite
 from api.clock import clock, now_seconds, seconds_after_midnight, today
 from api.db import one_writer
 from api.deps import Caller, booking_operator, get_session, require
-from api.dispatch_desk import DispatchDesk
+from api.dispatch_desk import DispatchDesk, Placement
 from api.models import Trip
 from api.routes.standing_orders import open_day
 from api.schemas import MAX_INT, JobOut, ReoptimiseRequest, TripCreate, TripEventOut, TripOut
@@ -39,6 +39,7 @@ from api.storage import (
     save_routes,
     set_assignment,
     start_job,
+    store_taken_back,
     trip_events,
 )
 
@@ -149,18 +150,20 @@ def create_trip(body: TripCreate, request: Request, caller: Caller = Depends(dis
                                                       placed.moved))
     except Exception as error:
         session.rollback()  # a fresh snapshot: the concurrent retry's record is visible
-        _undo(request, session, trip_id, day)
+        _undo(request, session, trip_id, day, placed)
         if idempotency_key is not None and isinstance(error, IntegrityError) and is_duplicate(error):
             return _replay(request, caller, idempotency_key, session, digest)  # a concurrent retry won
         raise
     return JSONResponse(answer, status_code=status.HTTP_201_CREATED)
 
 
-def _undo(request: Request, session: Session, trip_id: str, day: dt.date) -> None:
-    """Take a trip whose commit failed out of the live plan again and store the route it leaves."""
+def _undo(request: Request, session: Session, trip_id: str, day: dt.date, placed: Placement) -> None:
+    """Take a trip whose commit failed out of the live plan again; store the route it leaves and the booked trips its
+    placement moved (they stay where the repair put them)."""
     change = _desk(request).cancel(trip_id, -math.inf)
     try:
-        save_routes(session, day.isoformat(), change.routes, change.version)
+        store_taken_back(session, day.isoformat(), placed.change.routes, placed.change.version, change.routes,
+                         change.version, placed.moved)
         session.commit()
     except Exception:  # noqa: BLE001 - the next change of that vehicle stores it; restore skips unknown trips
         session.rollback()

@@ -16,7 +16,8 @@ from api.db import make_engine, migrate, session_factory
 from api.dispatch_desk import Moved
 from api.models import Trip, TripEvent
 from api.settings import BOOKING_GROUP, Settings
-from api.storage import add_trip, create_key, find_idempotent, idempotency_row, is_duplicate, load_routes, new_trip_id
+from api.storage import (add_trip, create_key, find_idempotent, idempotency_row, is_duplicate, load_routes, new_trip_id,
+                         save_routes, store_taken_back)
 
 
 def _trip() -> Trip:
@@ -121,3 +122,35 @@ def test_a_booking_that_moved_a_booked_trip_reassigns_it_in_the_same_commit(data
         assert [e.kind for e in events][-1] == "reassigned" and events[-1].vehicle_id == "SPO-002"
         assert session.get(Trip, new.id).vehicle_id == "SPO-001"
     engine.dispose()
+
+
+def test_a_booking_taken_back_after_a_failed_commit_leaves_the_trips_its_repair_moved_where_the_plan_has_them(
+        sessions) -> None:  # noqa: ANN001 - the conftest fixture
+    """A booking's repair moved a booked trip to another vehicle, then the booking's commit failed and the booking left
+    the live plan again; the moved trip stays where the plan has it. Its stored route, vehicle and ETAs follow, and a
+    route a concurrent booking stored at a newer plan version is kept."""
+    booked, other = _trip(), _trip()
+    day = booked.service_date
+    with sessions() as session:
+        add_trip(session, booked)
+        add_trip(session, other)
+        save_routes(session, day, {"SPO-001": [[booked.id, "pickup"], [booked.id, "dropoff"]],
+                                   "SPO-003": [[other.id, "pickup"], [other.id, "dropoff"]]}, 1)
+        session.commit()
+    new = new_trip_id()
+    placed = {"SPO-001": [[new, "pickup"], [new, "dropoff"]], "SPO-002": [[booked.id, "pickup"], [booked.id, "dropoff"]],
+              "SPO-003": [[other.id, "pickup"], [other.id, "dropoff"]]}
+    newer = [[other.id, "pickup"], ["T-later", "pickup"], [other.id, "dropoff"], ["T-later", "dropoff"]]
+    with sessions() as session:
+        save_routes(session, day, {"SPO-003": newer}, 4)  # a concurrent booking, committed first
+        session.commit()
+        store_taken_back(session, day, placed, 3, {"SPO-001": []}, 5,
+                         (Moved(booked.id, "SPO-002", "SPO-GROUP", 30_500.0, 31_400.0),))
+        session.commit()
+    with sessions() as session:
+        version, routes = load_routes(session)[day]
+        assert version == 5
+        assert routes == {"SPO-001": [], "SPO-002": [[booked.id, "pickup"], [booked.id, "dropoff"]], "SPO-003": newer}
+        moved = session.get(Trip, booked.id)
+        assert (moved.vehicle_id, moved.pickup_eta_s, moved.dropoff_eta_s) == ("SPO-002", 30_500.0, 31_400.0)
+        assert session.get(Trip, new) is None
