@@ -415,7 +415,8 @@ def saturation(data, solution, params: SolveParams) -> dict:  # noqa: ANN001 - P
     unserved = [index[k] for k in solution.unserved if k in index]
     scratch = np.empty(state.routes.shape[1] + 2, dtype=np.int64)
     seen = np.zeros(len(data.vehicles), dtype=np.bool_)
-    fit = sum(_best_insertion(r, False, seen.copy(), state.routes, state.lengths, state.times, state.fixed, scratch, seen,
+    fit = sum(_best_insertion(r, False, seen.copy(), state.routes, state.lengths, state.times, state.latest,
+                              state.fixed, scratch, seen,
                               state.position, *state.arrays.kernel_args())[1] >= 0 for r in unserved)
     hours = np.array(SATURATION_HOURS, dtype=float) * 3600
     def overlap(a: float, b: float) -> np.ndarray:  # noqa: E306 - seconds of [a, b] inside each hour

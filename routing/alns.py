@@ -50,7 +50,7 @@ import time
 import numpy as np
 
 from routing.cost import Pricing
-from routing.darp_kernel import BIG, Arrays, iterate, priced_route, seed_random, total_cost
+from routing.darp_kernel import BIG, Arrays, iterate, latest_starts, priced_route, seed_random, total_cost
 from routing.improve import Costs
 from routing.problem import ProblemData, TripRequest, Vehicle
 from routing.schedule import schedule
@@ -143,12 +143,15 @@ class _State:
         self.insertable, self.near, self.fixed, self.penalty = insertable, near, fixed, penalty
         v, cap = routes.shape
         self.times = np.zeros((v, cap + 2))
+        self.latest = np.zeros((v, cap + 2))  # per route, the latest starts (backward time slack) beside the least times
         self.position = -np.ones(2 * len(owner), dtype=np.int64)
         args = arrays.kernel_args()
         self.route_cost = np.zeros(v)
         self.ok = True
         for k in range(v):
             fine, self.route_cost[k] = priced_route(routes[k], lengths[k], k, self.times[k], self.position, *args)
+            latest_starts(routes[k], lengths[k], k, self.latest[k], arrays.point, arrays.high, arrays.service,
+                          arrays.depot, arrays.shift_end, arrays.duration)
             self.ok &= fine
         self.best_routes, self.best_lengths = routes.copy(), lengths.copy()
         self.cost = np.array([total_cost(self.route_cost, lengths, owner, insertable, fixed, penalty)] * 2)  # current, best
@@ -180,7 +183,8 @@ class _State:
             recreate: tuple[float, ...] = RECREATE_WEIGHTS, full_retry: bool = False) -> None:
         """``iterations`` ruin-and-recreate steps at ``temperature`` (``recreate``: weights of the recreate orders;
         ``full_retry``: unserved requests tried in every route, not only in those ruined)."""
-        iterate(iterations, temperature, MIN_RUINED, max_ruined, MAX_STRING, self.routes, self.lengths, self.times, self.route_cost, self.owner,
+        iterate(iterations, temperature, MIN_RUINED, max_ruined, MAX_STRING, self.routes, self.lengths, self.times, self.latest,
+                 self.route_cost, self.owner,
                  self.insertable, self.near, self.fixed, self.penalty, self.cost, self.best_routes, self.best_lengths,
                  self.position, np.array(RUIN_WEIGHTS), np.array(recreate, dtype=float), full_retry,
                  *self.arrays.kernel_args())

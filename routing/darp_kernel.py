@@ -447,19 +447,19 @@ def route_arc(seq, m, v, point, depot, arc):  # noqa: ANN001
 
 
 @njit(cache=True)
-def _latest_starts(seq, m, v, point, high, service, depot, shift_end, duration):  # noqa: ANN001, ANN202
-    """``latest[k]``: the latest start of node k (``times``' indexing: 1..m the stops, m + 1 the return) that keeps
-    the rest of route ``seq[:m]`` of vehicle v within its windows and shift (backward time slack, seconds)."""
-    latest = np.empty(m + 2)
+def latest_starts(seq, m, v, latest, point, high, service, depot, shift_end, duration):  # noqa: ANN001
+    """Write to ``latest[k]`` the latest start of node k (``times``' indexing: 1..m the stops, m + 1 the return) that
+    keeps the rest of route ``seq[:m]`` of vehicle v within its windows and shift (backward time slack, seconds).
+
+    The search keeps it per route beside the least times, updated whenever a route changes."""
     latest[m + 1] = shift_end[v]
     for k in range(m, 0, -1):
         after = depot[v] if k == m else point[seq[k]]
         latest[k] = min(high[seq[k - 1]], latest[k + 1] - service[seq[k - 1]] - duration[point[seq[k - 1]], after])
-    return latest
 
 
 @njit(cache=True)
-def route_insertion(r, seq, m, v, times, bound, scratch, position, point, low, high, service, wheel, seat, ride,  # noqa: ANN001
+def route_insertion(r, seq, m, v, times, latest, bound, scratch, position, point, low, high, service, wheel, seat, ride,  # noqa: ANN001
                     depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
     """The exact cheapest insertion of request r into vehicle v's route ``seq[:m]`` costing less than ``bound``.
@@ -486,7 +486,6 @@ def route_insertion(r, seq, m, v, times, bound, scratch, position, point, low, h
     picks = np.empty(size, dtype=np.int64)
     drops = np.empty(size, dtype=np.int64)
     count = 0
-    latest = _latest_starts(seq, m, v, point, high, service, depot, shift_end, duration)
     w = 0
     s = 0
     for i in range(m + 1):
@@ -602,7 +601,7 @@ def _choose(weights):  # noqa: ANN001
 
 
 @njit(cache=True)
-def _best_insertion(r, only, usable, routes, lengths, times, fixed, scratch, seen, position, point, low, high, service, wheel, seat,  # noqa: ANN001
+def _best_insertion(r, only, usable, routes, lengths, times, latest, fixed, scratch, seen, position, point, low, high, service, wheel, seat,  # noqa: ANN001
                     ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
     """Cheapest insertion of request r over all vehicles (``only``: those ``usable``): (added cost, fixed cost
@@ -632,7 +631,7 @@ def _best_insertion(r, only, usable, routes, lengths, times, fixed, scratch, see
             bounds[v] = fixed + cost_arc[depot[v], point[r]] + cost_arc[point[r], point[len(ride) + r]] \
                 + cost_arc[point[len(ride) + r], depot[v]]
         else:
-            bounds[v] = _insertion_bound(r, routes[v], lengths[v], v, times[v], point, low, high, service, wheel, seat,
+            bounds[v] = _insertion_bound(r, routes[v], lengths[v], v, times[v], latest[v], point, low, high, service, wheel, seat,
                                          ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                                          duration, arc, max_duration, break_earliest, break_latest, break_len,
                                          break_tries, cost_arc, paid_rate, excess_rate, direct)
@@ -643,7 +642,7 @@ def _best_insertion(r, only, usable, routes, lengths, times, fixed, scratch, see
             break
         m = lengths[v]
         extra = fixed if m == 0 else 0.0
-        c, i, j = route_insertion(r, routes[v], m, v, times[v], best - extra, scratch, position, point, low, high,
+        c, i, j = route_insertion(r, routes[v], m, v, times[v], latest[v], best - extra, scratch, position, point, low, high,
                                   service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed,
                                   twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
@@ -654,7 +653,7 @@ def _best_insertion(r, only, usable, routes, lengths, times, fixed, scratch, see
 
 
 @njit(cache=True)
-def _insertion_bound(r, seq, m, v, times, point, low, high, service, wheel, seat, ride, depot, shift_start,  # noqa: ANN001
+def _insertion_bound(r, seq, m, v, times, latest, point, low, high, service, wheel, seat, ride, depot, shift_start,  # noqa: ANN001
                      shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration, break_earliest,
                      break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
     """A lower bound on the added arc cost (``cost_arc``: the arcs' cost, their km part when time is priced too) of
@@ -677,7 +676,6 @@ def _insertion_bound(r, seq, m, v, times, point, low, high, service, wheel, seat
     d = n + r
     pp = point[p]
     pd = point[d]
-    latest = _latest_starts(seq, m, v, point, high, service, depot, shift_end, duration)
     least_p = BIG
     least_d = BIG
     least_adjacent = BIG
@@ -718,7 +716,8 @@ def _insertion_bound(r, seq, m, v, times, point, low, high, service, wheel, seat
 
 
 @njit(cache=True)
-def _touch(v, touched, n_touched, routes, lengths, times, route_cost, bak_routes, bak_lengths, bak_times, bak_cost):  # noqa: ANN001
+def _touch(v, touched, n_touched, routes, lengths, times, latest, route_cost, bak_routes, bak_lengths, bak_times,  # noqa: ANN001
+           bak_latest, bak_cost):
     """Back up route v before its first change in this iteration; the new count of touched routes."""
     for k in range(n_touched):
         if touched[k] == v:
@@ -726,6 +725,7 @@ def _touch(v, touched, n_touched, routes, lengths, times, route_cost, bak_routes
     m = lengths[v]
     bak_routes[v, :m] = routes[v, :m]
     bak_times[v, :m + 2] = times[v, :m + 2]
+    bak_latest[v, :m + 2] = latest[v, :m + 2]
     bak_lengths[v] = m
     bak_cost[v] = route_cost[v]
     touched[n_touched] = v
@@ -733,7 +733,7 @@ def _touch(v, touched, n_touched, routes, lengths, times, route_cost, bak_routes
 
 
 @njit(cache=True)
-def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes, lengths, times, route_cost, owner, insertable, near, fixed,  # noqa: ANN001, C901
+def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes, lengths, times, latest, route_cost, owner, insertable, near, fixed,  # noqa: ANN001, C901
              penalty, cost, best_routes, best_lengths, position, ruin_weights, recreate_weights, full_retry, point, low, high,
              service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration,
              arc, max_duration,
@@ -749,6 +749,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
     cap = routes.shape[1]
     bak_routes = np.empty_like(routes)
     bak_times = np.empty_like(times)
+    bak_latest = np.empty_like(latest)
     bak_lengths = np.empty_like(lengths)
     bak_cost = np.empty_like(route_cost)
     touched = np.empty(n_vehicles, dtype=np.int64)
@@ -810,8 +811,8 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                     pending[n_pending] = c
                     n_pending += 1
             for k in range(n_pending):
-                n_touched = _touch(owner[pending[k]], touched, n_touched, routes, lengths, times, route_cost,
-                                   bak_routes, bak_lengths, bak_times, bak_cost)
+                n_touched = _touch(owner[pending[k]], touched, n_touched, routes, lengths, times, latest, route_cost,
+                                   bak_routes, bak_lengths, bak_times, bak_latest, bak_cost)
         for k in range(n_pending):
             old_owner[k] = owner[pending[k]]
             owner[pending[k]] = -1
@@ -831,6 +832,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                                                twin, duration, arc, max_duration, break_earliest, break_latest,
                                                break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
             ok &= fine  # a shorter route keeps its times, but its break may find no place by the scheduler's rule
+            latest_starts(routes[v], m, v, latest[v], point, high, service, depot, shift_end, duration)
         ruined[:] = full_retry
         for t in range(n_touched):
             ruined[touched[t]] = True
@@ -859,8 +861,8 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                 pending[:n_pending] = pending[:n_pending][sort]
                 old_owner[:n_pending] = old_owner[:n_pending][sort]
             if order == 3:
-                n_touched, delta_unserved = _regret_insert(pending, old_owner, ruined, n_pending, routes, lengths, times, route_cost, owner, fixed,
-                                                touched, n_touched, bak_routes, bak_lengths, bak_times, bak_cost,
+                n_touched, delta_unserved = _regret_insert(pending, old_owner, ruined, n_pending, routes, lengths, times, latest, route_cost, owner, fixed,
+                                                touched, n_touched, bak_routes, bak_lengths, bak_times, bak_latest, bak_cost,
                                                 scratch, seen, position, point, low, high, service, wheel, seat, ride,
                                                 depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                                                 duration, arc, max_duration,
@@ -868,16 +870,16 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
             else:
                 for k in range(n_pending):
                     r = pending[k]
-                    c, v, i, j = _best_insertion(r, old_owner[k] < 0, ruined, routes, lengths, times, fixed, scratch, seen, position, point, low,
+                    c, v, i, j = _best_insertion(r, old_owner[k] < 0, ruined, routes, lengths, times, latest, fixed, scratch, seen, position, point, low,
                                                  high, service, wheel, seat, ride, depot, shift_start, shift_end,
                                                  wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
                     if v < 0:
                         delta_unserved += 1
                         continue
-                    n_touched = _touch(v, touched, n_touched, routes, lengths, times, route_cost, bak_routes,
-                                       bak_lengths, bak_times, bak_cost)
-                    _insert(r, v, i, j, routes, lengths, times, route_cost, owner, position, point, low, high, service,
+                    n_touched = _touch(v, touched, n_touched, routes, lengths, times, latest, route_cost, bak_routes,
+                                       bak_lengths, bak_times, bak_latest, bak_cost)
+                    _insert(r, v, i, j, routes, lengths, times, latest, route_cost, owner, position, point, low, high, service,
                             wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                             duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
@@ -905,6 +907,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                 m = bak_lengths[v]
                 routes[v, :m] = bak_routes[v, :m]
                 times[v, :m + 2] = bak_times[v, :m + 2]
+                latest[v, :m + 2] = bak_latest[v, :m + 2]
                 lengths[v] = m
                 route_cost[v] = bak_cost[v]
             for k in range(n_pending):
@@ -912,7 +915,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
 
 
 @njit(cache=True)
-def _insert(r, v, i, j, routes, lengths, times, route_cost, owner, position, point, low, high, service, wheel, seat,  # noqa: ANN001
+def _insert(r, v, i, j, routes, lengths, times, latest, route_cost, owner, position, point, low, high, service, wheel, seat,  # noqa: ANN001
             ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
     """Insert request r into route v: pickup before stop i, drop-off before stop j (of the route before insertion)."""
@@ -926,11 +929,12 @@ def _insert(r, v, i, j, routes, lengths, times, route_cost, owner, position, poi
                                     depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
                                     max_duration, break_earliest, break_latest, break_len, break_tries, cost_arc,
                                     paid_rate, excess_rate, direct)
+    latest_starts(row, m + 2, v, latest[v], point, high, service, depot, shift_end, duration)
 
 
 @njit(cache=True)
-def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times, route_cost, owner, fixed, touched, n_touched,  # noqa: ANN001
-                   bak_routes, bak_lengths, bak_times, bak_cost, scratch, seen, position, point, low, high, service,
+def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times, latest, route_cost, owner, fixed, touched,  # noqa: ANN001
+                   n_touched, bak_routes, bak_lengths, bak_times, bak_latest, bak_cost, scratch, seen, position, point, low, high, service,
                    wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
                    max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
@@ -947,7 +951,7 @@ def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times
         for v in range(n_vehicles):
             if old_owner[k] < 0 and not usable[v]:
                 continue
-            _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, fixed, scratch, position, point,
+            _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, latest, fixed, scratch, position, point,
                           low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap,
                           allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
@@ -972,15 +976,15 @@ def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times
             break
         done[chosen] = True
         v = chosen_v
-        n_touched = _touch(v, touched, n_touched, routes, lengths, times, route_cost, bak_routes, bak_lengths,
-                           bak_times, bak_cost)
-        _insert(pending[chosen], v, pick[chosen, v], drop[chosen, v], routes, lengths, times, route_cost, owner,
+        n_touched = _touch(v, touched, n_touched, routes, lengths, times, latest, route_cost, bak_routes, bak_lengths,
+                           bak_times, bak_latest, bak_cost)
+        _insert(pending[chosen], v, pick[chosen, v], drop[chosen, v], routes, lengths, times, latest, route_cost, owner,
                 position, point, low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap,
                 seat_cap, allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
         for k in range(n_pending):
             if not done[k] and (old_owner[k] >= 0 or usable[v]):
-                _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, fixed, scratch, position,
+                _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, latest, fixed, scratch, position,
                               point, low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap,
                               seat_cap, allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
@@ -991,7 +995,7 @@ def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times
 
 
 @njit(cache=True)
-def _regret_entry(k, r, v, best, pick, drop, routes, lengths, times, fixed, scratch, position, point, low, high,  # noqa: ANN001
+def _regret_entry(k, r, v, best, pick, drop, routes, lengths, times, latest, fixed, scratch, position, point, low, high,  # noqa: ANN001
                   service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                   duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
@@ -999,13 +1003,13 @@ def _regret_entry(k, r, v, best, pick, drop, routes, lengths, times, fixed, scra
     best[k, v], pick[k, v], drop[k, v] = BIG, -1, -1
     if not allowed[r, v]:
         return
-    if lengths[v] > 0 and _insertion_bound(r, routes[v], lengths[v], v, times[v], point, low, high, service, wheel,
+    if lengths[v] > 0 and _insertion_bound(r, routes[v], lengths[v], v, times[v], latest[v], point, low, high, service, wheel,
                                            seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed,
                                            twin, duration, arc, max_duration, break_earliest, break_latest,
                                            break_len, break_tries, cost_arc, paid_rate, excess_rate, direct) >= BIG:
         return  # the route's windows or loads leave no place
     extra = fixed if lengths[v] == 0 else 0.0
-    c, i, j = route_insertion(r, routes[v], lengths[v], v, times[v], BIG, scratch, position, point, low, high, service,
+    c, i, j = route_insertion(r, routes[v], lengths[v], v, times[v], latest[v], BIG, scratch, position, point, low, high, service,
                               wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                               duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)

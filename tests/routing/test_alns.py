@@ -77,7 +77,7 @@ def test_compiled_insertion_is_the_exact_cheapest_by_enumeration(seed: int) -> N
         for r in range(n):
             if state.owner[r] == v:
                 continue
-            cost, i, j = route_insertion(r, state.routes[v], m, v, state.times[v], BIG, np.empty(m + 4, dtype=np.int64),
+            cost, i, j = route_insertion(r, state.routes[v], m, v, state.times[v], state.latest[v], BIG, np.empty(m + 4, dtype=np.int64),
                                          state.position, *arrays.kernel_args())
             best = BIG
             for a in range(m + 1):
@@ -92,7 +92,7 @@ def test_compiled_insertion_is_the_exact_cheapest_by_enumeration(seed: int) -> N
             if i >= 0:
                 assert cost == pytest.approx(best, abs=1e-9)
                 if m > 0:  # the lower bound that orders and prunes the vehicles never passes the exact cost
-                    assert _insertion_bound(r, state.routes[v], m, v, state.times[v], *arrays.kernel_args()) \
+                    assert _insertion_bound(r, state.routes[v], m, v, state.times[v], state.latest[v], *arrays.kernel_args()) \
                         <= best + 1e-9
     assert checked > 0 and found > 0
 
@@ -154,8 +154,8 @@ def test_insertion_bound_on_the_published_pr01_routes_never_passes_the_exact_che
         for r in range(n):
             if state.owner[r] == v or m == 0:
                 continue
-            bound = _insertion_bound(r, state.routes[v], m, v, state.times[v], *args)
-            cost, i, _ = route_insertion(r, state.routes[v], m, v, state.times[v], BIG, np.empty(m + 4, dtype=np.int64),
+            bound = _insertion_bound(r, state.routes[v], m, v, state.times[v], state.latest[v], *args)
+            cost, i, _ = route_insertion(r, state.routes[v], m, v, state.times[v], state.latest[v], BIG, np.empty(m + 4, dtype=np.int64),
                                          state.position, *args)
             if i >= 0:
                 feasible_places += 1

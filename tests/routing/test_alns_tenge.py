@@ -140,7 +140,7 @@ def test_compiled_tenge_insertion_is_the_exact_cheapest_by_enumeration(almaty_sa
         if state.owner[r] == v:
             continue
         m = int(state.lengths[v])
-        cost, i, j = route_insertion(r, state.routes[v], m, v, state.times[v], BIG, np.empty(m + 4, dtype=np.int64),
+        cost, i, j = route_insertion(r, state.routes[v], m, v, state.times[v], state.latest[v], BIG, np.empty(m + 4, dtype=np.int64),
                                      state.position, *state.arrays.kernel_args())
         base = [(requests[s.request_id], s.kind) for s in route.stops]
         old = TENGE.route(data, requests, vehicle, route)
