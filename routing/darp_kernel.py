@@ -175,6 +175,11 @@ class Arrays:
                 self.duration, self.arc, self.max_duration, self.break_earliest, self.break_latest, self.break_len,
                 self.break_tries, self.cost_arc, self.paid_rate, self.excess_rate, self.direct)
 
+    def bound_args(self) -> tuple:
+        """The arrays :func:`insertion_bound` takes, in its order."""
+        return (self.point, self.low, self.high, self.service, self.wheel, self.seat, self.depot, self.wheel_cap,
+                self.seat_cap, self.duration, self.cost_arc)
+
 
 def _tightened(low: np.ndarray, high: np.ndarray, point: np.ndarray, service: np.ndarray, ride: np.ndarray,
                duration: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -608,7 +613,7 @@ def _best_insertion(r, only, usable, routes, lengths, times, latest, fixed, scra
     included; v; i; j).
 
     Vehicles are tried in order of a lower bound on their insertion cost
-    (:func:`_insertion_bound` on ``cost_arc``), and the search stops at the
+    (:func:`insertion_bound` on ``cost_arc``), and the search stops at the
     first whose bound reaches the best cost found: when arcs are all that is
     priced, the answer is the same as trying every vehicle, with far fewer
     position pairs screened. With time-priced costs the bound is the km part
@@ -631,10 +636,8 @@ def _best_insertion(r, only, usable, routes, lengths, times, latest, fixed, scra
             bounds[v] = fixed + cost_arc[depot[v], point[r]] + cost_arc[point[r], point[len(ride) + r]] \
                 + cost_arc[point[len(ride) + r], depot[v]]
         else:
-            bounds[v] = _insertion_bound(r, routes[v], lengths[v], v, times[v], latest[v], point, low, high, service, wheel, seat,
-                                         ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
-                                         duration, arc, max_duration, break_earliest, break_latest, break_len,
-                                         break_tries, cost_arc, paid_rate, excess_rate, direct)
+            bounds[v] = insertion_bound(r, routes[v], lengths[v], v, times[v], latest[v], point, low, high, service,
+                                        wheel, seat, depot, wheel_cap, seat_cap, duration, cost_arc)
     order = np.argsort(bounds)
     for k in range(n_vehicles):
         v = order[k]
@@ -653,11 +656,14 @@ def _best_insertion(r, only, usable, routes, lengths, times, latest, fixed, scra
 
 
 @njit(cache=True)
-def _insertion_bound(r, seq, m, v, times, latest, point, low, high, service, wheel, seat, ride, depot, shift_start,  # noqa: ANN001
-                     shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration, break_earliest,
-                     break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
+def insertion_bound(r, seq, m, v, times, latest, point, low, high, service, wheel, seat, depot, wheel_cap,  # noqa: ANN001
+                    seat_cap, duration, cost_arc):
     """A lower bound on the added arc cost (``cost_arc``: the arcs' cost, their km part when time is priced too) of
-    inserting request r into route ``seq[:m]`` (m > 0), in O(m); takes the kernels' arguments (``*P``).
+    inserting request r into route ``seq[:m]`` (m > 0), in O(m).
+
+    Takes only the arrays it reads (``Arrays.bound_args``), not all the
+    kernels' arguments: it runs once per route for every insertion, and each
+    array passed costs a reference-count increment and decrement per call.
 
     Pickup before stop i, drop-off before stop j > i: the cost is the pickup's
     detour at i plus the drop-off's at j, so at least the least pickup detour
@@ -671,7 +677,7 @@ def _insertion_bound(r, seq, m, v, times, latest, point, low, high, service, whe
     and route-duration limits are ignored; a driver's break only delays
     stops, so ``times`` (without the break) stay least times.
     """
-    n = len(ride)
+    n = len(point) // 2
     p = r
     d = n + r
     pp = point[p]
@@ -1003,10 +1009,8 @@ def _regret_entry(k, r, v, best, pick, drop, routes, lengths, times, latest, fix
     best[k, v], pick[k, v], drop[k, v] = BIG, -1, -1
     if not allowed[r, v]:
         return
-    if lengths[v] > 0 and _insertion_bound(r, routes[v], lengths[v], v, times[v], latest[v], point, low, high, service, wheel,
-                                           seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed,
-                                           twin, duration, arc, max_duration, break_earliest, break_latest,
-                                           break_len, break_tries, cost_arc, paid_rate, excess_rate, direct) >= BIG:
+    if lengths[v] > 0 and insertion_bound(r, routes[v], lengths[v], v, times[v], latest[v], point, low, high, service,
+                                          wheel, seat, depot, wheel_cap, seat_cap, duration, cost_arc) >= BIG:
         return  # the route's windows or loads leave no place
     extra = fixed if lengths[v] == 0 else 0.0
     c, i, j = route_insertion(r, routes[v], lengths[v], v, times[v], latest[v], BIG, scratch, position, point, low, high, service,

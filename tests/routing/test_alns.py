@@ -13,7 +13,7 @@ from darp_instances import assert_locks_kept, FIXTURES, brute_force_distance, li
 from routing.alns import _State, search, warm_up
 from routing.checker import check_solution
 from routing.cost import Pricing
-from routing.darp_kernel import BIG, _insertion_bound, feasible, route_insertion
+from routing.darp_kernel import BIG, feasible, insertion_bound, route_insertion
 from routing.improve import Costs
 from routing.literature import read_cordeau, read_cordeau_solution
 from routing.problem import ProblemData, Vehicle
@@ -92,7 +92,7 @@ def test_compiled_insertion_is_the_exact_cheapest_by_enumeration(seed: int) -> N
             if i >= 0:
                 assert cost == pytest.approx(best, abs=1e-9)
                 if m > 0:  # the lower bound that orders and prunes the vehicles never passes the exact cost
-                    assert _insertion_bound(r, state.routes[v], m, v, state.times[v], state.latest[v], *arrays.kernel_args()) \
+                    assert insertion_bound(r, state.routes[v], m, v, state.times[v], state.latest[v], *arrays.bound_args()) \
                         <= best + 1e-9
     assert checked > 0 and found > 0
 
@@ -154,7 +154,7 @@ def test_insertion_bound_on_the_published_pr01_routes_never_passes_the_exact_che
         for r in range(n):
             if state.owner[r] == v or m == 0:
                 continue
-            bound = _insertion_bound(r, state.routes[v], m, v, state.times[v], state.latest[v], *args)
+            bound = insertion_bound(r, state.routes[v], m, v, state.times[v], state.latest[v], *state.arrays.bound_args())
             cost, i, _ = route_insertion(r, state.routes[v], m, v, state.times[v], state.latest[v], BIG, np.empty(m + 4, dtype=np.int64),
                                          state.position, *args)
             if i >= 0:
