@@ -464,6 +464,31 @@ def latest_starts(seq, m, v, latest, point, high, service, depot, shift_end, dur
 
 
 @njit(cache=True)
+def _first_place(seq, m, latest, earliest, wheel, seat):  # noqa: ANN001
+    """(i, wheelchair load, seat load): the first place i (before stop i) where a stop that starts no earlier than
+    ``earliest`` can go, by binary search on the latest starts, and the loads on board before stop i.
+
+    Before stop i the new stop starts at ``earliest`` or later, and stop i
+    must still start by ``latest[i + 1]``, so every place with
+    ``latest[i + 1] < earliest`` fails the screens; the latest starts only
+    grow along a route, so those places are the route's head.
+    """
+    lo, hi = 0, m + 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if latest[mid + 1] + EPSILON < earliest:
+            lo = mid + 1
+        else:
+            hi = mid
+    w = 0
+    s = 0
+    for k in range(min(lo, m)):
+        w += wheel[seq[k]]
+        s += seat[seq[k]]
+    return lo, w, s
+
+
+@njit(cache=True)
 def route_insertion(r, seq, m, v, times, latest, bound, scratch, position, point, low, high, service, wheel, seat, ride,  # noqa: ANN001
                     depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
@@ -491,10 +516,9 @@ def route_insertion(r, seq, m, v, times, latest, bound, scratch, position, point
     picks = np.empty(size, dtype=np.int64)
     drops = np.empty(size, dtype=np.int64)
     count = 0
-    w = 0
-    s = 0
-    for i in range(m + 1):
-        if i > 0:
+    head, w, s = _first_place(seq, m, latest, low[p], wheel, seat)
+    for i in range(head, m + 1):
+        if i > head:
             w += wheel[seq[i - 1]]
             s += seat[seq[i - 1]]
         if w + wheel[p] > wheel_cap[v] or s + seat[p] > seat_cap[v]:
@@ -686,10 +710,9 @@ def insertion_bound(r, seq, m, v, times, latest, point, low, high, service, whee
     least_d = BIG
     least_adjacent = BIG
     first = m + 1  # the first place the pickup may go
-    w = 0
-    s = 0
-    for i in range(m + 1):
-        if i > 0:
+    head, w, s = _first_place(seq, m, latest, low[p], wheel, seat)
+    for i in range(head, m + 1):
+        if i > head:
             w += wheel[seq[i - 1]]
             s += seat[seq[i - 1]]
         before = depot[v] if i == 0 else point[seq[i - 1]]
