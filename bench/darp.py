@@ -99,7 +99,8 @@ def _solve_cordeau(task: tuple[Path, float, int]) -> dict:
     return {"instance": path.stem, "seed": seed, "search": search_used(data, params),
             "cost": round(solution_cost(data, result.solution)["distance"], 3),
             "unserved": len(result.solution.unserved), "feasible": not problems,
-            "first_problem": problems[0] if problems else None, "seconds": round(result.runtime_s, 1)}
+            "first_problem": problems[0] if problems else None, "seconds": round(result.runtime_s, 1),
+            "iterations": result.search_iterations}
 
 
 def _parallel(function: Callable, tasks: list, workers: int) -> Iterable:
@@ -132,7 +133,8 @@ def cordeau(directory: Path, time_limit_s: float, workers: int, seeds: int = 1) 
     Per instance: the cost's mean over seeds (``cost``, with ``gap`` to the best
     known ``bks``) and its best (``cost_best``, ``gap_best``); gaps are None
     unless every seed served every request. Against the 2003 tabu search
-    (``ts2003_cost``) the mean cost is compared.
+    (``ts2003_cost``) the mean cost is compared. ``iterations``: the compiled
+    search's mean steps per solve (the machine's speed, for comparing runs).
     """
     bks = read_bks(directory / "bks.csv")
     names = [name for name in bks.index if (directory / f"{name}.txt").exists()]
@@ -145,7 +147,8 @@ def cordeau(directory: Path, time_limit_s: float, workers: int, seeds: int = 1) 
         problems = [r["first_problem"] for r in runs if r["first_problem"]]
         row = {"instance": runs[0]["instance"], "seeds": seeds, "search": runs[0]["search"], **_over_seeds(runs, "cost"),
                "unserved": max(r["unserved"] for r in runs), "feasible": all(r["feasible"] for r in runs),
-               "first_problem": problems[0] if problems else None, "seconds": max(r["seconds"] for r in runs)}
+               "first_problem": problems[0] if problems else None, "seconds": max(r["seconds"] for r in runs),
+               "iterations": round(float(np.mean([r["iterations"] for r in runs])))}
         row.update(bks=float(known["cost"]), verified_bks=str(known.get("verified", "")).strip() == "yes",
                    gap=round(row["cost"] / float(known["cost"]) - 1, 5) if complete else None,
                    gap_best=round(row["cost_best"] / float(known["cost"]) - 1, 5) if complete else None)
@@ -388,7 +391,8 @@ def _almaty_run(task: tuple[str, float]) -> dict:
            "served_share": total["served_share"], "km": total["km"], "vehicle_hours": total["vehicle_hours"],
            "vehicles_used": total["vehicles_used"], "operating_tg": total["operating_tg"],
            "objective_tg": round(result.objective), "feasible": not check_solution(problem.data, result.solution),
-           "seconds": round(result.runtime_s, 1), "search": search_used(problem.data, params)}
+           "seconds": round(result.runtime_s, 1), "search": search_used(problem.data, params),
+           "iterations": result.search_iterations}
     return run | (saturation(problem.data, result.solution, params) if which == "double" else {})
 
 

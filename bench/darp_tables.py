@@ -28,11 +28,13 @@ def figure(value: float | None, key: str, decimals: int = 2, scale: float = 1.0,
 
 
 def cordeau_table(result: dict, section: str) -> list[str]:
-    """One row per instance of a Cordeau-format set: best known, mean and best over seeds, gaps."""
+    """One row per instance of a Cordeau-format set: best known, mean and best over seeds, gaps, the search's
+    iterations per solve (where the run recorded them)."""
     has_ts = any("ts2003_cost" in r for r in result[section])
+    has_iterations = any("iterations" in r for r in result[section])
     lines = ["| instance | best known | mean over seeds | best seed | gap, mean | gap, best |"
-             + (" 2003 tabu search |" if has_ts else ""),
-             "|---|---:|---:|---:|---:|---:|" + ("---:|" if has_ts else "")]
+             + (" 2003 tabu search |" if has_ts else "") + (" iterations per solve |" if has_iterations else ""),
+             "|---|---:|---:|---:|---:|---:|" + ("---:|" if has_ts else "") + ("---:|" if has_iterations else "")]
     for k, row in enumerate(result[section]):
         key = f"{section}.{k}"
         known = f"{row['bks']:.2f}" + ("" if row["verified_bks"] else " (unverified)")
@@ -40,6 +42,8 @@ def cordeau_table(result: dict, section: str) -> list[str]:
                  figure(row["gap"], f"{key}.gap", 2, 100, " %"), figure(row["gap_best"], f"{key}.gap_best", 2, 100, " %")]
         if has_ts:
             cells.append(f"{row['ts2003_cost']:.2f}" if "ts2003_cost" in row else "-")
+        if has_iterations:
+            cells.append(figure(row.get("iterations"), f"{key}.iterations", 0))
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 

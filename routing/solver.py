@@ -195,6 +195,9 @@ class SolveResult:
         Hours from leaving the depot to returning, summed over used vehicles.
     served, vehicles_used
         Counts.
+    search_iterations
+        Ruin-and-recreate steps the compiled search took (0: it did not run);
+        with the time limit, a measure of the machine's speed.
     """
 
     solution: Solution
@@ -206,6 +209,7 @@ class SolveResult:
     vehicle_hours: float = 0.0
     served: int = 0
     vehicles_used: int = 0
+    search_iterations: int = 0
 
     @property
     def routes(self) -> tuple[Route, ...]:
@@ -292,17 +296,19 @@ def solve(data: ProblemData, params: SolveParams | None = None, current: Solutio
         candidates.append((Solution(routes, {**{r.id: NOT_FITTED_REASON for r in open_requests}, **unserved}),
                            "NO_SOLUTION"))
     solution, status = min(candidates, key=lambda c: objective(data, c[0], params))
+    stats: dict = {}
     if lns_share > 0 and params.iterations != 0 and (left_s := deadline - time.perf_counter()) > 0:
         costs = Costs(params.pricing, _penalty(data, params))
         if compiled:
-            improved, search = alns_search(data, solution, costs, left_s, NOT_FITTED_REASON, None, params.seed), "ALNS"
+            improved = alns_search(data, solution, costs, left_s, NOT_FITTED_REASON, None, params.seed, stats)
+            search = "ALNS"
         else:
             improved = improve(data, solution, costs, left_s, NOT_FITTED_REASON, params.now_s, params.seed,
                                params.iterations, committed)
             search = "RUIN_AND_RECREATE"
         if objective(data, improved, params) < objective(data, solution, params) - 1e-9:
             solution, status = improved, f"{status}+{search}"
-    return _result(data, solution, params, time.perf_counter() - started, status)
+    return _result(data, solution, params, time.perf_counter() - started, status, stats.get("iterations", 0))
 
 
 def construct(data: ProblemData, requests: list[TripRequest], now_s: float | None, pricing: Pricing,
@@ -388,10 +394,12 @@ def _timed_route(data: ProblemData, state: VehicleState, sequence: list[tuple[Tr
         sequence = [(r, k) for r, k in sequence if r.id != victim]
 
 
-def _result(data: ProblemData, solution: Solution, params: SolveParams, runtime_s: float, status: str) -> SolveResult:
+def _result(data: ProblemData, solution: Solution, params: SolveParams, runtime_s: float, status: str,
+            iterations: int = 0) -> SolveResult:
     cost = solution_cost(data, solution)
     return SolveResult(solution, objective(data, solution, params), runtime_s, status, cost["distance"],
-                       cost["driving_time"], cost["vehicle_time"] / 3600.0, int(cost["served"]), int(cost["vehicles_used"]))
+                       cost["driving_time"], cost["vehicle_time"] / 3600.0, int(cost["served"]), int(cost["vehicles_used"]),
+                       iterations)
 
 
 def _penalty(data: ProblemData, params: SolveParams) -> float:
