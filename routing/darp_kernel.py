@@ -494,7 +494,8 @@ def route_insertion(r, seq, m, v, times, latest, bound, scratch, position, point
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
     """The exact cheapest insertion of request r into vehicle v's route ``seq[:m]`` costing less than ``bound``.
 
-    ``times`` holds the route's least times (:func:`feasible`); ``scratch``
+    ``times`` holds the route's least times (:func:`feasible`) and ``latest``
+    its latest starts (:func:`latest_starts`); ``scratch``
     is an int array of at least m + 2 entries. Returns (added cost,
     pickup position, drop-off position); positions count stops of the
     current route (insert before that stop; m: at the end), and the cost is
