@@ -409,7 +409,7 @@ def saturation(data, solution, params: SolveParams) -> dict:  # noqa: ANN001 - P
     driving or boarding (the rest waiting, on a break, or at the depot).
     """
     from routing.alns import _State
-    from routing.darp_kernel import _best_insertion
+    from routing.darp_kernel import _best_insertion, workspace
     from routing.improve import Costs
     from routing.solution import route_points
     from routing.solver import _penalty
@@ -417,10 +417,10 @@ def saturation(data, solution, params: SolveParams) -> dict:  # noqa: ANN001 - P
     state = _State.of(data, solution, Costs(params.pricing, _penalty(data, params)), "unserved")
     index = {r.id: k for k, r in enumerate(data.requests)}
     unserved = [index[k] for k in solution.unserved if k in index]
-    scratch = np.empty(state.routes.shape[1] + 2, dtype=np.int64)
+    work = workspace(int(state.lengths.max()), state.routes.shape[1], len(data.vehicles))
     seen = np.zeros(len(data.vehicles), dtype=np.bool_)
     fit = sum(_best_insertion(r, False, seen.copy(), state.routes, state.lengths, state.times, state.latest,
-                              state.fixed, scratch, seen,
+                              state.fixed, work, seen,
                               state.position, *state.arrays.kernel_args())[1] >= 0 for r in unserved)
     hours = np.array(SATURATION_HOURS, dtype=float) * 3600
     def overlap(a: float, b: float) -> np.ndarray:  # noqa: E306 - seconds of [a, b] inside each hour

@@ -148,8 +148,9 @@ class _State:
         args = arrays.kernel_args()
         self.route_cost = np.zeros(v)
         self.ok = True
+        timed = np.empty(cap + 2)  # the scheduler's times of each route in turn (unused here)
         for k in range(v):
-            fine, self.route_cost[k] = priced_route(routes[k], lengths[k], k, self.times[k], self.position, *args)
+            fine, self.route_cost[k] = priced_route(routes[k], lengths[k], k, self.times[k], timed, self.position, *args)
             latest_starts(routes[k], lengths[k], k, self.latest[k], arrays.point, arrays.high, arrays.service,
                           arrays.depot, arrays.shift_end, arrays.duration)
             self.ok &= fine

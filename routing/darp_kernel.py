@@ -223,12 +223,13 @@ def feasible(seq, m, v, times, position, point, low, high, service, wheel, seat,
     return after >= -1
 
 
-@njit(cache=True)
-def priced_route(seq, m, v, times, position, point, low, high, service, wheel, seat, ride, depot, shift_start,  # noqa: ANN001
+@njit(cache=True, _nrt=False)
+def priced_route(seq, m, v, times, timed, position, point, low, high, service, wheel, seat, ride, depot, shift_start,  # noqa: ANN001
                  shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
                  break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
-    """(:func:`feasible`, the route's cost without the fixed cost) of ``seq[:m]``; least times in ``times``."""
-    timed = np.empty(m + 2)
+    """(:func:`feasible`, the route's cost without the fixed cost) of ``seq[:m]``; least times in ``times``.
+
+    ``timed`` (at least m + 2 entries) gets the scheduler's times (:func:`timed_route`)."""
     after, cost = timed_route(seq, m, v, times, timed, True, position, point, low, high, service, wheel, seat, ride,
                               depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
                               max_duration, break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate,
@@ -236,7 +237,7 @@ def priced_route(seq, m, v, times, position, point, low, high, service, wheel, s
     return after >= -1, cost
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def timed_route(seq, m, v, times, timed, with_cost, position, point, low, high, service, wheel, seat, ride, depot,  # noqa: ANN001, C901
                 shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
                 break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
@@ -274,7 +275,8 @@ def timed_route(seq, m, v, times, timed, with_cost, position, point, low, high, 
         after = _place_break(seq, m, v, times, timed, position, point, low, high, service, ride, depot, shift_start,
                              shift_end, duration, max_duration, break_earliest, break_latest, break_len, break_tries)
     elif with_cost:
-        timed[:m + 2] = times[:m + 2]
+        for k in range(m + 2):
+            timed[k] = times[k]
     cost = 0.0
     if after >= -1 and with_cost:
         if m > 0:
@@ -285,7 +287,7 @@ def timed_route(seq, m, v, times, timed, with_cost, position, point, low, high, 
     return after, cost
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _clear(seq, m, position, n):  # noqa: ANN001
     """Reset the scratch ``position`` of the pickups in ``seq[:m]``."""
     for k in range(m):
@@ -293,50 +295,46 @@ def _clear(seq, m, position, n):  # noqa: ANN001
             position[seq[k]] = -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _place_break(seq, m, v, times, timed, position, point, low, high, service, ride, depot, shift_start,  # noqa: ANN001
                  shift_end, duration, max_duration, break_earliest, break_latest, break_len, break_tries):
     """The break position of ``routing.schedule`` (-2: none feasible), ``timed`` its least times; ``times``: without."""
     n = len(ride)
     length = break_len[v]
     depart = max(times[0], times[1] - duration[depot[v], point[seq[0]]])  # the scheduler's just-in-time departure
-    delays = np.empty(m + 1)
-    places = np.empty(m + 1, dtype=np.int64)
-    count = 0
-    on_board = 0
-    for p in range(m + 1):
-        if 0 < p:
-            on_board += 1 if seq[p - 1] < n else -1
-            if p < m and on_board != 0:
+    last_delay, last_place = -1.0, -1  # places are tried by (delay, place), each try the next after the last
+    for _ in range(break_tries):
+        best_delay, best_place = BIG, -1
+        on_board = 0
+        for p in range(m + 1):
+            if 0 < p:
+                on_board += 1 if seq[p - 1] < n else -1
+                if p < m and on_board != 0:
+                    continue
+            ready = shift_start[v] if p == 0 else times[m + 1] if p == m else times[p] + service[seq[p - 1]]
+            start = max(ready, break_earliest[v])
+            if start > break_latest[v]:
                 continue
-        ready = shift_start[v] if p == 0 else times[m + 1] if p == m else times[p] + service[seq[p - 1]]
-        start = max(ready, break_earliest[v])
-        if start > break_latest[v]:
-            continue
-        if p == 0:
-            delay = max(0.0, start + length - depart)
-        elif p == m:
-            if start + length > shift_end[v]:
-                continue
-            delay = 0.0
-        else:
-            delay = max(0.0, start + length + duration[point[seq[p - 1]], point[seq[p]]] - times[p + 1])
-        delays[count] = delay
-        places[count] = p
-        count += 1
-    for _ in range(min(break_tries, count)):
-        best = 0
-        for c in range(1, count):
-            if delays[c] < delays[best] or (delays[c] == delays[best] and places[c] < places[best]):
-                best = c
-        if _least(seq, m, v, timed, places[best], position, point, low, high, service, ride, depot, shift_start,
+            if p == 0:
+                delay = max(0.0, start + length - depart)
+            elif p == m:
+                if start + length > shift_end[v]:
+                    continue
+                delay = 0.0
+            else:
+                delay = max(0.0, start + length + duration[point[seq[p - 1]], point[seq[p]]] - times[p + 1])
+            if (delay > last_delay or (delay == last_delay and p > last_place)) and delay < best_delay:
+                best_delay, best_place = delay, p
+        if best_place < 0:
+            return -2
+        if _least(seq, m, v, timed, best_place, position, point, low, high, service, ride, depot, shift_start,
                   shift_end, duration, max_duration, break_earliest, break_latest, break_len):
-            return places[best]
-        delays[best] = np.inf
+            return best_place
+        last_delay, last_place = best_delay, best_place
     return -2
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _least(seq, m, v, times, after, position, point, low, high, service, ride, depot, shift_start, shift_end,  # noqa: ANN001, C901
            duration, max_duration, break_earliest, break_latest, break_len):
     """Least times of ``seq[:m]`` in ``times[:m + 2]`` with the break after stop ``after`` (-1: none); feasible?
@@ -404,7 +402,7 @@ def _least(seq, m, v, times, after, position, point, low, high, service, ride, d
             return True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _route_cost(seq, m, v, timed, after, position, point, service, depot, cost_arc, paid_rate, excess_rate, direct,  # noqa: ANN001
                 break_len):
     """Cost of the timed route ``seq[:m]`` (``routing.cost.Pricing.route`` less the fixed cost; 0 when empty)."""
@@ -422,7 +420,7 @@ def _route_cost(seq, m, v, timed, after, position, point, service, depot, cost_a
     return cost + paid_rate * paid + excess_rate * excess
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def with_insertion(seq, m, pickup, dropoff, i, j, out):  # noqa: ANN001
     """Write ``seq[:m]`` with ``pickup`` before stop i and ``dropoff`` before stop j (i <= j; m: at the end) to ``out``."""
     length = 0
@@ -438,7 +436,7 @@ def with_insertion(seq, m, pickup, dropoff, i, j, out):  # noqa: ANN001
             length += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def route_arc(seq, m, v, point, depot, arc):  # noqa: ANN001
     """Arc cost of ``seq[:m]`` from vehicle v's depot back to it (0 when empty)."""
     if m == 0:
@@ -451,7 +449,7 @@ def route_arc(seq, m, v, point, depot, arc):  # noqa: ANN001
     return total + arc[here, depot[v]]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def latest_starts(seq, m, v, latest, point, high, service, depot, shift_end, duration):  # noqa: ANN001
     """Write to ``latest[k]`` the latest start of node k (``times``' indexing: 1..m the stops, m + 1 the return) that
     keeps the rest of route ``seq[:m]`` of vehicle v within its windows and shift (backward time slack, seconds).
@@ -463,7 +461,7 @@ def latest_starts(seq, m, v, latest, point, high, service, depot, shift_end, dur
         latest[k] = min(high[seq[k - 1]], latest[k + 1] - service[seq[k - 1]] - duration[point[seq[k - 1]], after])
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _first_place(seq, m, latest, earliest, wheel, seat):  # noqa: ANN001
     """(i, wheelchair load, seat load): the first place i (before stop i) where a stop that starts no earlier than
     ``earliest`` can go, by binary search on the latest starts, and the loads on board before stop i.
@@ -489,14 +487,76 @@ def _first_place(seq, m, latest, earliest, wheel, seat):  # noqa: ANN001
 
 
 @njit(cache=True)
-def route_insertion(r, seq, m, v, times, latest, bound, scratch, position, point, low, high, service, wheel, seat, ride,  # noqa: ANN001
+def workspace(stops, cap, n_vehicles):  # noqa: ANN001
+    """Buffers of :func:`route_insertion` for routes of up to ``stops`` stops, and of :func:`_best_insertion`.
+
+    A tuple: costs, pickup places, drop-off places and a heap, one entry per
+    position pair ((stops + 1)(stops + 2) / 2); a trial route's least and
+    scheduled times (``cap`` + 4, ``cap`` the longest route the arrays hold);
+    the vehicles' bounds and order (``n_vehicles``); a trial route's stops
+    (``cap`` + 2). The kernels that use it allocate nothing, so they skip
+    reference counting.
+    """
+    size = (stops + 1) * (stops + 2) // 2
+    return (np.empty(size), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64),
+            np.empty(size, dtype=np.int64), np.empty(cap + 4), np.empty(cap + 4), np.empty(n_vehicles),
+            np.empty(n_vehicles, dtype=np.int64), np.empty(cap + 2, dtype=np.int64))
+
+
+@njit(cache=True)
+def _fitted(work, stops):  # noqa: ANN001
+    """``work``, or a :func:`workspace` twice as long when its position-pair buffers are short of ``stops`` stops."""
+    if len(work[0]) >= (stops + 1) * (stops + 2) // 2:
+        return work
+    return workspace(2 * stops, len(work[4]) - 4, len(work[6]))
+
+
+@njit(cache=True, _nrt=False)
+def _before(key, a, b):  # noqa: ANN001
+    """Whether index a comes before b: by ``key``, then by index."""
+    return key[a] < key[b] or (key[a] == key[b] and a < b)
+
+
+@njit(cache=True, _nrt=False)
+def _sift_down(heap, count, key, root):  # noqa: ANN001
+    """Restore the min-heap ``heap[:count]`` (of indices, in :func:`_before` order) below ``root``."""
+    while True:
+        child = 2 * root + 1
+        if child >= count:
+            return
+        if child + 1 < count and _before(key, heap[child + 1], heap[child]):
+            child += 1
+        if not _before(key, heap[child], heap[root]):
+            return
+        heap[root], heap[child] = heap[child], heap[root]
+        root = child
+
+
+@njit(cache=True, _nrt=False)
+def _heapify(heap, count, key):  # noqa: ANN001
+    """Make ``heap[:count]`` a min-heap of indices by ``key`` (then index), to be popped in order by :func:`_pop`."""
+    for root in range(count // 2 - 1, -1, -1):
+        _sift_down(heap, count, key, root)
+
+
+@njit(cache=True, _nrt=False)
+def _pop(heap, count, key):  # noqa: ANN001
+    """The first index of the min-heap ``heap[:count]``, which becomes ``heap[:count - 1]``."""
+    top = heap[0]
+    heap[0] = heap[count - 1]
+    _sift_down(heap, count - 1, key, 0)
+    return top
+
+
+@njit(cache=True, _nrt=False)
+def route_insertion(r, seq, m, v, times, latest, bound, work, position, point, low, high, service, wheel, seat, ride,  # noqa: ANN001
                     depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
     """The exact cheapest insertion of request r into vehicle v's route ``seq[:m]`` costing less than ``bound``.
 
     ``times`` holds the route's least times (:func:`feasible`) and ``latest``
-    its latest starts (:func:`latest_starts`); ``scratch``
-    is an int array of at least m + 2 entries. Returns (added cost,
+    its latest starts (:func:`latest_starts`); ``work`` is a :func:`workspace`
+    for routes of at least m stops. Returns (added cost,
     pickup position, drop-off position); positions count stops of the
     current route (insert before that stop; m: at the end), and the cost is
     ``bound`` with positions -1 when no insertion is cheaper than ``bound``.
@@ -512,10 +572,7 @@ def route_insertion(r, seq, m, v, times, latest, bound, scratch, position, point
     d = n + r
     pp = point[p]
     pd = point[d]
-    size = (m + 1) * (m + 2) // 2
-    costs = np.empty(size)
-    picks = np.empty(size, dtype=np.int64)
-    drops = np.empty(size, dtype=np.int64)
+    costs, picks, drops, heap, trial_times, timed, scratch = work[0], work[1], work[2], work[3], work[4], work[5], work[8]
     count = 0
     head, w, s = _first_place(seq, m, latest, low[p], wheel, seat)
     for i in range(head, m + 1):
@@ -574,9 +631,9 @@ def route_insertion(r, seq, m, v, times, latest, bound, scratch, position, point
                 picks[count] = i
                 drops[count] = j
                 count += 1
-    order = np.argsort(costs[:count])
-    trial_times = np.empty(m + 4)
-    timed = np.empty(m + 4)
+    for k in range(count):
+        heap[k] = k
+    _heapify(heap, count, costs)
     base = 0.0
     if priced and count > 0:
         _, base = timed_route(seq, m, v, trial_times, timed, True, position, point, low, high, service, wheel, seat, ride,
@@ -584,8 +641,8 @@ def route_insertion(r, seq, m, v, times, latest, bound, scratch, position, point
                               max_duration, break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate,
                               excess_rate, direct)
     best, bi, bj = bound, -1, -1
-    for k in range(count):
-        c = order[k]
+    for left in range(count, 0, -1):
+        c = _pop(heap, left, costs)
         i = picks[c]
         j = drops[c]
         with_insertion(seq, m, p, d, i, j, scratch)
@@ -608,7 +665,7 @@ def seed_random(seed):  # noqa: ANN001
     np.random.seed(seed)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def total_cost(route_cost, lengths, owner, insertable, fixed, penalty):  # noqa: ANN001
     total = 0.0
     for v in range(len(lengths)):
@@ -620,7 +677,7 @@ def total_cost(route_cost, lengths, owner, insertable, fixed, penalty):  # noqa:
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _choose(weights):  # noqa: ANN001
     x = np.random.random() * weights.sum()
     for k in range(len(weights)):
@@ -630,8 +687,8 @@ def _choose(weights):  # noqa: ANN001
     return len(weights) - 1
 
 
-@njit(cache=True)
-def _best_insertion(r, only, usable, routes, lengths, times, latest, fixed, scratch, seen, position, point, low, high, service, wheel, seat,  # noqa: ANN001
+@njit(cache=True, _nrt=False)
+def _best_insertion(r, only, usable, routes, lengths, times, latest, fixed, work, seen, position, point, low, high, service, wheel, seat,  # noqa: ANN001
                     ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
     """Cheapest insertion of request r over all vehicles (``only``: those ``usable``): (added cost, fixed cost
@@ -649,9 +706,12 @@ def _best_insertion(r, only, usable, routes, lengths, times, latest, fixed, scra
     n_vehicles = len(lengths)
     best = BIG
     bv, bi, bj = -1, -1, -1
-    seen[:] = False
-    bounds = np.full(n_vehicles, BIG)
+    bounds, order = work[6], work[7]
+    count = 0
     for v in range(n_vehicles):
+        seen[v] = False
+    for v in range(n_vehicles):
+        bounds[v] = BIG
         if not allowed[r, v] or (only and not usable[v]):
             continue
         if lengths[v] == 0:
@@ -663,14 +723,17 @@ def _best_insertion(r, only, usable, routes, lengths, times, latest, fixed, scra
         else:
             bounds[v] = insertion_bound(r, routes[v], lengths[v], v, times[v], latest[v], point, low, high, service,
                                         wheel, seat, depot, wheel_cap, seat_cap, duration, cost_arc)
-    order = np.argsort(bounds)
-    for k in range(n_vehicles):
-        v = order[k]
-        if bounds[v] >= best or bounds[v] >= BIG:
+        if bounds[v] < BIG:
+            order[count] = v
+            count += 1
+    _heapify(order, count, bounds)
+    for left in range(count, 0, -1):
+        v = _pop(order, left, bounds)
+        if bounds[v] >= best:
             break
         m = lengths[v]
         extra = fixed if m == 0 else 0.0
-        c, i, j = route_insertion(r, routes[v], m, v, times[v], latest[v], best - extra, scratch, position, point, low, high,
+        c, i, j = route_insertion(r, routes[v], m, v, times[v], latest[v], best - extra, work, position, point, low, high,
                                   service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed,
                                   twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
@@ -680,7 +743,7 @@ def _best_insertion(r, only, usable, routes, lengths, times, latest, fixed, scra
     return best, bv, bi, bj
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def insertion_bound(r, seq, m, v, times, latest, point, low, high, service, wheel, seat, depot, wheel_cap,  # noqa: ANN001
                     seat_cap, duration, cost_arc):
     """A lower bound on the added arc cost (``cost_arc``: the arcs' cost, their km part when time is priced too) of
@@ -745,7 +808,7 @@ def insertion_bound(r, seq, m, v, times, latest, point, low, high, service, whee
     return min(least_adjacent, least_p + least_d)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _touch(v, touched, n_touched, routes, lengths, times, latest, route_cost, bak_routes, bak_lengths, bak_times,  # noqa: ANN001
            bak_latest, bak_cost):
     """Back up route v before its first change in this iteration; the new count of touched routes."""
@@ -753,9 +816,11 @@ def _touch(v, touched, n_touched, routes, lengths, times, latest, route_cost, ba
         if touched[k] == v:
             return n_touched
     m = lengths[v]
-    bak_routes[v, :m] = routes[v, :m]
-    bak_times[v, :m + 2] = times[v, :m + 2]
-    bak_latest[v, :m + 2] = latest[v, :m + 2]
+    for k in range(m):
+        bak_routes[v, k] = routes[v, k]
+    for k in range(m + 2):
+        bak_times[v, k] = times[v, k]
+        bak_latest[v, k] = latest[v, k]
     bak_lengths[v] = m
     bak_cost[v] = route_cost[v]
     touched[n_touched] = v
@@ -787,7 +852,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
     old_owner = np.empty(n, dtype=np.int64)
     removed_flag = np.zeros(n, dtype=np.bool_)
     keys = np.empty(n)
-    scratch = np.empty(cap + 2, dtype=np.int64)
+    work = workspace(0, cap, n_vehicles)
     seen = np.zeros(n_vehicles, dtype=np.bool_)
     route_hit = np.zeros(n_vehicles, dtype=np.bool_)
     ruined = np.zeros(n_vehicles, dtype=np.bool_)
@@ -857,7 +922,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                     routes[v, m] = node
                     m += 1
             lengths[v] = m
-            fine, route_cost[v] = priced_route(routes[v], m, v, times[v], position, point, low, high, service, wheel,
+            fine, route_cost[v] = priced_route(routes[v], m, v, times[v], work[5], position, point, low, high, service, wheel,
                                                seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed,
                                                twin, duration, arc, max_duration, break_earliest, break_latest,
                                                break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
@@ -891,16 +956,17 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                 pending[:n_pending] = pending[:n_pending][sort]
                 old_owner[:n_pending] = old_owner[:n_pending][sort]
             if order == 3:
-                n_touched, delta_unserved = _regret_insert(pending, old_owner, ruined, n_pending, routes, lengths, times, latest, route_cost, owner, fixed,
+                n_touched, delta_unserved, work = _regret_insert(pending, old_owner, ruined, n_pending, routes, lengths, times, latest, route_cost, owner, fixed,
                                                 touched, n_touched, bak_routes, bak_lengths, bak_times, bak_latest, bak_cost,
-                                                scratch, seen, position, point, low, high, service, wheel, seat, ride,
+                                                work, seen, position, point, low, high, service, wheel, seat, ride,
                                                 depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                                                 duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
             else:
                 for k in range(n_pending):
                     r = pending[k]
-                    c, v, i, j = _best_insertion(r, old_owner[k] < 0, ruined, routes, lengths, times, latest, fixed, scratch, seen, position, point, low,
+                    work = _fitted(work, lengths.max())
+                    c, v, i, j = _best_insertion(r, old_owner[k] < 0, ruined, routes, lengths, times, latest, fixed, work, seen, position, point, low,
                                                  high, service, wheel, seat, ride, depot, shift_start, shift_end,
                                                  wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
@@ -909,7 +975,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                         continue
                     n_touched = _touch(v, touched, n_touched, routes, lengths, times, latest, route_cost, bak_routes,
                                        bak_lengths, bak_times, bak_latest, bak_cost)
-                    _insert(r, v, i, j, routes, lengths, times, latest, route_cost, owner, position, point, low, high, service,
+                    _insert(r, v, i, j, routes, lengths, times, latest, route_cost, owner, work, position, point, low, high, service,
                             wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                             duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
@@ -944,18 +1010,23 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                 owner[pending[k]] = old_owner[k]
 
 
-@njit(cache=True)
-def _insert(r, v, i, j, routes, lengths, times, latest, route_cost, owner, position, point, low, high, service, wheel, seat,  # noqa: ANN001
+@njit(cache=True, _nrt=False)
+def _insert(r, v, i, j, routes, lengths, times, latest, route_cost, owner, work, position, point, low, high, service, wheel, seat,  # noqa: ANN001
             ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
-    """Insert request r into route v: pickup before stop i, drop-off before stop j (of the route before insertion)."""
+    """Insert request r into route v: pickup before stop i, drop-off before stop j (of the route before insertion).
+
+    ``work``: a :func:`workspace` (its trial-route buffers)."""
     n = len(owner)
     m = lengths[v]
     row = routes[v]
-    with_insertion(row[:m].copy(), m, r, n + r, i, j, row)
+    before = work[8]
+    for k in range(m):
+        before[k] = row[k]
+    with_insertion(before, m, r, n + r, i, j, row)
     lengths[v] = m + 2
     owner[r] = v
-    _, route_cost[v] = priced_route(row, m + 2, v, times[v], position, point, low, high, service, wheel, seat, ride,
+    _, route_cost[v] = priced_route(row, m + 2, v, times[v], work[5], position, point, low, high, service, wheel, seat, ride,
                                     depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
                                     max_duration, break_earliest, break_latest, break_len, break_tries, cost_arc,
                                     paid_rate, excess_rate, direct)
@@ -964,11 +1035,12 @@ def _insert(r, v, i, j, routes, lengths, times, latest, route_cost, owner, posit
 
 @njit(cache=True)
 def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times, latest, route_cost, owner, fixed, touched,  # noqa: ANN001
-                   n_touched, bak_routes, bak_lengths, bak_times, bak_latest, bak_cost, scratch, seen, position, point, low, high, service,
+                   n_touched, bak_routes, bak_lengths, bak_times, bak_latest, bak_cost, work, seen, position, point, low, high, service,
                    wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
                    max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
-    """Regret-2 insertion of ``pending[:n_pending]``; returns the touched-route count and the requests left out.
+    """Regret-2 insertion of ``pending[:n_pending]``; returns the touched-route count, the requests left out and
+    ``work`` (:func:`workspace`), grown if the routes outgrew it.
 
     Requests without an old owner (``old_owner`` < 0: unserved before) go only to ``usable`` vehicles."""
     n_vehicles = len(lengths)
@@ -977,11 +1049,12 @@ def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times
     drop = -np.ones((n_pending, n_vehicles), dtype=np.int64)
     done = np.zeros(n_pending, dtype=np.bool_)
     left = 0
+    work = _fitted(work, lengths.max())
     for k in range(n_pending):
         for v in range(n_vehicles):
             if old_owner[k] < 0 and not usable[v]:
                 continue
-            _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, latest, fixed, scratch, position, point,
+            _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, latest, fixed, work, position, point,
                           low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap,
                           allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
@@ -1008,24 +1081,25 @@ def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times
         v = chosen_v
         n_touched = _touch(v, touched, n_touched, routes, lengths, times, latest, route_cost, bak_routes, bak_lengths,
                            bak_times, bak_latest, bak_cost)
-        _insert(pending[chosen], v, pick[chosen, v], drop[chosen, v], routes, lengths, times, latest, route_cost, owner,
+        _insert(pending[chosen], v, pick[chosen, v], drop[chosen, v], routes, lengths, times, latest, route_cost, owner, work,
                 position, point, low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap,
                 seat_cap, allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
+        work = _fitted(work, lengths[v])
         for k in range(n_pending):
             if not done[k] and (old_owner[k] >= 0 or usable[v]):
-                _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, latest, fixed, scratch, position,
+                _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, latest, fixed, work, position,
                               point, low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap,
                               seat_cap, allowed, twin, duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
     for k in range(n_pending):
         if not done[k]:
             left += 1
-    return n_touched, left
+    return n_touched, left, work
 
 
-@njit(cache=True)
-def _regret_entry(k, r, v, best, pick, drop, routes, lengths, times, latest, fixed, scratch, position, point, low, high,  # noqa: ANN001
+@njit(cache=True, _nrt=False)
+def _regret_entry(k, r, v, best, pick, drop, routes, lengths, times, latest, fixed, work, position, point, low, high,  # noqa: ANN001
                   service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                   duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
@@ -1037,7 +1111,7 @@ def _regret_entry(k, r, v, best, pick, drop, routes, lengths, times, latest, fix
                                           wheel, seat, depot, wheel_cap, seat_cap, duration, cost_arc) >= BIG:
         return  # the route's windows or loads leave no place
     extra = fixed if lengths[v] == 0 else 0.0
-    c, i, j = route_insertion(r, routes[v], lengths[v], v, times[v], latest[v], BIG, scratch, position, point, low, high, service,
+    c, i, j = route_insertion(r, routes[v], lengths[v], v, times[v], latest[v], BIG, work, position, point, low, high, service,
                               wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                               duration, arc, max_duration,
         break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)

@@ -13,7 +13,7 @@ from darp_instances import assert_locks_kept, FIXTURES, brute_force_distance, li
 from routing.alns import _State, search, warm_up
 from routing.checker import check_solution
 from routing.cost import Pricing
-from routing.darp_kernel import BIG, feasible, insertion_bound, route_insertion
+from routing.darp_kernel import BIG, feasible, insertion_bound, route_insertion, workspace
 from routing.improve import Costs
 from routing.literature import read_cordeau, read_cordeau_solution
 from routing.problem import ProblemData, Vehicle
@@ -77,7 +77,7 @@ def test_compiled_insertion_is_the_exact_cheapest_by_enumeration(seed: int) -> N
         for r in range(n):
             if state.owner[r] == v:
                 continue
-            cost, i, j = route_insertion(r, state.routes[v], m, v, state.times[v], state.latest[v], BIG, np.empty(m + 4, dtype=np.int64),
+            cost, i, j = route_insertion(r, state.routes[v], m, v, state.times[v], state.latest[v], BIG, workspace(m, state.routes.shape[1], len(state.lengths)),
                                          state.position, *arrays.kernel_args())
             best = BIG
             for a in range(m + 1):
@@ -155,7 +155,7 @@ def test_insertion_bound_on_the_published_pr01_routes_never_passes_the_exact_che
             if state.owner[r] == v or m == 0:
                 continue
             bound = insertion_bound(r, state.routes[v], m, v, state.times[v], state.latest[v], *state.arrays.bound_args())
-            cost, i, _ = route_insertion(r, state.routes[v], m, v, state.times[v], state.latest[v], BIG, np.empty(m + 4, dtype=np.int64),
+            cost, i, _ = route_insertion(r, state.routes[v], m, v, state.times[v], state.latest[v], BIG, workspace(m, state.routes.shape[1], len(state.lengths)),
                                          state.position, *args)
             if i >= 0:
                 feasible_places += 1

@@ -16,7 +16,7 @@ from routing.alns import _State, handles, search, warm_up
 from routing.almaty import build_problem
 from routing.checker import check_solution
 from routing.cost import Pricing
-from routing.darp_kernel import BIG, route_insertion, timed_route
+from routing.darp_kernel import BIG, route_insertion, timed_route, workspace
 from routing.improve import Costs
 from routing.problem import ProblemData
 from routing.schedule import schedule
@@ -140,7 +140,7 @@ def test_compiled_tenge_insertion_is_the_exact_cheapest_by_enumeration(almaty_sa
         if state.owner[r] == v:
             continue
         m = int(state.lengths[v])
-        cost, i, j = route_insertion(r, state.routes[v], m, v, state.times[v], state.latest[v], BIG, np.empty(m + 4, dtype=np.int64),
+        cost, i, j = route_insertion(r, state.routes[v], m, v, state.times[v], state.latest[v], BIG, workspace(m, state.routes.shape[1], len(state.lengths)),
                                      state.position, *state.arrays.kernel_args())
         base = [(requests[s.request_id], s.kind) for s in route.stops]
         old = TENGE.route(data, requests, vehicle, route)
