@@ -37,6 +37,11 @@ Everything a route must satisfy is an arrays-of-numbers problem (``Arrays``):
   recreate by :func:`route_insertion` over all vehicles or by regret-2,
   simulated-annealing acceptance, undo of rejected steps) on these arrays.
 
+The insertion kernels allocate nothing: their buffers come from one
+:func:`workspace` per search, candidates are taken cheapest first from a heap
+(ties by index), and they are compiled without numba's reference counting
+(``_nrt=False``), which had cost a sixth of the time on array arguments.
+
 Every kernel lives in this one module: numba's on-disk cache (``cache=True``)
 is keyed by the source file of each function, so a caller cached in another
 module could keep a stale copy of a changed callee.
