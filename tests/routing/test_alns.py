@@ -13,7 +13,7 @@ from darp_instances import assert_locks_kept, FIXTURES, brute_force_distance, li
 from routing.alns import _State, search, warm_up
 from routing.checker import check_solution
 from routing.cost import Pricing
-from routing.darp_kernel import BIG, feasible, insertion_bound, route_insertion, workspace
+from routing.darp_kernel import BIG, feasible, insertion_bound, route_insertion, seed_random, workspace
 from routing.improve import Costs
 from routing.literature import read_cordeau, read_cordeau_solution
 from routing.problem import ProblemData, Vehicle
@@ -108,6 +108,21 @@ def test_search_reaches_the_brute_force_optimum_from_a_poor_start(seed: int, veh
     idle = tuple(Route(v.id, 0.0, 0.0, ()) for v in data.vehicles)
     start = Solution(idle, {r.id: NOT_FITTED_REASON for r in data.requests})  # nothing served
     best = search(data, start, Costs(Pricing("distance", vehicle_fixed_cost=0.0), PENALTY), 1.0, NOT_FITTED_REASON)
+    assert check_solution(data, best) == []
+    assert not best.unserved
+    assert solution_cost(data, best)["distance"] == pytest.approx(brute_force_distance(data), abs=1e-6)
+
+
+@pytest.mark.parametrize(("seed", "vehicles"), [(0, 1), (2, 2), (3, 2)])
+def test_regret_recreate_alone_reaches_the_brute_force_optimum(seed: int, vehicles: int) -> None:
+    """Regret-2 (off in the default weights) keeps its own kernel path: its workspace grows with the routes."""
+    data = line_problem(4 if vehicles == 2 else 3, seed, vehicles)
+    idle = tuple(Route(v.id, 0.0, 0.0, ()) for v in data.vehicles)
+    start = Solution(idle, {r.id: NOT_FITTED_REASON for r in data.requests})
+    state = _State.of(data, start, Costs(Pricing("distance", vehicle_fixed_cost=0.0), PENALTY), NOT_FITTED_REASON)
+    seed_random(seed)
+    state.run(2000, 1.0, len(data.requests), recreate=(0.0, 0.0, 0.0, 1.0), full_retry=True)
+    best = state.best_solution(data, start, NOT_FITTED_REASON)
     assert check_solution(data, best) == []
     assert not best.unserved
     assert solution_cost(data, best)["distance"] == pytest.approx(brute_force_distance(data), abs=1e-6)
