@@ -41,6 +41,10 @@ The insertion kernels allocate nothing: their buffers come from one
 :func:`workspace` per search, candidates are taken cheapest first from a heap
 (ties by index), and they are compiled without numba's reference counting
 (``_nrt=False``), which had cost a sixth of the time on array arguments.
+They read the legs into and out of the stop being placed from rows of the
+matrices and of their transposes (``Arrays.duration_t``): on a city day the
+matrices are far larger than the cache, and a column read costs a memory
+access per route and place.
 
 Every kernel lives in this one module: numba's on-disk cache (``cache=True``)
 is keyed by the source file of each function, so a caller cached in another
@@ -98,6 +102,12 @@ class Arrays:
         the literature objectives: ``cost_arc`` is ``arc`` and both rates are 0).
     direct
         Per request: direct drive time from pickup to drop-off (excess ride = ride - direct).
+    duration_t, cost_arc_t, arc_t
+        The transposes of ``duration``, ``cost_arc`` and ``arc`` (the same
+        arrays when symmetric, as on the benchmarks): the insertion kernels read
+        the legs into a new stop ``x`` as ``duration_t[x, before]``, a row that
+        stays in cache over all routes, not as ``duration[before, x]``, one
+        cache line per route and place of a matrix far larger than the cache.
     """
 
     point: np.ndarray
@@ -125,6 +135,9 @@ class Arrays:
     paid_rate: float
     excess_rate: float
     direct: np.ndarray
+    duration_t: np.ndarray
+    cost_arc_t: np.ndarray
+    arc_t: np.ndarray
 
     @classmethod
     def of(cls, data: ProblemData, arc: np.ndarray, pricing: Pricing | None = None) -> Arrays:
@@ -171,6 +184,7 @@ class Arrays:
             cost_arc=cost_arc,
             paid_rate=paid_rate, excess_rate=excess_rate,
             direct=duration[point[:n], point[n:]].copy(),
+            duration_t=_transposed(duration), cost_arc_t=_transposed(cost_arc), arc_t=_transposed(arc),
         )
 
     def kernel_args(self) -> tuple:
@@ -178,12 +192,21 @@ class Arrays:
         return (self.point, self.low, self.high, self.service, self.wheel, self.seat, self.ride, self.depot,
                 self.shift_start, self.shift_end, self.wheel_cap, self.seat_cap, self.allowed, self.twin,
                 self.duration, self.arc, self.max_duration, self.break_earliest, self.break_latest, self.break_len,
-                self.break_tries, self.cost_arc, self.paid_rate, self.excess_rate, self.direct)
+                self.break_tries, self.cost_arc, self.paid_rate, self.excess_rate, self.direct, self.duration_t,
+                self.cost_arc_t, self.arc_t)
 
     def bound_args(self) -> tuple:
         """The arrays :func:`insertion_bound` takes, in its order."""
         return (self.point, self.low, self.high, self.service, self.wheel, self.seat, self.depot, self.wheel_cap,
-                self.seat_cap, self.duration, self.cost_arc)
+                self.seat_cap, self.duration, self.cost_arc, self.duration_t, self.cost_arc_t)
+
+
+def _transposed(matrix: np.ndarray) -> np.ndarray:
+    """``matrix.T`` in row-major order (``matrix`` itself when symmetric; a road network's first row already
+    differs from its first column, so the full test runs only on symmetric-looking matrices)."""
+    if np.array_equal(matrix[0], matrix[:, 0]) and np.array_equal(matrix, matrix.T):
+        return matrix
+    return np.ascontiguousarray(matrix.T)
 
 
 def _tightened(low: np.ndarray, high: np.ndarray, point: np.ndarray, service: np.ndarray, ride: np.ndarray,
@@ -213,7 +236,7 @@ def _tightened(low: np.ndarray, high: np.ndarray, point: np.ndarray, service: np
 @njit(cache=True)
 def feasible(seq, m, v, times, position, point, low, high, service, wheel, seat, ride, depot, shift_start,  # noqa: ANN001
              shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
     """Whether ``seq[:m]`` is a feasible route for vehicle v (its break placed); its least times in ``times[:m + 2]``.
 
     ``times[0]`` is the depot departure, ``times[k + 1]`` the service start
@@ -224,28 +247,28 @@ def feasible(seq, m, v, times, position, point, low, high, service, wheel, seat,
     timed = np.empty(m + 2)
     after, _ = timed_route(seq, m, v, times, timed, False, position, point, low, high, service, wheel, seat, ride, depot,
                            shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
-                           break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
+                           break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
     return after >= -1
 
 
 @njit(cache=True, _nrt=False)
 def priced_route(seq, m, v, times, timed, position, point, low, high, service, wheel, seat, ride, depot, shift_start,  # noqa: ANN001
                  shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
-                 break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
+                 break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
     """(:func:`feasible`, the route's cost without the fixed cost) of ``seq[:m]``; least times in ``times``.
 
     ``timed`` (at least m + 2 entries) gets the scheduler's times (:func:`timed_route`)."""
     after, cost = timed_route(seq, m, v, times, timed, True, position, point, low, high, service, wheel, seat, ride,
                               depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
                               max_duration, break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate,
-                              excess_rate, direct)
+                              excess_rate, direct, duration_t, cost_arc_t, arc_t)
     return after >= -1, cost
 
 
 @njit(cache=True, _nrt=False)
 def timed_route(seq, m, v, times, timed, with_cost, position, point, low, high, service, wheel, seat, ride, depot,  # noqa: ANN001, C901
                 shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
-                break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
+                break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
     """The route ``seq[:m]`` of vehicle v timed as ``routing.schedule`` times it, and its cost.
 
     Returns (break position, cost): the break after stop p (0: at the depot
@@ -556,7 +579,7 @@ def _pop(heap, count, key):  # noqa: ANN001
 @njit(cache=True, _nrt=False)
 def route_insertion(r, seq, m, v, times, latest, bound, work, position, point, low, high, service, wheel, seat, ride,  # noqa: ANN001
                     depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
     """The exact cheapest insertion of request r into vehicle v's route ``seq[:m]`` costing less than ``bound``.
 
     ``times`` holds the route's least times (:func:`feasible`) and ``latest``
@@ -589,16 +612,16 @@ def route_insertion(r, seq, m, v, times, latest, bound, work, position, point, l
         before = depot[v] if i == 0 else point[seq[i - 1]]
         after = depot[v] if i == m else point[seq[i]]
         leave = times[i] + (0.0 if i == 0 else service[seq[i - 1]])
-        start_p = max(leave + duration[before, pp], low[p])
+        start_p = max(leave + duration_t[pp, before], low[p])
         if start_p > high[p] + EPSILON:
             break  # later positions only leave later
         latest_p = min(high[p], latest[i + 1] - service[p] - duration[pp, after])
         if start_p > latest_p + EPSILON:
             continue
-        pick_detour = arc[before, pp] + arc[pp, after] - arc[before, after]
+        pick_detour = arc_t[pp, before] + arc[pp, after] - arc[before, after]
         # adjacent: the drop-off right after the pickup
         start_d = max(start_p + service[p] + duration[pp, pd], low[d])
-        cost = arc[before, pp] + arc[pp, pd] + arc[pd, after] - arc[before, after]
+        cost = arc_t[pp, before] + arc[pp, pd] + arc[pd, after] - arc[before, after]
         latest_adjacent = min(latest_p, high[d] - service[p] - duration[pp, pd],
                               latest[i + 1] - service[d] - duration[pd, after] - service[p] - duration[pp, pd])
         if (cost < screen and start_d <= high[d] + EPSILON and start_d - latest_adjacent <= ride[r] + EPSILON
@@ -625,12 +648,12 @@ def route_insertion(r, seq, m, v, times, latest, bound, work, position, point, l
             if current > latest[j] + EPSILON:
                 break  # stop j - 1 is late whatever follows
             a2 = depot[v] if j == m else point[seq[j]]
-            start_d = max(current + service[node] + duration[point[node], pd], low[d])
+            start_d = max(current + service[node] + duration_t[pd, point[node]], low[d])
             if start_d > high[d] + EPSILON or start_d - latest_p > ride[r] + EPSILON:
                 break  # later drop-offs only start later
             if start_d + service[d] + duration[pd, a2] > latest[j + 1] + EPSILON:
                 continue
-            cost = pick_detour + arc[point[node], pd] + arc[pd, a2] - arc[point[node], a2]
+            cost = pick_detour + arc_t[pd, point[node]] + arc[pd, a2] - arc[point[node], a2]
             if cost < screen:
                 costs[count] = cost
                 picks[count] = i
@@ -644,7 +667,7 @@ def route_insertion(r, seq, m, v, times, latest, bound, work, position, point, l
         _, base = timed_route(seq, m, v, trial_times, timed, True, position, point, low, high, service, wheel, seat, ride,
                               depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
                               max_duration, break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate,
-                              excess_rate, direct)
+                              excess_rate, direct, duration_t, cost_arc_t, arc_t)
     best, bi, bj = bound, -1, -1
     for left in range(count, 0, -1):
         c = _pop(heap, left, costs)
@@ -654,7 +677,7 @@ def route_insertion(r, seq, m, v, times, latest, bound, work, position, point, l
         after, cost = timed_route(scratch, m + 2, v, trial_times, timed, priced, position, point, low, high, service, wheel,
                                   seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                                   duration, arc, max_duration, break_earliest, break_latest, break_len, break_tries,
-                                  cost_arc, paid_rate, excess_rate, direct)
+                                  cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
         if after < -1:
             continue
         if not priced:
@@ -695,7 +718,7 @@ def _choose(weights):  # noqa: ANN001
 @njit(cache=True, _nrt=False)
 def _best_insertion(r, only, usable, routes, lengths, times, latest, fixed, work, seen, position, point, low, high, service, wheel, seat,  # noqa: ANN001
                     ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
     """Cheapest insertion of request r over all vehicles (``only``: those ``usable``): (added cost, fixed cost
     included; v; i; j).
 
@@ -727,7 +750,7 @@ def _best_insertion(r, only, usable, routes, lengths, times, latest, fixed, work
                 + cost_arc[point[len(ride) + r], depot[v]]
         else:
             bounds[v] = insertion_bound(r, routes[v], lengths[v], v, times[v], latest[v], point, low, high, service,
-                                        wheel, seat, depot, wheel_cap, seat_cap, duration, cost_arc)
+                                        wheel, seat, depot, wheel_cap, seat_cap, duration, cost_arc, duration_t, cost_arc_t)
         if bounds[v] < BIG:
             order[count] = v
             count += 1
@@ -741,7 +764,7 @@ def _best_insertion(r, only, usable, routes, lengths, times, latest, fixed, work
         c, i, j = route_insertion(r, routes[v], m, v, times[v], latest[v], best - extra, work, position, point, low, high,
                                   service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed,
                                   twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
         if i >= 0:
             best = c + extra
             bv, bi, bj = v, i, j
@@ -750,7 +773,7 @@ def _best_insertion(r, only, usable, routes, lengths, times, latest, fixed, work
 
 @njit(cache=True, _nrt=False)
 def insertion_bound(r, seq, m, v, times, latest, point, low, high, service, wheel, seat, depot, wheel_cap,  # noqa: ANN001
-                    seat_cap, duration, cost_arc):
+                    seat_cap, duration, cost_arc, duration_t, cost_arc_t):
     """A lower bound on the added arc cost (``cost_arc``: the arcs' cost, their km part when time is priced too) of
     inserting request r into route ``seq[:m]`` (m > 0), in O(m).
 
@@ -788,14 +811,14 @@ def insertion_bound(r, seq, m, v, times, latest, point, low, high, service, whee
         after = depot[v] if i == m else point[seq[i]]
         leave = times[i] + (0.0 if i == 0 else service[seq[i - 1]])
         if i > first:  # the drop-off before stop i (stop i - 1 starts at times[i] or later)
-            start_d = max(leave + duration[before, pd], low[d])
+            start_d = max(leave + duration_t[pd, before], low[d])
             if start_d > high[d] + EPSILON:
                 break  # later places only start later, for the pickup too
             if start_d + service[d] + duration[pd, after] <= latest[i + 1] + EPSILON:
-                least_d = min(least_d, cost_arc[before, pd] + cost_arc[pd, after] - cost_arc[before, after])
+                least_d = min(least_d, cost_arc_t[pd, before] + cost_arc[pd, after] - cost_arc[before, after])
         if w + wheel[p] > wheel_cap[v] or s + seat[p] > seat_cap[v]:
             continue
-        start_p = max(leave + duration[before, pp], low[p])
+        start_p = max(leave + duration_t[pp, before], low[p])
         if start_p > high[p] + EPSILON:
             if first > m:
                 break  # no place for the pickup
@@ -804,10 +827,10 @@ def insertion_bound(r, seq, m, v, times, latest, point, low, high, service, whee
             continue
         if first > m:
             first = i
-        least_p = min(least_p, cost_arc[before, pp] + cost_arc[pp, after] - cost_arc[before, after])
+        least_p = min(least_p, cost_arc_t[pp, before] + cost_arc[pp, after] - cost_arc[before, after])
         start_d = max(start_p + service[p] + duration[pp, pd], low[d])
         if start_d <= high[d] + EPSILON and start_d + service[d] + duration[pd, after] <= latest[i + 1] + EPSILON:
-            least_adjacent = min(least_adjacent, cost_arc[before, pp] + cost_arc[pp, pd] + cost_arc[pd, after] - cost_arc[before, after])
+            least_adjacent = min(least_adjacent, cost_arc_t[pp, before] + cost_arc[pp, pd] + cost_arc[pd, after] - cost_arc[before, after])
     if first > m:
         return BIG
     return min(least_adjacent, least_p + least_d)
@@ -837,7 +860,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
              penalty, cost, best_routes, best_lengths, position, ruin_weights, recreate_weights, full_retry, point, low, high,
              service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration,
              arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
     """``iterations`` ruin-and-recreate steps under simulated annealing at ``temperature``; see the module docstring.
 
     A request left unserved is retried in the routes the step ruined (the
@@ -930,7 +953,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
             fine, route_cost[v] = priced_route(routes[v], m, v, times[v], work[5], position, point, low, high, service, wheel,
                                                seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed,
                                                twin, duration, arc, max_duration, break_earliest, break_latest,
-                                               break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
+                                               break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
             ok &= fine  # a shorter route keeps its times, but its break may find no place by the scheduler's rule
             latest_starts(routes[v], m, v, latest[v], point, high, service, depot, shift_end, duration)
         ruined[:] = full_retry
@@ -966,7 +989,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                                                 work, seen, position, point, low, high, service, wheel, seat, ride,
                                                 depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                                                 duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
             else:
                 for k in range(n_pending):
                     r = pending[k]
@@ -974,7 +997,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                     c, v, i, j = _best_insertion(r, old_owner[k] < 0, ruined, routes, lengths, times, latest, fixed, work, seen, position, point, low,
                                                  high, service, wheel, seat, ride, depot, shift_start, shift_end,
                                                  wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
                     if v < 0:
                         delta_unserved += 1
                         continue
@@ -983,7 +1006,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                     _insert(r, v, i, j, routes, lengths, times, latest, route_cost, owner, work, position, point, low, high, service,
                             wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                             duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
         # accept or undo
         new_cost = cost[0]
         for t in range(n_touched):
@@ -1018,7 +1041,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
 @njit(cache=True, _nrt=False)
 def _insert(r, v, i, j, routes, lengths, times, latest, route_cost, owner, work, position, point, low, high, service, wheel, seat,  # noqa: ANN001
             ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
     """Insert request r into route v: pickup before stop i, drop-off before stop j (of the route before insertion).
 
     ``work``: a :func:`workspace` (its trial-route buffers)."""
@@ -1034,7 +1057,7 @@ def _insert(r, v, i, j, routes, lengths, times, latest, route_cost, owner, work,
     _, route_cost[v] = priced_route(row, m + 2, v, times[v], work[5], position, point, low, high, service, wheel, seat, ride,
                                     depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
                                     max_duration, break_earliest, break_latest, break_len, break_tries, cost_arc,
-                                    paid_rate, excess_rate, direct)
+                                    paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
     latest_starts(row, m + 2, v, latest[v], point, high, service, depot, shift_end, duration)
 
 
@@ -1043,7 +1066,7 @@ def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times
                    n_touched, bak_routes, bak_lengths, bak_times, bak_latest, bak_cost, work, seen, position, point, low, high, service,
                    wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
                    max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
     """Regret-2 insertion of ``pending[:n_pending]``; returns the touched-route count, the requests left out and
     ``work`` (:func:`workspace`), grown if the routes outgrew it.
 
@@ -1062,7 +1085,7 @@ def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times
             _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, latest, fixed, work, position, point,
                           low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap,
                           allowed, twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
     for _ in range(n_pending):
         chosen, regret, chosen_v = -1, -1.0, -1
         for k in range(n_pending):
@@ -1089,14 +1112,14 @@ def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times
         _insert(pending[chosen], v, pick[chosen, v], drop[chosen, v], routes, lengths, times, latest, route_cost, owner, work,
                 position, point, low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap,
                 seat_cap, allowed, twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
         work = _fitted(work, lengths[v])
         for k in range(n_pending):
             if not done[k] and (old_owner[k] >= 0 or usable[v]):
                 _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, latest, fixed, work, position,
                               point, low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap,
                               seat_cap, allowed, twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
     for k in range(n_pending):
         if not done[k]:
             left += 1
@@ -1107,18 +1130,18 @@ def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times
 def _regret_entry(k, r, v, best, pick, drop, routes, lengths, times, latest, fixed, work, position, point, low, high,  # noqa: ANN001
                   service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                   duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct):
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
     """Best insertion of request r (row k) into vehicle v alone (an empty route pays the fixed cost)."""
     best[k, v], pick[k, v], drop[k, v] = BIG, -1, -1
     if not allowed[r, v]:
         return
     if lengths[v] > 0 and insertion_bound(r, routes[v], lengths[v], v, times[v], latest[v], point, low, high, service,
-                                          wheel, seat, depot, wheel_cap, seat_cap, duration, cost_arc) >= BIG:
+                                          wheel, seat, depot, wheel_cap, seat_cap, duration, cost_arc, duration_t, cost_arc_t) >= BIG:
         return  # the route's windows or loads leave no place
     extra = fixed if lengths[v] == 0 else 0.0
     c, i, j = route_insertion(r, routes[v], lengths[v], v, times[v], latest[v], BIG, work, position, point, low, high, service,
                               wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                               duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct)
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
     if i >= 0:
         best[k, v], pick[k, v], drop[k, v] = c + extra, i, j
