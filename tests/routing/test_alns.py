@@ -13,7 +13,7 @@ from darp_instances import assert_locks_kept, FIXTURES, brute_force_distance, li
 from routing.alns import _State, search, warm_up
 from routing.checker import check_solution
 from routing.cost import Pricing
-from routing.darp_kernel import BIG, feasible, insertion_bound, route_insertion, seed_random, workspace
+from routing.darp_kernel import BIG, Arrays, feasible, insertion_bound, route_insertion, seed_random, workspace
 from routing.improve import Costs
 from routing.literature import read_cordeau, read_cordeau_solution
 from routing.problem import ProblemData, Vehicle
@@ -223,3 +223,25 @@ def test_shifts_and_depots_per_vehicle_are_respected() -> None:
     result = search(data, start, Costs(Pricing("distance", vehicle_fixed_cost=0.0), PENALTY), 0.5, NOT_FITTED_REASON)
     assert check_solution(data, result) == []
     assert len(result.served_ids()) > 0
+
+
+def test_kernel_matrices_have_one_row_per_place_with_every_entry_unchanged() -> None:
+    """Stops at one place share a matrix row and column (``Arrays.of``); one whose times differ keeps its own."""
+    data = line_problem(4, 0)
+    duration, distance = data.duration_s.copy(), data.distance_m.copy()
+    for matrix in (duration, distance):  # point 4 at point 2's place; 6 at 3's but slower to leave, 8 at 5's to reach
+        for twin, place in ((4, 2), (6, 3), (8, 5)):
+            matrix[twin], matrix[:, twin] = matrix[place], matrix[:, place]
+    duration[6, 0] += 5.0
+    duration[0, 8] += 5.0
+    data = replace(data, duration_s=duration, distance_m=distance)
+    arrays = Arrays.of(data, data.distance_m)
+    assert arrays.duration.shape == (len(duration) - 1, len(duration) - 1)
+    n = len(data.requests)
+    original = [r.pickup for r in data.requests] + [r.dropoff for r in data.requests] + [0]
+    merged = [*arrays.point, arrays.depot[0]]
+    assert merged[original.index(4)] == merged[original.index(2)]
+    assert merged[original.index(6)] != merged[original.index(3)] and merged[original.index(8)] != merged[original.index(5)]
+    for a, b in itertools.product(range(2 * n + 1), repeat=2):
+        assert arrays.duration[merged[a], merged[b]] == duration[original[a], original[b]]
+        assert arrays.arc[merged[a], merged[b]] == distance[original[a], original[b]]
