@@ -67,6 +67,8 @@ from routing.schedule import BREAK_TRIES
 
 BIG: float = 1e15  # stands in for infinite matrix entries and open window ends (numba-friendly, no inf - inf)
 EPSILON: float = 1e-9  # time tolerance, stricter than routing.schedule's 1e-7: what we accept, it accepts
+IN_SHIFT_SLACK: float = 1e-6  # seconds: the shift test is looser than the kernels' EPSILON, so it never drops a vehicle
+# they would accept
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,8 @@ class Arrays:
     depot, shift_start, shift_end, wheel_cap, seat_cap
         Per vehicle (``depot``: a matrix index, as ``point``).
     allowed
-        ``allowed[r, v]``: vehicle v may carry request r (capacity and operator).
+        ``allowed[r, v]``: vehicle v may carry request r (capacity and operator) and r alone fits its
+        shift (:func:`_in_shift`).
     twin
         Per vehicle: the first vehicle with the same depot, shift, capacities
         and allowed requests (empty twins give the same insertions).
@@ -148,12 +151,6 @@ class Arrays:
         n = len(requests)
         windows = np.array([r.window(k) for k in ("pickup", "dropoff") for r in requests], dtype=float).reshape(2 * n, 2)
         sign = np.concatenate([np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)])
-        allowed = np.array([[fits(v, r) for v in vehicles] for r in requests], dtype=np.bool_).reshape(n, len(vehicles))
-        keys = [(v.depot, v.shift_start_s, v.shift_end_s, v.wheelchair_places, v.seats, v.break_earliest_s,
-                 v.break_latest_s, v.break_s, allowed[:, k].tobytes())
-                for k, v in enumerate(vehicles)]
-        first = {}
-        twin = np.array([first.setdefault(key, k) for k, key in enumerate(keys)], dtype=np.int64)
         point = np.array([r.pickup for r in requests] + [r.dropoff for r in requests], dtype=np.int64)
         service = np.array([r.service_pickup_s for r in requests] + [r.service_dropoff_s for r in requests], dtype=float)
         ride = np.array([r.service_pickup_s + data.max_ride(r) for r in requests], dtype=float)
@@ -171,14 +168,22 @@ class Arrays:
             point, depot = np.searchsorted(kept, place[point]), np.searchsorted(kept, place[depot])
             duration, arc = duration[np.ix_(kept, kept)], arc[np.ix_(kept, kept)]
             cost_arc = arc if same else cost_arc[np.ix_(kept, kept)]
+        shift_start = np.array([v.shift_start_s for v in vehicles], dtype=float)
+        shift_end = np.array([v.shift_end_s for v in vehicles], dtype=float)
+        allowed = np.array([[fits(v, r) for v in vehicles] for r in requests], dtype=np.bool_).reshape(n, len(vehicles))
+        allowed &= _in_shift(point, low, high, service, depot, shift_start, shift_end, duration)
+        keys = [(v.depot, v.shift_start_s, v.shift_end_s, v.wheelchair_places, v.seats, v.break_earliest_s,
+                 v.break_latest_s, v.break_s, allowed[:, k].tobytes())
+                for k, v in enumerate(vehicles)]
+        first = {}
+        twin = np.array([first.setdefault(key, k) for k, key in enumerate(keys)], dtype=np.int64)
         return cls(
             point=point, low=low, high=high, service=service,
             wheel=sign * np.tile([r.wheelchair_load for r in requests], 2).astype(np.int64),
             seat=sign * np.tile([r.seat_load for r in requests], 2).astype(np.int64),
             ride=ride,
             depot=depot,
-            shift_start=np.array([v.shift_start_s for v in vehicles], dtype=float),
-            shift_end=np.array([v.shift_end_s for v in vehicles], dtype=float),
+            shift_start=shift_start, shift_end=shift_end,
             wheel_cap=np.array([v.wheelchair_places for v in vehicles], dtype=np.int64),
             seat_cap=np.array([v.seats for v in vehicles], dtype=np.int64),
             allowed=allowed, twin=twin,
@@ -207,6 +212,25 @@ class Arrays:
         """The arrays :func:`insertion_bound` takes, in its order."""
         return (self.point, self.low, self.high, self.service, self.wheel, self.seat, self.depot, self.wheel_cap,
                 self.seat_cap, self.duration, self.cost_arc, self.duration_t, self.cost_arc_t)
+
+
+def _in_shift(point: np.ndarray, low: np.ndarray, high: np.ndarray, service: np.ndarray, depot: np.ndarray,
+              shift_start: np.ndarray, shift_end: np.ndarray, duration: np.ndarray) -> np.ndarray:
+    """``[r, v]``: whether request r alone fits vehicle v's shift (seconds): leaving the depot at the shift's start,
+    the pickup and the drop-off within their windows and back by the shift's end.
+
+    Every route of v that serves r does at least this (other stops and the
+    break only delay, by the triangle inequality), so a request that fails it
+    has no feasible insertion on v: the kernels skip such vehicles without
+    computing their bounds, and find the same insertions.
+    """
+    n = len(point) // 2
+    pickup, dropoff = point[:n, None], point[n:, None]
+    pick = np.maximum(low[:n, None], shift_start[None, :] + duration[depot[None, :], pickup])
+    drop = np.maximum(low[n:, None], pick + service[:n, None] + duration[pickup, dropoff])
+    back = drop + service[n:, None] + duration[dropoff, depot[None, :]]
+    return (pick <= high[:n, None] + IN_SHIFT_SLACK) & (drop <= high[n:, None] + IN_SHIFT_SLACK) \
+        & (back <= shift_end[None, :] + IN_SHIFT_SLACK)
 
 
 def _places(matrices: tuple[np.ndarray, ...]) -> np.ndarray:

@@ -245,3 +245,18 @@ def test_kernel_matrices_have_one_row_per_place_with_every_entry_unchanged() -> 
     for a, b in itertools.product(range(2 * n + 1), repeat=2):
         assert arrays.duration[merged[a], merged[b]] == duration[original[a], original[b]]
         assert arrays.arc[merged[a], merged[b]] == distance[original[a], original[b]]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_vehicles_skipped_for_their_shift_cannot_serve_the_request_even_alone(seed: int) -> None:
+    """``Arrays.allowed`` drops a vehicle only when the request alone does not fit its shift (exact scheduler)."""
+    data = narrow_windows(line_problem(6, seed), seed, 3600.0, 600.0, (1.0, 2.0), 120.0)
+    shifts = [(0.0, 1800.0), (900.0, 2400.0), (1800.0, 4000.0), (0.0, 4000.0)]
+    data = replace(data, vehicles=tuple(Vehicle(f"v{k}", "OP", 0, a, b, 1, 2) for k, (a, b) in enumerate(shifts)))
+    arrays = Arrays.of(data, data.distance_m)
+    dropped = 0
+    for (k, r), (v, vehicle) in itertools.product(enumerate(data.requests), enumerate(data.vehicles)):
+        if not arrays.allowed[k, v]:
+            dropped += 1
+            assert schedule(data, vehicle, [(r, "pickup"), (r, "dropoff")]) is None
+    assert dropped > 0
