@@ -177,6 +177,7 @@ class Arrays:
                 for k, v in enumerate(vehicles)]
         first = {}
         twin = np.array([first.setdefault(key, k) for k, key in enumerate(keys)], dtype=np.int64)
+        arc_t = _transposed(arc)
         return cls(
             point=point, low=low, high=high, service=service,
             wheel=sign * np.tile([r.wheelchair_load for r in requests], 2).astype(np.int64),
@@ -197,7 +198,7 @@ class Arrays:
             cost_arc=cost_arc,
             paid_rate=paid_rate, excess_rate=excess_rate,
             direct=duration[point[:n], point[n:]].copy(),
-            duration_t=_transposed(duration), cost_arc_t=_transposed(cost_arc), arc_t=_transposed(arc),
+            duration_t=_transposed(duration), cost_arc_t=arc_t if same else _transposed(cost_arc), arc_t=arc_t,
         )
 
     def kernel_args(self) -> tuple:
@@ -237,7 +238,7 @@ def _places(matrices: tuple[np.ndarray, ...]) -> np.ndarray:
     """Per matrix index, the first index whose row and column equal its own in every matrix: the same place.
 
     Stops often share a place (a rider's home at both ends of the day, a
-    clinic many ride to: the Almaty day's 3 334 points are some 1 330
+    clinic many ride to: the Almaty day's 3 334 points are 1 239
     places), and indexing the matrices by place gives every kernel the very
     same entries from matrices several times smaller. Candidates share a
     fingerprint (each row's and column's products with a fixed random vector)
