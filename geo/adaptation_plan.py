@@ -29,7 +29,7 @@ from geo.adaptation import candidates as adaptation_candidates
 from geo.crs import UTM43N, WGS84
 from geo.gaps import GapAnalysis, coverage
 from geo.plan_instance import PAIR_COLUMNS, REQUIRES, PlanInstance, build_instance, plan_violations
-from geo.plan_solver import PlanSolution, greedy, marginal_gains, solve
+from geo.plan_solver import PlanSolution, carried, greedy, marginal_gains, solve
 from geo.programme_policy import (  # noqa: F401  (DEFAULT_BUDGET_TG: re-exported for the maps command)
     COMPLIANCE_ORDER,
     DEFAULT_BUDGET_TG,
@@ -300,11 +300,31 @@ def solve_programme(inputs: ProgrammeInputs, years: Iterable[int], policy: Polic
     RuntimeError
         If the solver returned a plan that breaks a budget or capacity (a bug).
     """
+    instance = _instance(inputs, years, policy)
+    baseline = greedy(instance)
+    return _described(inputs, policy, instance, solve(instance, time_limit_s, hint=baseline), baseline)
+
+
+def carry_programme(inputs: ProgrammeInputs, years: Iterable[int], policy: Policy, year_index: np.ndarray,
+                    bound: float) -> Programme | None:
+    """The programme that keeps ``year_index`` (a plan for other budgets, same inputs and years) and fills what this
+    policy's budgets still allow (``geo.plan_solver.carried``, no MIP); ``bound``: this policy's own upper bound.
+
+    None when that plan breaks this policy's budgets or order capacities.
+    """
+    instance = _instance(inputs, years, policy)
+    solution = carried(instance, year_index, bound)
+    return None if solution is None else _described(inputs, policy, instance, solution, greedy(instance))
+
+
+def _instance(inputs: ProgrammeInputs, years: Iterable[int], policy: Policy) -> PlanInstance:
     if dict(policy.weights) != inputs.weights:
         raise ValueError("the policy's value weights differ from those the inputs were prepared with")
-    instance = build_instance(inputs.candidates.drop(columns="geometry"), inputs.pairs, years, policy)
-    baseline = greedy(instance)
-    solution = solve(instance, time_limit_s, hint=baseline)
+    return build_instance(inputs.candidates.drop(columns="geometry"), inputs.pairs, years, policy)
+
+
+def _described(inputs: ProgrammeInputs, policy: Policy, instance: PlanInstance, solution: PlanSolution,
+               baseline: PlanSolution) -> Programme:
     if plan_violations(instance, solution.year_index):
         raise RuntimeError(f"solver returned an infeasible plan: {plan_violations(instance, solution.year_index)[:3]}")
     plan = _plan_table(instance, solution, inputs)

@@ -202,6 +202,23 @@ def fill_idle(instance: PlanInstance, year_index: np.ndarray) -> np.ndarray:
     return filler.year_index
 
 
+def carried(instance: PlanInstance, year_index: np.ndarray, bound: float) -> PlanSolution | None:
+    """Another budget's plan, kept and filled (``fill_idle``) with what this instance's resources still allow; no MIP.
+
+    A plan for lower annual budgets fits higher ones unchanged (budgets and
+    capacities are upper limits), so a budget curve can carry a lower point's
+    plan up where that point's own solve ended worse. ``bound``: this
+    instance's own upper bound (weighted person-years), which stays valid.
+    None when the plan breaks this instance's budgets or capacities.
+    """
+    started = time.perf_counter()
+    if plan_violations(instance, year_index):
+        return None
+    filled = fill_idle(instance, year_index)
+    objective = evaluate(instance, filled).objective
+    return PlanSolution(filled, objective, max(bound, objective), "CARRIED", time.perf_counter() - started)
+
+
 def drop_idle(instance: PlanInstance, year_index: np.ndarray) -> np.ndarray:
     """Un-adapt chosen objects that add no value and that no target needs (the objective is unchanged)."""
     year_index = year_index.copy()

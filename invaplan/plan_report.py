@@ -20,7 +20,7 @@ from rich.table import Table  # noqa: E402
 from data.dataset import load_households, load_objects  # noqa: E402
 from geo.adaptation_plan import Programme, ProgrammeInputs, first_closers, instrument_label, prepare_inputs, solve_programme  # noqa: E402
 from geo.gaps import MIN_HOUSEHOLDS_PER_CELL, compute_gaps  # noqa: E402
-from geo.plan_curve import CurveScenario, curve_point, curve_table, outcome  # noqa: E402
+from geo.plan_curve import CurveScenario, carry_up, curve_point, curve_table, point  # noqa: E402
 from geo.plan_instance import check_resources, evaluate  # noqa: E402
 from geo.profiles import UNTAGGED_KERB_DEFAULT  # noqa: E402
 from geo.programme_barriers import BARRIER_FIX_KIND, FIX_LABEL  # noqa: E402
@@ -321,7 +321,11 @@ def _curve_html(curve: pd.DataFrame | None) -> str:
                                   "people_covered": ("people newly covered", _int),
                                   "target_shortfall": ("target shortfall (objects)", _int),
                                   "marginal_value_per_100m": ("marginal value per +100 M tg", _int),
-                                  "gap": ("optimality gap", lambda v: f"{float(v):.3%}")}))
+                                  "gap": ("optimality gap", lambda v: f"{float(v):.3%}")})
+            + "".join(f"<p>At {_money(row['budget_tg'])} a year the solve stopped at its time limit below the plan for "
+                      f"{_money(row['carried_from_tg'])}, which fits this budget too: the row shows that plan, filled with "
+                      f"what the larger budget adds; its optimality gap is against this budget's own bound.</p>"
+                      for _, row in curve.iterrows() if pd.notna(row.get("carried_from_tg"))))
 
 
 def html_report(programme: Programme, curve: pd.DataFrame | None, maps_link: str) -> str:
@@ -418,6 +422,7 @@ def budget_curve(inputs: ProgrammeInputs, years: range, policy: Policy, budgets:
     """Solve the programme at each annual budget through ``invaplan.scenarios.run_scenarios``, with progress.
 
     ``solved``, a programme already solved with one budget every year, joins the curve as a point of its own.
+    A point that ended below a lower budget's plan takes that plan (``geo.plan_curve.carry_up``).
     """
     scenarios = [CurveScenario(inputs, tuple(years), policy, float(b), time_limit_s) for b in budgets]
     with warnings.catch_warnings(), Progress(TextColumn("budget curve"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
@@ -428,8 +433,8 @@ def budget_curve(inputs: ProgrammeInputs, years: range, policy: Policy, budgets:
     if solved is not None and len(set(solved.policy.budget_tg.values())) == 1:
         budget = float(next(iter(solved.policy.budget_tg.values())))
         if not np.isclose(budgets, budget).any():
-            points.append({"budget_tg": budget, **outcome(solved)})
-    return curve_table(points)
+            points.append(point(budget, solved))
+    return curve_table(carry_up(points, scenarios[0]))
 
 
 def _console_summary(programme: Programme, per_year: pd.DataFrame, console: Console) -> None:

@@ -16,6 +16,7 @@ from geo.adaptation import adaptation_cost_tg, candidates
 from geo.adaptation_plan import ProgrammeInputs, first_closers, solve_programme
 from geo.crs import UTM43N
 from geo.passport import PASSPORT_FIELDS
+from geo.plan_curve import CurveScenario, carry_up, curve_point, curve_table
 from geo.plan_instance import build_instance, evaluate, plan_violations
 from geo.plan_solver import greedy, solve
 from geo.programme_policy import (
@@ -193,14 +194,18 @@ def _inputs(cands: pd.DataFrame, pairs: pd.DataFrame | None = None) -> Programme
                            dict(VALUE_WEIGHTS), 4)
 
 
+def _housing(n: int, seed: int) -> pd.DataFrame:
+    """``n`` housing blocks on the city budget, each of its own value only (0.5-1.5 M tg each)."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"object_id": [f"C{i:02d}" for i in range(n)], "kind": "object", "instrument": CITY_BUDGET,
+                         "category": "housing", "district": "Almaly", "cost_tg": rng.integers(5, 15, n) * 1e5,
+                         "start_year": 2026, "wheelchair_gap": True, "extra_value": rng.random(n) + 0.01,
+                         "name": "block", "home_households": 1, "home_people": 1, "home_value": 1.0,
+                         "choice_value": 0.0, "footfall_value": 0.0, "service": None, "structural_people": 0, "h3": ""})
+
+
 def test_no_year_is_idle_while_valuable_candidates_fit() -> None:
-    rng = np.random.default_rng(3)
-    n = 40
-    cands = pd.DataFrame({"object_id": [f"C{i:02d}" for i in range(n)], "kind": "object", "instrument": CITY_BUDGET,
-                          "category": "housing", "district": "Almaly", "cost_tg": rng.integers(5, 15, n) * 1e5,
-                          "start_year": 2026, "wheelchair_gap": True, "extra_value": rng.random(n) + 0.01,
-                          "name": "block", "home_households": 1, "home_people": 1, "home_value": 1.0,
-                          "choice_value": 0.0, "footfall_value": 0.0, "service": None, "structural_people": 0, "h3": ""})
+    cands = _housing(40, seed=3)
     pol = Policy(dict.fromkeys(YEARS, 5e6), dict.fromkeys(YEARS, 0), 1.0, ())
     programme = solve_programme(_inputs(cands), YEARS, pol, time_limit_s=10)
     years = programme.years
@@ -333,3 +338,25 @@ def test_a_barrier_fix_counts_only_together_with_the_object_behind_it() -> None:
     table = barrier_fixes_by_year_district(programme)  # the report's table of fixes per year and district
     assert table[["year", "district", "fixes", "kerb_ramps", "cost_tg", "households_covered"]].values.tolist() == [
         [2026, "Almaly", 1, 1, 0.5e6, 3]]
+
+
+def test_a_budget_curve_point_below_a_lower_budget_takes_that_plan_filled_with_its_own_budget() -> None:
+    n = 40
+    cands = _housing(n, seed=5)
+    template = CurveScenario(_inputs(cands), YEARS, Policy(dict.fromkeys(YEARS, 0.0), dict.fromkeys(YEARS, 0), 1.0, ()),
+                             0.0, 10.0)
+    low, high, higher = (curve_point(dataclasses.replace(template, budget_tg=b)) for b in (3e6, 5e6, 7e6))
+    assert low["objective"] < high["objective"] < higher["objective"]
+    stopped = high | {"objective": 0.0, "value": 0.0, "year_index": -np.ones(n, dtype=np.int64)}  # a solve that found nothing
+    curve = carry_up([higher, stopped, low], template)
+    assert [p["budget_tg"] for p in curve] == [3e6, 5e6, 7e6]
+    assert curve[0] is low and curve[2] is higher  # points above the budget below them stay as solved
+    carried = curve[1]
+    assert carried["carried_from_tg"] == 3e6 and carried["bound"] == high["bound"]
+    kept = low["year_index"] >= 0
+    assert (carried["year_index"][kept] == low["year_index"][kept]).all()  # the lower plan, unchanged
+    assert carried["objective"] > low["objective"]  # and filled with what the higher budget adds
+    instance = build_instance(cands, template.inputs.pairs, YEARS, Policy(dict.fromkeys(YEARS, 5e6), dict.fromkeys(YEARS, 0), 1.0, ()))
+    assert not plan_violations(instance, carried["year_index"])
+    assert math.isclose(evaluate(instance, carried["year_index"]).objective, carried["objective"])
+    assert curve_table(curve)["value"].is_monotonic_increasing
