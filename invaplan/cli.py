@@ -340,14 +340,16 @@ def demo(out: Path = typer.Option(Path("out"), help="Output folder."), data_dir:
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as background:
         dispatch = background.submit(_demo_dispatch, directory, out / "dispatch", console.width)
         console.print("dispatch: solving the day in the background (its report follows the programme's)")
+        from geo.gaps import MAX_SNAP_M
         from invaplan.gap_report import run_gaps
 
-        run_gaps(directory, out / "gaps", None, 500.0, console)
+        analysis = run_gaps(directory, out / "gaps", None, MAX_SNAP_M, console)
         from geo.plan_curve import parse_curve
         from invaplan.plan_report import PLAN_YEARS, run_plan
 
         run_plan(directory, out / "plan", PLAN_YEARS, dict.fromkeys(PLAN_YEARS, DEFAULT_BUDGET_TG), None, 60.0, console,
-                 curve_budgets=parse_curve(DEMO_BUDGET_CURVE), curve_time_limit_s=DEMO_CURVE_TIME_LIMIT_S)
+                 curve_budgets=parse_curve(DEMO_BUDGET_CURVE), curve_time_limit_s=DEMO_CURVE_TIME_LIMIT_S,
+                 analysis=analysis)  # the gaps step's analysis: the same data and settings
         with console.status("dispatch: waiting for the background solve"):
             console.print(dispatch.result(), end="", markup=False, highlight=False, emoji=False)
     from invaplan.maps_report import run_maps

@@ -19,7 +19,7 @@ from rich.table import Table  # noqa: E402
 
 from data.dataset import load_households, load_objects  # noqa: E402
 from geo.adaptation_plan import Programme, ProgrammeInputs, first_closers, instrument_label, prepare_inputs, solve_programme  # noqa: E402
-from geo.gaps import MIN_HOUSEHOLDS_PER_CELL, compute_gaps  # noqa: E402
+from geo.gaps import MIN_HOUSEHOLDS_PER_CELL, GapAnalysis, compute_gaps  # noqa: E402
 from geo.plan_curve import CurveScenario, carry_up, curve_point, curve_table, point  # noqa: E402
 from geo.plan_instance import check_resources, evaluate  # noqa: E402
 from geo.profiles import UNTAGGED_KERB_DEFAULT  # noqa: E402
@@ -472,18 +472,22 @@ def run_plan(
     scheduler: str | None = None,
     street_barriers: bool = True,
     untagged_kerb: str = UNTAGGED_KERB_DEFAULT,
+    analysis: GapAnalysis | None = None,
 ) -> Programme:
     """Gap analysis, then the programme (and the budget curve) with progress; write the outputs and print a summary.
 
     ``policy`` overrides ``budget_tg`` / ``min_count`` (social objects per year;
     None keeps the default targets). ``street_barriers``: barrier fixes as candidates; ``untagged_kerb``:
     the kerb assumed at crossings with no kerb tag (``geo.profiles.UNTAGGED_KERB_ASSUMPTIONS``).
+    ``analysis``: the default gap analysis of the same data (``invaplan.gap_report.run_gaps``), if already computed.
     """
     policy = policy or make_policy(years, budget_tg, count_targets=min_count)
     check_resources(tuple(years), policy.budget_tg, policy.order_capacity)  # fail fast, before the network work
+    if analysis is not None and (not analysis.terrain or analysis.untagged_kerb != untagged_kerb):
+        raise ValueError("the gap analysis given to run_plan must be terrain-aware with the same untagged kerbs")
     with console.status("gap analysis on the Almaty network"):
-        households, objects = load_households(data_dir), load_objects(data_dir)
-        analysis = compute_gaps(households, objects, untagged_kerb=untagged_kerb)
+        objects = load_objects(data_dir)
+        analysis = analysis or compute_gaps(load_households(data_dir), objects, untagged_kerb=untagged_kerb)
     with console.status("candidates, value terms, coverage, street-barrier fixes and new service sites"):
         inputs = prepare_inputs(analysis, objects, dict(policy.weights), street_barriers=street_barriers)
     with console.status(f"programme: reduction, LP bound and MIP (time limit {time_limit_s:.0f} s)"):

@@ -77,3 +77,16 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.Mo
     assert exit_info.value.code == 2
     printed = " ".join(capsys.readouterr().out.split())
     assert message in printed
+
+
+@pytest.mark.parametrize(("terrain", "kerb"), [(False, "lowered"), (True, "raised")], ids=["flat", "other kerbs"])
+def test_a_gap_analysis_reused_by_the_plan_must_match_its_settings(tmp_path: Path, terrain: bool, kerb: str) -> None:
+    from rich.console import Console
+
+    from geo.gaps import GapAnalysis
+    from invaplan.plan_report import PLAN_YEARS, run_plan
+
+    other = GapAnalysis(pd.DataFrame(), pd.DataFrame(), {}, terrain=terrain, untagged_kerb=kerb)
+    with pytest.raises(ValueError, match="terrain-aware with the same untagged kerbs"):
+        run_plan(tmp_path, tmp_path / "plan", PLAN_YEARS, dict.fromkeys(PLAN_YEARS, 3e8), None, 1.0, Console(quiet=True),
+                 untagged_kerb="lowered", analysis=other)
