@@ -19,8 +19,8 @@ simulated annealing decides whether to keep the result (Ropke & Pisinger
   ``RECREATE_WEIGHTS``;
 * acceptance: simulated annealing, the temperature falling geometrically
   over the time limit from ``START_TEMPERATURE`` to ``END_TEMPERATURE``
-  times the mean arc cost of the starting routes (an empty start is first
-  filled by earliest pickup).
+  times the mean arc cost of the starting routes (an empty start, as on the
+  city's days, is first filled by regret-2 over every request: ``FIRST_FILL``).
 
 The best solution seen is returned, each route re-timed by the exact
 scheduler (``routing.schedule``), so it is feasible by the same rules as
@@ -65,7 +65,10 @@ RECREATE_WEIGHTS: tuple[float, float, float, float] = (0.5, 0.25, 0.25, 0.0)  # 
 # Issue #14, equal CPU time (10 s; 8 s on the a-set), 2 seeds: without regret-2 (about 2.6x the CPU of a greedy
 # step) the mean gap on pr04/05/09/10/19 fell from 3.4 % to 2.7 % and on a7-84/a8-96 from 1.2 % to 0.7 %
 # (0.4/0.2/0.2/0.2 before; a regret weight of 0.4 did no better on pr05/09/10)
-EARLIEST_FIRST: tuple[float, float, float, float] = (0.0, 1.0, 0.0, 0.0)  # the first fill of an empty start
+FIRST_FILL: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0)  # recreate of an empty start: regret-2.
+# Issue #14, the Almaty day (1 665 requests, 60 s, seeds 1-3, two solves at a time): 16 902 km and 3.513 M tg mean,
+# against 17 396 km and 3.572 M tg filled by earliest pickup (0, 1, 0, 0); with regret's start the start temperature
+# 1 instead of 3 did worse (17 203 km). The benchmarks' small instances start from OR-Tools' routes instead
 MAX_STRING: int = 10  # stops per removed string, at most (SISR's default)
 START_TEMPERATURE: float = 3.0  # x the mean arc cost. Issue #14, 15 s runs, 2 seeds: pr05/pr10/pr16 mean gap
 # 3.16 % at 3 vs 3.62 % at 1, 5.06 % at 0.3, 4.32 % at 10; pr05/06/09/10/16/20 under load 4.48 % vs 5.19 %;
@@ -115,8 +118,8 @@ def search(data: ProblemData, solution: Solution, costs: Costs, time_limit_s: fl
     max_ruined = max(MIN_RUINED, min(MAX_RUINED, int(MAX_RUINED_SHARE * n)))
     seed_random(seed)
     state.run(0, 0.0, max_ruined)  # compiles, or loads from numba's cache, before the first timed chunk
-    # a first step tries every unserved request in every route (an empty start: all, by earliest pickup)
-    state.run(1, 0.0, max_ruined, recreate=RECREATE_WEIGHTS if state.lengths.any() else EARLIEST_FIRST, full_retry=True)
+    # a first step tries every unserved request in every route (an empty start: all, by regret-2)
+    state.run(1, 0.0, max_ruined, recreate=RECREATE_WEIGHTS if state.lengths.any() else FIRST_FILL, full_retry=True)
     used = state.lengths > 0
     arcs = int(state.lengths.sum() + used.sum())
     scale = max(float(state.route_cost[used].sum()) / max(1, arcs), 1e-9)  # the mean arc cost
