@@ -88,7 +88,10 @@ def goals(result: dict) -> list[str]:
                      f"{figure(result['insert_p95_ms'], 'insert_p95_ms', 1, unit=' ms')}, km in "
                      f"{figure(result['almaty_scale_time_limit_s'], 'almaty_scale_time_limit_s', 0, unit=' s')} over "
                      f"the km of a {figure(result['almaty_reference_factor'], 'almaty_reference_factor', 0, unit='×')} "
-                     f"longer run {figure(result['almaty_km_vs_long_run'], 'almaty_km_vs_long_run', 4)} (goal ≤ 1.05), "
+                     f"longer run {figure(result['almaty_km_vs_long_run'], 'almaty_km_vs_long_run', 4)} (goal ≤ 1.05"
+                     + (f"; mean over {figure(result['almaty_day_seeds'], 'almaty_day_seeds', 0)} seeds, best "
+                        f"{figure(result['almaty_km_vs_long_run_best'], 'almaty_km_vs_long_run_best', 4)}"
+                        if "almaty_day_seeds" in result else "") + "), "
                      f"doubled day served {pct('almaty2x_served_share')} (goal ≥ 99.5 %)"
                      + (f"; with the fleet doubled too, {pct('almaty2x_fleet2x_served_share')}"
                         if "almaty2x_fleet2x_served_share" in result else "") + ".")
@@ -97,18 +100,18 @@ def goals(result: dict) -> list[str]:
 
 def almaty_table(result: dict) -> list[str]:
     """The Almaty day solved whole, its long-run reference and the doubled day."""
-    lines = ["| Almaty run | requests | time limit | wall time | served | km | vehicle-hours | vehicles |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| Almaty run | seed | requests | time limit | wall time | served | km | vehicle-hours | vehicles |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for k, run in enumerate(result["almaty_runs"]):
         key = f"almaty_runs.{k}"
-        cells = [run["run"], figure(run["requests"], f"{key}.requests", 0),
+        cells = [run["run"], str(run.get("seed", 0)), figure(run["requests"], f"{key}.requests", 0),
                  figure(run["time_limit_s"], f"{key}.time_limit_s", 0, unit=" s"),
                  figure(run["seconds"], f"{key}.seconds", 0, unit=" s"),
                  figure(run["served_share"], f"{key}.served_share", 2, 100, " %"), figure(run["km"], f"{key}.km", 0),
                  figure(run["vehicle_hours"], f"{key}.vehicle_hours", 0), figure(run["vehicles_used"], f"{key}.vehicles_used", 0)]
         lines.append("| " + " | ".join(cells) + " |")
     return lines + ["", f"The doubled day drives {figure(result['almaty2x_km_vs_1x'], 'almaty2x_km_vs_1x', 3, unit='×')} "
-                    f"the day's km and {figure(result['almaty2x_vehicle_hours_vs_1x'], 'almaty2x_vehicle_hours_vs_1x', 3, unit='×')} "
+                    f"the day's mean km and {figure(result['almaty2x_vehicle_hours_vs_1x'], 'almaty2x_vehicle_hours_vs_1x', 3, unit='×')} "
                     "its vehicle-hours.", ""]
 
 
