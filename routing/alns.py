@@ -66,9 +66,10 @@ RECREATE_WEIGHTS: tuple[float, float, float, float] = (0.5, 0.25, 0.25, 0.0)  # 
 # step) the mean gap on pr04/05/09/10/19 fell from 3.4 % to 2.7 % and on a7-84/a8-96 from 1.2 % to 0.7 %
 # (0.4/0.2/0.2/0.2 before; a regret weight of 0.4 did no better on pr05/09/10)
 FIRST_FILL: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0)  # recreate of an empty start: regret-2.
-# Issue #14, the Almaty day (1 665 requests, 60 s, seeds 1-3, two solves at a time): 16 902 km and 3.513 M tg mean,
-# against 17 396 km and 3.572 M tg filled by earliest pickup (0, 1, 0, 0); with regret's start the start temperature
-# 1 instead of 3 did worse (17 203 km). The benchmarks' small instances start from OR-Tools' routes instead
+# Issue #14, the Almaty day (1 665 requests, 60 s, seeds 0-5, each pair at once on the two cores): 16 993 km and
+# 3.524 M tg mean, against 17 355 km and 3.567 M tg filled by earliest pickup (0, 1, 0, 0), better on every seed; with
+# regret's start the start temperature 1 instead of 3 did worse (17 203 km against 16 952, seeds 1-2). The
+# benchmarks' instances (up to 200 requests) start from OR-Tools' routes instead
 MAX_STRING: int = 10  # stops per removed string, at most (SISR's default)
 START_TEMPERATURE: float = 3.0  # x the mean arc cost. Issue #14, 15 s runs, 2 seeds: pr05/pr10/pr16 mean gap
 # 3.16 % at 3 vs 3.62 % at 1, 5.06 % at 0.3, 4.32 % at 10; pr05/06/09/10/16/20 under load 4.48 % vs 5.19 %;
