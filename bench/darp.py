@@ -460,7 +460,8 @@ def almaty_scale(time_limit_s: float, reference_factor: float, workers: int) -> 
     the demand generator (same users, fleet and date) with ``time_limit_s``,
     and that day with the fleet doubled. Returns ``almaty_km_vs_long_run``
     (the day's mean km over the seeds over the reference's; ``_best``: the
-    least), ``almaty2x_served_share`` and the doubled day's km and
+    least; ``almaty_served_vs_long_run``: the seeds' least served share less
+    the reference's), ``almaty2x_served_share`` and the doubled day's km and
     vehicle-hours over the day's mean, with each run's KPIs: ``almaty_runs``
     lists the day with seed 0, the reference, the doubled days, then the
     day's other seeds.
