@@ -112,6 +112,12 @@ class Arrays:
         the legs into a new stop ``x`` as ``duration_t[x, before]``, a row that
         stays in cache over all routes, not as ``duration[before, x]``, one
         cache line per route and place of a matrix far larger than the cache.
+    duration_limit, duration_weight
+        The route duration limit a solution must keep, and the price of each
+        time unit a route's least duration exceeds it (0: none; ``max_duration``
+        is then the limit). A relaxed search (``routing.alns``) sets
+        ``max_duration`` above ``duration_limit`` and a positive weight: routes
+        may then run over the limit, at that price.
     """
 
     point: np.ndarray
@@ -142,6 +148,8 @@ class Arrays:
     duration_t: np.ndarray
     cost_arc_t: np.ndarray
     arc_t: np.ndarray
+    duration_limit: float
+    duration_weight: float = 0.0
 
     @classmethod
     def of(cls, data: ProblemData, arc: np.ndarray, pricing: Pricing | None = None) -> Arrays:
@@ -191,6 +199,7 @@ class Arrays:
             duration=duration,
             arc=arc,
             max_duration=BIG if data.max_route_duration_s is None else float(data.max_route_duration_s),
+            duration_limit=BIG if data.max_route_duration_s is None else float(data.max_route_duration_s),
             break_earliest=np.array([v.break_earliest_s for v in vehicles], dtype=float),
             break_latest=np.array([v.break_latest_s for v in vehicles], dtype=float),
             break_len=np.array([v.break_s if v.has_break else 0.0 for v in vehicles], dtype=float),
@@ -207,7 +216,7 @@ class Arrays:
                 self.shift_start, self.shift_end, self.wheel_cap, self.seat_cap, self.allowed, self.twin,
                 self.duration, self.arc, self.max_duration, self.break_earliest, self.break_latest, self.break_len,
                 self.break_tries, self.cost_arc, self.paid_rate, self.excess_rate, self.direct, self.duration_t,
-                self.cost_arc_t, self.arc_t)
+                self.cost_arc_t, self.arc_t, self.duration_limit, self.duration_weight)
 
     def bound_args(self) -> tuple:
         """The arrays :func:`insertion_bound` takes, in its order."""
@@ -293,7 +302,7 @@ def _tightened(low: np.ndarray, high: np.ndarray, point: np.ndarray, service: np
 @njit(cache=True)
 def feasible(seq, m, v, times, position, point, low, high, service, wheel, seat, ride, depot, shift_start,  # noqa: ANN001
              shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight):
     """Whether ``seq[:m]`` is a feasible route for vehicle v (its break placed); its least times in ``times[:m + 2]``.
 
     ``times[0]`` is the depot departure, ``times[k + 1]`` the service start
@@ -304,28 +313,28 @@ def feasible(seq, m, v, times, position, point, low, high, service, wheel, seat,
     timed = np.empty(m + 2)
     after, _ = timed_route(seq, m, v, times, timed, False, position, point, low, high, service, wheel, seat, ride, depot,
                            shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
-                           break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
+                           break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight)
     return after >= -1
 
 
 @njit(cache=True, _nrt=False)
 def priced_route(seq, m, v, times, timed, position, point, low, high, service, wheel, seat, ride, depot, shift_start,  # noqa: ANN001
                  shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
-                 break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
+                 break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight):
     """(:func:`feasible`, the route's cost without the fixed cost) of ``seq[:m]``; least times in ``times``.
 
     ``timed`` (at least m + 2 entries) gets the scheduler's times (:func:`timed_route`)."""
     after, cost = timed_route(seq, m, v, times, timed, True, position, point, low, high, service, wheel, seat, ride,
                               depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
                               max_duration, break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate,
-                              excess_rate, direct, duration_t, cost_arc_t, arc_t)
+                              excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight)
     return after >= -1, cost
 
 
 @njit(cache=True, _nrt=False)
 def timed_route(seq, m, v, times, timed, with_cost, position, point, low, high, service, wheel, seat, ride, depot,  # noqa: ANN001, C901
                 shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
-                break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
+                break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight):
     """The route ``seq[:m]`` of vehicle v timed as ``routing.schedule`` times it, and its cost.
 
     Returns (break position, cost): the break after stop p (0: at the depot
@@ -338,6 +347,11 @@ def timed_route(seq, m, v, times, timed, with_cost, position, point, low, high, 
     scheduler's: the places with nobody on board, ranked by how much they
     delay the next stop in the times without a break, the first
     ``break_tries`` tried in turn, the first feasible kept.
+
+    A relaxed duration (``duration_weight`` > 0, no break): a route that
+    cannot keep ``duration_limit`` costs ``duration_weight`` per time unit
+    its least times (departure just in time) run over it, added to the cost
+    whether or not ``with_cost`` (so alone when it is not).
     """
     n = len(ride)
     w = 0
@@ -368,6 +382,16 @@ def timed_route(seq, m, v, times, timed, with_cost, position, point, low, high, 
             timed[0] = max(timed[0], timed[1] - duration[depot[v], point[seq[0]]])
         cost = _route_cost(seq, m, v, timed, after, position, point, service, depot, cost_arc, paid_rate, excess_rate,
                            direct, break_len)
+    if after == -1 and duration_weight > 0.0 and m > 0:
+        over = times[m + 1] - max(times[0], times[1] - duration[depot[v], point[seq[0]]]) - duration_limit
+        if over > EPSILON and not _least(seq, m, v, timed, -1, position, point, low, high, service, ride, depot,
+                                         shift_start, shift_end, duration, duration_limit, break_earliest, break_latest,
+                                         break_len):
+            cost += duration_weight * over  # the limit cannot be kept: the time over it, from the least times, priced
+        if with_cost:  # `timed` was scratch: the scheduler's times again
+            for k in range(m + 2):
+                timed[k] = times[k]
+            timed[0] = max(timed[0], timed[1] - duration[depot[v], point[seq[0]]])
     _clear(seq, m, position, n)
     return after, cost
 
@@ -636,7 +660,7 @@ def _pop(heap, count, key):  # noqa: ANN001
 @njit(cache=True, _nrt=False)
 def route_insertion(r, seq, m, v, times, latest, bound, work, position, point, low, high, service, wheel, seat, ride,  # noqa: ANN001
                     depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight):
     """The exact cheapest insertion of request r into vehicle v's route ``seq[:m]`` costing less than ``bound``.
 
     ``times`` holds the route's least times (:func:`feasible`) and ``latest``
@@ -646,7 +670,9 @@ def route_insertion(r, seq, m, v, times, latest, bound, work, position, point, l
     current route (insert before that stop; m: at the end), and the cost is
     ``bound`` with positions -1 when no insertion is cheaper than ``bound``.
     Arc costs alone: the screened positions are tried cheapest first and the
-    first feasible one is the answer. With time-priced costs (paid and excess
+    first feasible one is the answer (relaxed duration: the first within the
+    limit, or the cheapest with its price for time over the limit among those
+    whose arc cost is below it; an insertion cannot shorten a route). With time-priced costs (paid and excess
     ride time, which an insertion may even lower by filling waiting time) every
     screened position is timed and priced (:func:`timed_route`).
     """
@@ -724,24 +750,58 @@ def route_insertion(r, seq, m, v, times, latest, bound, work, position, point, l
         _, base = timed_route(seq, m, v, trial_times, timed, True, position, point, low, high, service, wheel, seat, ride,
                               depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
                               max_duration, break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate,
-                              excess_rate, direct, duration_t, cost_arc_t, arc_t)
+                              excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight)
     best, bi, bj = bound, -1, -1
+    over = -1.0  # arcs alone, relaxed duration: the route's own price for its time over the limit, once needed
     for left in range(count, 0, -1):
         c = _pop(heap, left, costs)
+        if not priced and costs[c] >= best:
+            break  # an arc cost bounds the rest (time over the limit only adds)
         i = picks[c]
         j = drops[c]
         with_insertion(seq, m, p, d, i, j, scratch)
         after, cost = timed_route(scratch, m + 2, v, trial_times, timed, priced, position, point, low, high, service, wheel,
                                   seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                                   duration, arc, max_duration, break_earliest, break_latest, break_len, break_tries,
-                                  cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
+                                  cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight)
         if after < -1:
             continue
         if not priced:
-            return costs[c], i, j
-        if cost - base < best:
-            best, bi, bj = cost - base, i, j
+            if cost == 0.0:
+                return costs[c], i, j  # within the duration limit (always, unless relaxed): the cheapest
+            if over < 0.0:
+                _, over = timed_route(seq, m, v, trial_times, timed, False, position, point, low, high, service, wheel,
+                                      seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
+                                      duration, arc, max_duration, break_earliest, break_latest, break_len,
+                                      break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t,
+                                      arc_t, duration_limit, duration_weight)
+            added = costs[c] + cost - over
+        else:
+            added = cost - base
+        if added < best:
+            best, bi, bj = added, i, j
     return best, bi, bj
+
+
+@njit(cache=True)
+def within_limit(routes, lengths, position, point, low, high, service, wheel, seat, ride, depot, shift_start,  # noqa: ANN001
+                 shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight):
+    """Whether every route keeps ``duration_limit`` (a relaxed search's routes may not; else always true)."""
+    if duration_weight == 0.0:
+        return True
+    times = np.empty(routes.shape[1] + 2)
+    timed = np.empty(routes.shape[1] + 2)
+    for v in range(len(lengths)):
+        if lengths[v] > 0:
+            _, over = timed_route(routes[v], lengths[v], v, times, timed, False, position, point, low, high, service,
+                                  wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
+                                  duration, arc, max_duration, break_earliest, break_latest, break_len, break_tries,
+                                  cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t,
+                                  duration_limit, duration_weight)
+            if over > 0.0:
+                return False
+    return True
 
 
 @njit(cache=True)
@@ -775,7 +835,7 @@ def _choose(weights):  # noqa: ANN001
 @njit(cache=True, _nrt=False)
 def _best_insertion(r, only, usable, routes, lengths, times, latest, fixed, work, seen, position, point, low, high, service, wheel, seat,  # noqa: ANN001
                     ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight):
     """Cheapest insertion of request r over all vehicles (``only``: those ``usable``): (added cost, fixed cost
     included; v; i; j).
 
@@ -821,7 +881,7 @@ def _best_insertion(r, only, usable, routes, lengths, times, latest, fixed, work
         c, i, j = route_insertion(r, routes[v], m, v, times[v], latest[v], best - extra, work, position, point, low, high,
                                   service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed,
                                   twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight)
         if i >= 0:
             best = c + extra
             bv, bi, bj = v, i, j
@@ -917,7 +977,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
              penalty, cost, best_routes, best_lengths, position, ruin_weights, recreate_weights, full_retry, point, low, high,
              service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration,
              arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight):
     """``iterations`` ruin-and-recreate steps under simulated annealing at ``temperature``; see the module docstring.
 
     A request left unserved is retried in the routes the step ruined (the
@@ -1010,7 +1070,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
             fine, route_cost[v] = priced_route(routes[v], m, v, times[v], work[5], position, point, low, high, service, wheel,
                                                seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed,
                                                twin, duration, arc, max_duration, break_earliest, break_latest,
-                                               break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
+                                               break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight)
             ok &= fine  # a shorter route keeps its times, but its break may find no place by the scheduler's rule
             latest_starts(routes[v], m, v, latest[v], point, high, service, depot, shift_end, duration)
         ruined[:] = full_retry
@@ -1046,7 +1106,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                                                 work, seen, position, point, low, high, service, wheel, seat, ride,
                                                 depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                                                 duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight)
             else:
                 for k in range(n_pending):
                     r = pending[k]
@@ -1054,7 +1114,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                     c, v, i, j = _best_insertion(r, old_owner[k] < 0, ruined, routes, lengths, times, latest, fixed, work, seen, position, point, low,
                                                  high, service, wheel, seat, ride, depot, shift_start, shift_end,
                                                  wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight)
                     if v < 0:
                         delta_unserved += 1
                         continue
@@ -1063,7 +1123,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
                     _insert(r, v, i, j, routes, lengths, times, latest, route_cost, owner, work, position, point, low, high, service,
                             wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                             duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight)
         # accept or undo
         new_cost = cost[0]
         for t in range(n_touched):
@@ -1077,7 +1137,11 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
         new_cost += (delta_unserved - previously_unserved) * penalty
         if ok and new_cost < cost[0] - temperature * np.log(1.0 - np.random.random()):
             cost[0] = new_cost
-            if new_cost < cost[1] - 1e-9:
+            if new_cost < cost[1] - 1e-9 and (duration_weight == 0.0 or within_limit(
+                    routes, lengths, position, point, low, high, service, wheel, seat, ride, depot, shift_start,
+                    shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration, break_earliest,
+                    break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t,
+                    cost_arc_t, arc_t, duration_limit, duration_weight)):
                 cost[1] = new_cost
                 for v in range(n_vehicles):
                     best_routes[v, :lengths[v]] = routes[v, :lengths[v]]
@@ -1098,7 +1162,7 @@ def iterate(iterations, temperature, min_ruined, max_ruined, max_string, routes,
 @njit(cache=True, _nrt=False)
 def _insert(r, v, i, j, routes, lengths, times, latest, route_cost, owner, work, position, point, low, high, service, wheel, seat,  # noqa: ANN001
             ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight):
     """Insert request r into route v: pickup before stop i, drop-off before stop j (of the route before insertion).
 
     ``work``: a :func:`workspace` (its trial-route buffers)."""
@@ -1114,7 +1178,7 @@ def _insert(r, v, i, j, routes, lengths, times, latest, route_cost, owner, work,
     _, route_cost[v] = priced_route(row, m + 2, v, times[v], work[5], position, point, low, high, service, wheel, seat, ride,
                                     depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
                                     max_duration, break_earliest, break_latest, break_len, break_tries, cost_arc,
-                                    paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
+                                    paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight)
     latest_starts(row, m + 2, v, latest[v], point, high, service, depot, shift_end, duration)
 
 
@@ -1123,7 +1187,7 @@ def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times
                    n_touched, bak_routes, bak_lengths, bak_times, bak_latest, bak_cost, work, seen, position, point, low, high, service,
                    wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin, duration, arc,
                    max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight):
     """Regret-2 insertion of ``pending[:n_pending]``; returns the touched-route count, the requests left out and
     ``work`` (:func:`workspace`), grown if the routes outgrew it.
 
@@ -1142,7 +1206,7 @@ def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times
             _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, latest, fixed, work, position, point,
                           low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap,
                           allowed, twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight)
     for _ in range(n_pending):
         chosen, regret, chosen_v = -1, -1.0, -1
         for k in range(n_pending):
@@ -1169,14 +1233,14 @@ def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times
         _insert(pending[chosen], v, pick[chosen, v], drop[chosen, v], routes, lengths, times, latest, route_cost, owner, work,
                 position, point, low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap,
                 seat_cap, allowed, twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight)
         work = _fitted(work, lengths[v])
         for k in range(n_pending):
             if not done[k] and (old_owner[k] >= 0 or usable[v]):
                 _regret_entry(k, pending[k], v, best, pick, drop, routes, lengths, times, latest, fixed, work, position,
                               point, low, high, service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap,
                               seat_cap, allowed, twin, duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight)
     for k in range(n_pending):
         if not done[k]:
             left += 1
@@ -1187,7 +1251,7 @@ def _regret_insert(pending, old_owner, usable, n_pending, routes, lengths, times
 def _regret_entry(k, r, v, best, pick, drop, routes, lengths, times, latest, fixed, work, position, point, low, high,  # noqa: ANN001
                   service, wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                   duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t):
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight):
     """Best insertion of request r (row k) into vehicle v alone (an empty route pays the fixed cost)."""
     best[k, v], pick[k, v], drop[k, v] = BIG, -1, -1
     if not allowed[r, v]:
@@ -1199,6 +1263,6 @@ def _regret_entry(k, r, v, best, pick, drop, routes, lengths, times, latest, fix
     c, i, j = route_insertion(r, routes[v], lengths[v], v, times[v], latest[v], BIG, work, position, point, low, high, service,
                               wheel, seat, ride, depot, shift_start, shift_end, wheel_cap, seat_cap, allowed, twin,
                               duration, arc, max_duration,
-        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t)
+        break_earliest, break_latest, break_len, break_tries, cost_arc, paid_rate, excess_rate, direct, duration_t, cost_arc_t, arc_t, duration_limit, duration_weight)
     if i >= 0:
         best[k, v], pick[k, v], drop[k, v] = c + extra, i, j
